@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the local control plane from upstream Go modules at the versions in hack/versions.env:
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, kwokctl and helm,
+# plus the cert-manager and prometheus-operator CRDs. Results are cached outside the checkout
+# (see hack/lib.sh); a warm run only checks that every file is there.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+command -v go >/dev/null || die "Go is needed to build the control plane (Debian: apt-get install golang, or https://go.dev/dl)"
+
+START=$SECONDS
+elapsed() { local s=$((SECONDS - START)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# Runs "$@" while printing a heartbeat, so a cold build never looks like a hung terminal.
+with_progress() {
+  local what=$1; shift
+  log "building $what (total elapsed $(elapsed))"
+  ( while sleep 30; do log "  still building $what (total elapsed $(elapsed))"; done ) &
+  local ticker=$!
+  local rc=0
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+  [ "$rc" -eq 0 ] || die "building $what failed (exit $rc)"
+}
+
+have() { local f; for f in "$@"; do [ -x "$BIN_DIR/$f" ] || return 1; done; }
+
+build_kubernetes() {
+  have kube-apiserver kube-controller-manager kube-scheduler kubectl && return
+  local src="$TOOLS_DIR/src/kubernetes" gomod minor
+  mkdir -p "$src"
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
+  [ -f "$gomod" ] || die "could not download k8s.io/kubernetes@$KUBERNETES_VERSION"
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local paths,
+  # which only apply inside its own repo. Point each of them at its published v0.X release instead.
+  local staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  (
+    cd "$src"
+    rm -f go.mod go.sum
+    go mod init webstack-operator/hack/kubernetes >/dev/null 2>&1
+    go mod edit -require="k8s.io/kubernetes@$KUBERNETES_VERSION"
+    sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod" | while read -r m; do
+      go mod edit -replace="$m=$m@$staging_version"
+    done
+  )
+  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  local ldflags="" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  local cmd
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    have "$cmd" && continue
+    with_progress "$cmd $KUBERNETES_VERSION" \
+      bash -c "cd '$src' && go get 'k8s.io/kubernetes/cmd/$cmd@$KUBERNETES_VERSION' >/dev/null 2>&1; go build -trimpath -ldflags '-s -w $ldflags' -o '$BIN_DIR/$cmd' 'k8s.io/kubernetes/cmd/$cmd'"
+  done
+}
+
+build_etcd() {
+  have etcd && return
+  # etcd's server module also has replace lines; a separate wrapper keeps its libraries at etcd's own versions.
+  local src="$TOOLS_DIR/src/etcd"
+  mkdir -p "$src"
+  with_progress "etcd $ETCD_VERSION" bash -c "
+    cd '$src' && rm -f go.mod go.sum && go mod init webstack-operator/hack/etcd >/dev/null 2>&1 &&
+    go get 'go.etcd.io/etcd/server/v3@$ETCD_VERSION' >/dev/null 2>&1 &&
+    go build -trimpath -ldflags '-s -w' -o '$BIN_DIR/etcd' go.etcd.io/etcd/server/v3"
+}
+
+go_install() { # name module/cmd version
+  have "$1" && return
+  with_progress "$1 $3" env GOBIN="$BIN_DIR" go install -trimpath -ldflags '-s -w' "$2@$3"
+}
+
+# CRDs of cert-manager and prometheus-operator, as their Go modules ship them; never committed.
+fetch_crds() {
+  [ -f "$CRDS_DIR/.complete" ] && return
+  log "fetching cert-manager $CERT_MANAGER_VERSION and prometheus-operator $PROMETHEUS_OPERATOR_VERSION CRDs"
+  mkdir -p "$CRDS_DIR"
+  local dir
+  dir=$(go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || die "could not download cert-manager $CERT_MANAGER_VERSION"
+  cat "$dir"/deploy/crds/*cert-manager.io_*.yaml >"$CRDS_DIR/cert-manager.yaml"
+  dir=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || die "could not download prometheus-operator $PROMETHEUS_OPERATOR_VERSION"
+  local kind
+  : >"$CRDS_DIR/prometheus-operator.yaml"
+  for kind in servicemonitors podmonitors prometheusrules; do
+    cat "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" >>"$CRDS_DIR/prometheus-operator.yaml"
+  done
+  touch "$CRDS_DIR/.complete"
+}
+
+mkdir -p "$BIN_DIR"
+build_etcd
+go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
+go_install kwokctl sigs.k8s.io/kwok/cmd/kwokctl "$KWOK_VERSION"
+go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+build_kubernetes
+fetch_crds
+log "control plane binaries ready in $BIN_DIR ($(elapsed))"

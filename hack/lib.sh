@@ -1,0 +1,13 @@
+# Shared by hack/build.sh and hack/cluster: versions and the cache location.
+# The cache lives outside the checkout so that a fresh clone (as CI uses) reuses it.
+HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$HACK_DIR/versions.env"
+VERSIONS_KEY="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VERSION}"
+CACHE_ROOT="${WEBSTACK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/webstack-operator}"
+TOOLS_DIR="$CACHE_ROOT/$VERSIONS_KEY"
+BIN_DIR="$TOOLS_DIR/bin"
+CRDS_DIR="$CACHE_ROOT/crds-cert-manager-${CERT_MANAGER_VERSION}_prometheus-operator-${PROMETHEUS_OPERATOR_VERSION}"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }

@@ -1,0 +1,248 @@
+/**
+ * WebStack v1alpha1: the TypeScript view of the CRD schema in ./schema.ts.
+ *
+ * The schema is the single source of truth (it is what the API server validates and defaults);
+ * these types mirror it and test/unit/api/types-match-schema.test.ts fails when they drift apart.
+ * Optional fields are optional here even where the CRD defaults them, because a WebStack read from
+ * a file (the `webstack render` CLI) has not been through the API server; `withDefaults()` in
+ * ./defaults.ts fills them in the same way the server does.
+ */
+
+export const GROUP = 'webstack.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'WebStack';
+export const PLURAL = 'webstacks';
+
+export type TLSMode = 'reencrypt' | 'terminate' | 'passthrough';
+export type IssuerKind = 'Issuer' | 'ClusterIssuer';
+export type ServiceType = 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+export type DeletionPolicy = 'Retain' | 'Delete';
+export type LogSinkType = 'sumologic' | 'loki' | 'elasticsearch' | 'otlp' | 'stdout';
+export type SpreadMode = 'Required' | 'Preferred' | 'Disabled';
+export type Tier = 'loadBalancer' | 'web' | 'app' | 'database';
+
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+
+export interface Resources {
+  requests?: ResourceList;
+  limits?: ResourceList;
+}
+
+export interface LocalObjectReference {
+  name: string;
+}
+
+export interface SecretKeySelector {
+  name: string;
+  key: string;
+}
+
+export interface IssuerRef {
+  name: string;
+  kind?: IssuerKind;
+  group?: string;
+}
+
+export interface TLSSpec {
+  issuerRef: IssuerRef;
+  mode?: TLSMode;
+}
+
+export interface LoadBalancerSpec {
+  replicas?: number;
+  image?: string;
+  serviceType?: ServiceType;
+  serviceAnnotations?: Record<string, string>;
+  allowedSourceRanges?: string[];
+  externalDNS?: boolean;
+  resources?: Resources;
+}
+
+export interface WebSpec {
+  replicas?: number;
+  image?: string;
+  resources?: Resources;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  secretKeyRef?: SecretKeySelector;
+}
+
+export interface CanarySpec {
+  image: string;
+  replicas?: number;
+}
+
+export interface AppSpec {
+  image: string;
+  port?: number;
+  replicas?: number;
+  healthPath?: string;
+  /** The app itself serves HTTPS on `port` with a certificate from the stack's internal CA. */
+  tls?: boolean;
+  env?: EnvVar[];
+  envFromSecrets?: LocalObjectReference[];
+  resources?: Resources;
+  canary?: CanarySpec;
+}
+
+export interface StorageSpec {
+  size?: string;
+  storageClassName?: string;
+}
+
+export interface DatabaseSpec {
+  version?: string;
+  image?: string;
+  replicas?: number;
+  storage?: StorageSpec;
+  resources?: Resources;
+  deletionPolicy?: DeletionPolicy;
+}
+
+export interface PortSpec {
+  port: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+/** A peer outside the stack: an IP block, or pods selected by namespace and/or pod labels. */
+export interface Peer {
+  cidr?: string;
+  except?: string[];
+  namespaceLabels?: Record<string, string>;
+  podLabels?: Record<string, string>;
+}
+
+export interface IngressRule {
+  tier: Tier;
+  from: Peer;
+  ports?: PortSpec[];
+}
+
+export interface EgressRule {
+  to: Peer;
+  ports?: PortSpec[];
+}
+
+export interface FirewallSpec {
+  extraIngress?: IngressRule[];
+  appEgress?: EgressRule[];
+}
+
+export interface LogSinkSpec {
+  type?: LogSinkType;
+  endpoint?: string;
+  credentialsSecretRef?: LocalObjectReference;
+}
+
+export interface LoggingSpec {
+  enabled?: boolean;
+  sink?: LogSinkSpec;
+}
+
+export interface QPSAlertSpec {
+  spikeFactor?: number;
+  dropFactor?: number;
+  window?: string;
+  minimumQPS?: number;
+}
+
+export interface MonitoringSpec {
+  enabled?: boolean;
+  labels?: Record<string, string>;
+  namespaceLabels?: Record<string, string>;
+  qps?: QPSAlertSpec;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface PlacementSpec {
+  hostnameSpread?: SpreadMode;
+  zoneSpread?: SpreadMode;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+}
+
+export interface WebStackSpec {
+  domain: string;
+  aliases?: string[];
+  tls: TLSSpec;
+  loadBalancer?: LoadBalancerSpec;
+  web?: WebSpec;
+  app: AppSpec;
+  database?: DatabaseSpec;
+  firewall?: FirewallSpec;
+  logging?: LoggingSpec;
+  monitoring?: MonitoringSpec;
+  placement?: PlacementSpec;
+  imagePullSecrets?: LocalObjectReference[];
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export type Phase = 'Pending' | 'Progressing' | 'Ready' | 'Degraded';
+
+export interface WebStackStatus {
+  observedGeneration?: number;
+  phase?: Phase;
+  conditions?: Condition[];
+  url?: string;
+  loadBalancer?: { address?: string };
+  tiers?: Partial<Record<Tier, string>>;
+  database?: { primary?: string; replicas?: string[] };
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface WebStack {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: WebStackSpec;
+  status?: WebStackStatus;
+}
+
+/** Condition types, one per concern plus the summary `Ready`. */
+export const CONDITION_TYPES = [
+  'Ready',
+  'TLSReady',
+  'LoadBalancerReady',
+  'WebReady',
+  'AppReady',
+  'DatabaseReady',
+  'FirewallReady',
+  'LoggingReady',
+  'MonitoringReady',
+] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
