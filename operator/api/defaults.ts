@@ -1,0 +1,178 @@
+/**
+ * Defaults of every WebStack field that has one. The CRD schema (./schema.ts) takes its `default:`
+ * values from DEFAULTS, and withDefaults() applies the same values to a WebStack that has not been
+ * through the API server (the `webstack render` CLI, unit tests), so both paths see the same spec.
+ */
+import type {
+  AppSpec,
+  DatabaseSpec,
+  DeletionPolicy,
+  EgressRule,
+  IngressRule,
+  IssuerKind,
+  LoadBalancerSpec,
+  LogSinkType,
+  PlacementSpec,
+  Resources,
+  ServiceType,
+  SpreadMode,
+  TLSMode,
+  WebStack,
+  WebStackSpec,
+} from './types.js';
+
+export const DEFAULTS = {
+  tls: { mode: 'reencrypt' as TLSMode, issuerKind: 'ClusterIssuer' as IssuerKind, issuerGroup: 'cert-manager.io' },
+  loadBalancer: {
+    replicas: 2,
+    image: 'haproxy:3.2-alpine',
+    serviceType: 'LoadBalancer' as ServiceType,
+    allowedSourceRanges: ['0.0.0.0/0'],
+    externalDNS: false,
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  },
+  web: {
+    replicas: 3,
+    image: 'nginxinc/nginx-unprivileged:1.29-alpine',
+    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+  },
+  app: {
+    port: 8080,
+    replicas: 3,
+    healthPath: '/healthz',
+    tls: false,
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+    canaryReplicas: 1,
+  },
+  database: {
+    version: '8.4',
+    replicas: 2,
+    storageSize: '10Gi',
+    deletionPolicy: 'Retain' as DeletionPolicy,
+    resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
+  },
+  logging: { enabled: true, sinkType: 'stdout' as LogSinkType },
+  monitoring: { enabled: true, qps: { spikeFactor: 3, dropFactor: 0.3, window: '1h', minimumQPS: 1 } },
+  placement: { hostnameSpread: 'Required' as SpreadMode, zoneSpread: 'Preferred' as SpreadMode },
+} as const;
+
+/** Images of the helper containers; not part of the spec. */
+export const SIDECAR_IMAGES = {
+  nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
+  mysqldExporter: 'prom/mysqld-exporter:v0.17.2',
+  logAgent: 'otel/opentelemetry-collector-contrib:0.120.0',
+} as const;
+
+type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
+
+export interface DefaultedSpec
+  extends Omit<WebStackSpec, 'aliases' | 'tls' | 'loadBalancer' | 'web' | 'app' | 'database' | 'firewall' | 'logging' | 'monitoring' | 'placement' | 'imagePullSecrets'> {
+  aliases: string[];
+  tls: { mode: TLSMode; issuerRef: { name: string; kind: IssuerKind; group: string } };
+  loadBalancer: Req<LoadBalancerSpec, 'replicas' | 'image' | 'serviceType' | 'serviceAnnotations' | 'allowedSourceRanges' | 'externalDNS' | 'resources'>;
+  web: { replicas: number; image: string; resources: Resources };
+  app: Req<AppSpec, 'port' | 'replicas' | 'healthPath' | 'tls' | 'env' | 'envFromSecrets' | 'resources'> & {
+    canary?: { image: string; replicas: number };
+  };
+  database: Req<DatabaseSpec, 'version' | 'image' | 'replicas' | 'resources' | 'deletionPolicy'> & {
+    storage: { size: string; storageClassName?: string };
+  };
+  firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[] };
+  logging: { enabled: boolean; sink: { type: LogSinkType; endpoint?: string; credentialsSecretRef?: { name: string } } };
+  monitoring: {
+    enabled: boolean;
+    labels: Record<string, string>;
+    namespaceLabels: Record<string, string>;
+    qps: { spikeFactor: number; dropFactor: number; window: string; minimumQPS: number };
+  };
+  placement: Req<PlacementSpec, 'hostnameSpread' | 'zoneSpread' | 'nodeSelector' | 'tolerations'>;
+  imagePullSecrets: { name: string }[];
+}
+
+export interface DefaultedWebStack extends Omit<WebStack, 'spec'> {
+  spec: DefaultedSpec;
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** Fills every defaulted field, never mutating the input. Pure and deterministic. */
+export function withDefaults(stack: WebStack): DefaultedWebStack {
+  const s = stack.spec;
+  const D = DEFAULTS;
+  const lb = s.loadBalancer ?? {};
+  const web = s.web ?? {};
+  const db = s.database ?? {};
+  const version = db.version ?? D.database.version;
+  const spec: DefaultedSpec = {
+    domain: s.domain,
+    aliases: [...(s.aliases ?? [])],
+    tls: {
+      mode: s.tls.mode ?? D.tls.mode,
+      issuerRef: {
+        name: s.tls.issuerRef.name,
+        kind: s.tls.issuerRef.kind ?? D.tls.issuerKind,
+        group: s.tls.issuerRef.group ?? D.tls.issuerGroup,
+      },
+    },
+    loadBalancer: {
+      replicas: lb.replicas ?? D.loadBalancer.replicas,
+      image: lb.image ?? D.loadBalancer.image,
+      serviceType: lb.serviceType ?? D.loadBalancer.serviceType,
+      serviceAnnotations: { ...(lb.serviceAnnotations ?? {}) },
+      allowedSourceRanges: [...(lb.allowedSourceRanges ?? D.loadBalancer.allowedSourceRanges)],
+      externalDNS: lb.externalDNS ?? D.loadBalancer.externalDNS,
+      resources: copy(lb.resources ?? D.loadBalancer.resources),
+    },
+    web: {
+      replicas: web.replicas ?? D.web.replicas,
+      image: web.image ?? D.web.image,
+      resources: copy(web.resources ?? D.web.resources),
+    },
+    app: {
+      image: s.app.image,
+      port: s.app.port ?? D.app.port,
+      replicas: s.app.replicas ?? D.app.replicas,
+      healthPath: s.app.healthPath ?? D.app.healthPath,
+      tls: s.app.tls ?? D.app.tls,
+      env: copy(s.app.env ?? []),
+      envFromSecrets: copy(s.app.envFromSecrets ?? []),
+      resources: copy(s.app.resources ?? D.app.resources),
+      ...(s.app.canary
+        ? { canary: { image: s.app.canary.image, replicas: s.app.canary.replicas ?? D.app.canaryReplicas } }
+        : {}),
+    },
+    database: {
+      version,
+      image: db.image ?? `mysql:${version}`,
+      replicas: db.replicas ?? D.database.replicas,
+      storage: {
+        size: db.storage?.size ?? D.database.storageSize,
+        ...(db.storage?.storageClassName !== undefined ? { storageClassName: db.storage.storageClassName } : {}),
+      },
+      resources: copy(db.resources ?? D.database.resources),
+      deletionPolicy: db.deletionPolicy ?? D.database.deletionPolicy,
+    },
+    firewall: {
+      extraIngress: copy(s.firewall?.extraIngress ?? []),
+      appEgress: copy(s.firewall?.appEgress ?? []),
+    },
+    logging: {
+      enabled: s.logging?.enabled ?? D.logging.enabled,
+      sink: { ...copy(s.logging?.sink ?? {}), type: s.logging?.sink?.type ?? D.logging.sinkType },
+    },
+    monitoring: {
+      enabled: s.monitoring?.enabled ?? D.monitoring.enabled,
+      labels: { ...(s.monitoring?.labels ?? {}) },
+      namespaceLabels: { ...(s.monitoring?.namespaceLabels ?? {}) },
+      qps: { ...D.monitoring.qps, ...(s.monitoring?.qps ?? {}) },
+    },
+    placement: {
+      hostnameSpread: s.placement?.hostnameSpread ?? D.placement.hostnameSpread,
+      zoneSpread: s.placement?.zoneSpread ?? D.placement.zoneSpread,
+      nodeSelector: { ...(s.placement?.nodeSelector ?? {}) },
+      tolerations: copy(s.placement?.tolerations ?? []),
+    },
+    imagePullSecrets: copy(s.imagePullSecrets ?? []),
+  };
+  return { ...copy(stack), spec };
+}
