@@ -233,9 +233,15 @@ export interface WebStack {
   status?: WebStackStatus;
 }
 
-/** Condition types, one per concern plus the summary `Ready`. */
+/**
+ * Condition types: the summary `Ready`, one per concern, and kstatus' abnormal-true pair:
+ * `Reconciling` (work in progress) and `Stalled` (blocked until someone acts), which Flux and other
+ * kstatus-based tools read to tell InProgress and Failed from Current.
+ */
 export const CONDITION_TYPES = [
   'Ready',
+  'Reconciling',
+  'Stalled',
   'TLSReady',
   'LoadBalancerReady',
   'WebReady',

@@ -1,0 +1,200 @@
+/**
+ * Status from observation: a pure function of what the controller saw (children in its caches,
+ * discovery facts, apply errors) to the WebStack's status. The controller writes the result only
+ * when it differs from the current status, so conditions keep their lastTransitionTime unless
+ * their status really changes.
+ */
+import type { DefaultedWebStack } from '../api/defaults.js';
+import type { Condition, ConditionStatus, ConditionType, Phase, Tier, WebStackStatus } from '../api/types.js';
+import { names } from '../render/names.js';
+
+export interface WorkloadState {
+  desired: number;
+  ready: number;
+  /** Pods already on the current template; less than desired while a rollout is under way. */
+  updated: number;
+  /** False while the workload controller has not seen the latest spec yet. */
+  observed: boolean;
+}
+
+export interface CertificateState {
+  ready: boolean;
+  message: string;
+}
+
+export interface Observation {
+  certManager: boolean;
+  prometheusOperator: boolean;
+  /** Whether the issuer named in spec.tls.issuerRef exists (undefined when it could not be checked). */
+  issuerFound?: boolean;
+  workloads: Partial<Record<Tier | 'logAgent', WorkloadState>>;
+  certificates: Record<string, CertificateState>;
+  lbAddress?: string;
+  database: { primary?: string; replicas: string[] };
+  /** Whether the sink credentials Secret named in spec.logging exists. */
+  logCredentialsFound?: boolean;
+  /** Children the API server refused, by "Kind/name", with its message. */
+  applyErrors: Record<string, string>;
+}
+
+interface Verdict {
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  /** The user must act (fix the spec, install something); waiting will not help. */
+  stalled?: boolean;
+}
+
+const ok = (reason: string, message: string): Verdict => ({ status: 'True', reason, message });
+const waiting = (reason: string, message: string): Verdict => ({ status: 'False', reason, message });
+const blocked = (reason: string, message: string): Verdict => ({ status: 'False', reason, message, stalled: true });
+
+const count = (w: WorkloadState | undefined): string => (w ? `${w.ready}/${w.desired}` : '0/0');
+
+function workloadVerdict(what: string, w: WorkloadState | undefined): Verdict {
+  if (!w) return waiting('Creating', `${what} does not exist yet`);
+  if (!w.observed) return waiting('RollingOut', `${what}: the controller has not observed the latest spec yet`);
+  if (w.updated < w.desired) return waiting('RollingOut', `${what}: ${w.updated}/${w.desired} pods updated, ${w.ready} ready`);
+  if (w.ready < w.desired) return waiting('PodsNotReady', `${what}: ${w.ready}/${w.desired} pods ready`);
+  return ok('Available', `${what}: ${w.ready}/${w.desired} pods ready`);
+}
+
+/** Apply errors of children whose "Kind/name" key starts with one of the prefixes. */
+function applyErrorsFor(obs: Observation, prefixes: string[]): Verdict | undefined {
+  const failed = Object.entries(obs.applyErrors).filter(([key]) => prefixes.some((p) => key.startsWith(p)));
+  if (failed.length === 0) return undefined;
+  return blocked('ApplyFailed', failed.map(([key, msg]) => `${key}: ${msg}`).join('; '));
+}
+
+function tlsVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
+  const n = names(stack.metadata.name);
+  const { issuerRef } = stack.spec.tls;
+  if (!obs.certManager) return blocked('CertManagerMissing', 'cert-manager.io/v1 API is not installed: install cert-manager to issue certificates');
+  if (obs.issuerFound === false) {
+    return blocked('IssuerNotFound', `${issuerRef.kind} ${issuerRef.name} (${issuerRef.group}) does not exist`);
+  }
+  const notReady = Object.entries(obs.certificates).filter(([, c]) => !c.ready);
+  if (!(n.tlsSecret in obs.certificates)) return waiting('Creating', `certificate ${n.tlsSecret} does not exist yet`);
+  const first = notReady[0];
+  if (first) {
+    const [name, cert] = first;
+    return waiting('CertificateNotReady', `waiting for cert-manager to issue secret ${name}${cert.message ? `: ${cert.message}` : ''}`);
+  }
+  return ok('CertificatesIssued', `${Object.keys(obs.certificates).length} certificates issued`);
+}
+
+function loadBalancerVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
+  const w = workloadVerdict('HAProxy', obs.workloads.loadBalancer);
+  if (w.status !== 'True') return w;
+  if (stack.spec.loadBalancer.serviceType === 'LoadBalancer' && !obs.lbAddress) {
+    return waiting('AddressPending', `waiting for an address for Service ${names(stack.metadata.name).lb}`);
+  }
+  return w;
+}
+
+function databaseVerdict(obs: Observation): Verdict {
+  const w = workloadVerdict('MySQL', obs.workloads.database);
+  if (w.status !== 'True') return w;
+  if (!obs.database.primary) return waiting('NoPrimary', 'no MySQL pod is labelled primary yet');
+  return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
+}
+
+function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
+  const { logging } = stack.spec;
+  if (!logging.enabled) return ok('Disabled', 'log shipping is turned off in spec.logging.enabled');
+  const ref = logging.sink.credentialsSecretRef;
+  if (ref && obs.logCredentialsFound === false) {
+    return blocked('CredentialsNotFound', `Secret ${ref.name} named in spec.logging.sink.credentialsSecretRef does not exist`);
+  }
+  const w = workloadVerdict('log agent', obs.workloads.logAgent);
+  return w.status === 'True' ? ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} (${w.message})`) : w;
+}
+
+function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
+  if (!stack.spec.monitoring.enabled) return ok('Disabled', 'monitoring is turned off in spec.monitoring.enabled');
+  if (!obs.prometheusOperator) {
+    return blocked('PrometheusOperatorMissing', 'monitoring.coreos.com CRDs are not installed: install prometheus-operator to get monitors and QPS alerts');
+  }
+  return ok('Configured', 'ServiceMonitors, PodMonitors and the QPS PrometheusRule are in place');
+}
+
+/** Concerns that decide whether the site serves traffic; logging and monitoring degrade, not block. */
+const SERVING: ConditionType[] = ['TLSReady', 'LoadBalancerReady', 'WebReady', 'AppReady', 'DatabaseReady', 'FirewallReady'];
+
+export function computeStatus(
+  stack: DefaultedWebStack,
+  obs: Observation,
+  previous: WebStackStatus | undefined,
+  now: string,
+): WebStackStatus {
+  const generation = stack.metadata.generation ?? 0;
+  const n = names(stack.metadata.name);
+  const verdicts: Partial<Record<ConditionType, Verdict>> = {
+    TLSReady: applyErrorsFor(obs, ['Certificate/', 'Issuer/']) ?? tlsVerdict(stack, obs),
+    LoadBalancerReady: applyErrorsFor(obs, [`Deployment/${n.lb}`, `Service/${n.lb}`]) ?? loadBalancerVerdict(stack, obs),
+    WebReady: applyErrorsFor(obs, [`Deployment/${n.web}`]) ?? workloadVerdict('Nginx', obs.workloads.web),
+    AppReady: applyErrorsFor(obs, [`Deployment/${n.app}`]) ?? workloadVerdict('app', obs.workloads.app),
+    DatabaseReady: applyErrorsFor(obs, ['StatefulSet/']) ?? databaseVerdict(obs),
+    FirewallReady: applyErrorsFor(obs, ['NetworkPolicy/']) ?? ok('Applied', "NetworkPolicies allow only the stack's own traffic"),
+    LoggingReady: applyErrorsFor(obs, ['DaemonSet/']) ?? loggingVerdict(stack, obs),
+    MonitoringReady: applyErrorsFor(obs, ['ServiceMonitor/', 'PodMonitor/', 'PrometheusRule/']) ?? monitoringVerdict(stack, obs),
+  };
+  // Any refused child blocks Ready, including those no concern above names (ConfigMaps, PDBs, ...).
+  const anyError = applyErrorsFor(obs, ['']);
+
+  const failing = SERVING.map((t) => [t, verdicts[t]] as const).find(([, v]) => v?.status !== 'True');
+  const auxiliary = (['LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status !== 'True');
+  verdicts.Ready = anyError
+    ? anyError
+    : failing
+      ? { status: 'False', reason: failing[1]?.reason ?? 'Unknown', message: `${failing[0]}: ${failing[1]?.message ?? ''}` }
+      : ok('Available', `https://${stack.spec.domain} is served by ${count(obs.workloads.loadBalancer)} load balancers`);
+
+  const all = Object.entries(verdicts) as [ConditionType, Verdict][];
+  const stalled = all.find(([, v]) => v.stalled);
+  const inProgress = all.find(([, v]) => v.status !== 'True' && !v.stalled);
+  verdicts.Stalled = stalled
+    ? { status: 'True', reason: stalled[1].reason, message: `${stalled[0]}: ${stalled[1].message}` }
+    : { status: 'False', reason: 'NotStalled', message: 'nothing is blocked' };
+  verdicts.Reconciling = inProgress
+    ? { status: 'True', reason: inProgress[1].reason, message: `${inProgress[0]}: ${inProgress[1].message}` }
+    : { status: 'False', reason: 'Converged', message: 'every child matches the spec' };
+
+  const conditions = Object.entries(verdicts).map(([type, v]) => condition(type, v, generation, previous, now));
+  const ready = verdicts.Ready.status === 'True';
+  const phase: Phase = ready ? (auxiliary.length > 0 ? 'Degraded' : 'Ready') : obs.workloads.loadBalancer ? 'Progressing' : 'Pending';
+
+  const status: WebStackStatus = {
+    observedGeneration: generation,
+    phase,
+    conditions: conditions.sort((a, b) => conditionOrder(a.type) - conditionOrder(b.type)),
+    url: `https://${stack.spec.domain}`,
+    tiers: {
+      loadBalancer: count(obs.workloads.loadBalancer),
+      web: count(obs.workloads.web),
+      app: count(obs.workloads.app),
+      database: count(obs.workloads.database),
+    },
+    database: { ...(obs.database.primary ? { primary: obs.database.primary } : {}), replicas: [...obs.database.replicas].sort() },
+  };
+  if (obs.lbAddress) status.loadBalancer = { address: obs.lbAddress };
+  return status;
+}
+
+const ORDER: readonly string[] = [
+  'Ready', 'Reconciling', 'Stalled', 'TLSReady', 'LoadBalancerReady', 'WebReady', 'AppReady',
+  'DatabaseReady', 'FirewallReady', 'LoggingReady', 'MonitoringReady',
+];
+const conditionOrder = (type: string): number => ORDER.indexOf(type);
+
+function condition(type: string, v: Verdict, generation: number, previous: WebStackStatus | undefined, now: string): Condition {
+  const before = previous?.conditions?.find((c) => c.type === type);
+  return {
+    type,
+    status: v.status,
+    reason: v.reason,
+    message: v.message,
+    observedGeneration: generation,
+    lastTransitionTime: before && before.status === v.status ? before.lastTransitionTime : now,
+  };
+}

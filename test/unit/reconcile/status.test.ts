@@ -1,0 +1,95 @@
+import { describe, expect, it } from '@jest/globals';
+import { withDefaults } from '../../../operator/api/defaults.js';
+import type { Condition, WebStack } from '../../../operator/api/types.js';
+import { computeStatus, type Observation, type WorkloadState } from '../../../operator/reconcile/status.js';
+
+const stack = withDefaults({
+  apiVersion: 'webstack.dev/v1alpha1',
+  kind: 'WebStack',
+  metadata: { name: 'foobar', namespace: 'shop', generation: 4 },
+  spec: { domain: 'www.foobar.com', tls: { issuerRef: { name: 'letsencrypt' } }, app: { image: 'ghcr.io/acme/shop:1.4.2' } },
+} satisfies WebStack);
+
+const healthy = (n: number): WorkloadState => ({ desired: n, ready: n, updated: n, observed: true });
+
+function converged(): Observation {
+  return {
+    certManager: true,
+    prometheusOperator: true,
+    issuerFound: true,
+    workloads: { loadBalancer: healthy(2), web: healthy(3), app: healthy(3), database: healthy(2), logAgent: healthy(3) },
+    certificates: { 'foobar-tls': { ready: true, message: '' }, 'foobar-web-tls': { ready: true, message: '' } },
+    lbAddress: '203.0.113.10',
+    database: { primary: 'foobar-mysql-0', replicas: ['foobar-mysql-1'] },
+    applyErrors: {},
+  };
+}
+
+const NOW = '2026-11-26T00:00:00Z';
+const cond = (conditions: Condition[] | undefined, type: string): Condition | undefined => conditions?.find((c) => c.type === type);
+
+describe('computeStatus', () => {
+  it('reports a converged stack as Ready and Current for kstatus', () => {
+    const status = computeStatus(stack, converged(), undefined, NOW);
+    expect(status.phase).toBe('Ready');
+    expect(status.observedGeneration).toBe(4);
+    expect(status.tiers).toEqual({ loadBalancer: '2/2', web: '3/3', app: '3/3', database: '2/2' });
+    expect(status.loadBalancer).toEqual({ address: '203.0.113.10' });
+    expect(cond(status.conditions, 'Ready')?.status).toBe('True');
+    expect(cond(status.conditions, 'Reconciling')?.status).toBe('False');
+    expect(cond(status.conditions, 'Stalled')?.status).toBe('False');
+    expect(status.conditions?.every((c) => c.observedGeneration === 4)).toBe(true);
+  });
+
+  it('names the certificate it waits for', () => {
+    const obs = converged();
+    obs.certificates['foobar-tls'] = { ready: false, message: 'Issuing certificate as Secret does not exist' };
+    const status = computeStatus(stack, obs, undefined, NOW);
+    expect(cond(status.conditions, 'TLSReady')).toMatchObject({ status: 'False', reason: 'CertificateNotReady' });
+    expect(cond(status.conditions, 'Ready')?.message).toContain('waiting for cert-manager to issue secret foobar-tls');
+    expect(cond(status.conditions, 'Reconciling')?.status).toBe('True');
+  });
+
+  it('stalls, not waits, when something only the user can fix is missing', () => {
+    const obs = { ...converged(), issuerFound: false };
+    const status = computeStatus(stack, obs, undefined, NOW);
+    expect(cond(status.conditions, 'TLSReady')).toMatchObject({ reason: 'IssuerNotFound', message: 'ClusterIssuer letsencrypt (cert-manager.io) does not exist' });
+    expect(cond(status.conditions, 'Stalled')?.status).toBe('True');
+    expect(cond(status.conditions, 'Ready')?.status).toBe('False');
+  });
+
+  it('keeps serving Ready but Degraded without prometheus-operator', () => {
+    const status = computeStatus(stack, { ...converged(), prometheusOperator: false }, undefined, NOW);
+    expect(cond(status.conditions, 'MonitoringReady')).toMatchObject({ status: 'False', reason: 'PrometheusOperatorMissing' });
+    expect(cond(status.conditions, 'MonitoringReady')?.message).toContain('monitoring.coreos.com CRDs are not installed');
+    expect(cond(status.conditions, 'Ready')?.status).toBe('True');
+    expect(status.phase).toBe('Degraded');
+  });
+
+  it('reports rollouts and readiness counts per tier', () => {
+    const obs = converged();
+    obs.workloads.web = { desired: 3, ready: 3, updated: 1, observed: true };
+    obs.workloads.app = { desired: 3, ready: 1, updated: 3, observed: true };
+    const status = computeStatus(stack, obs, undefined, NOW);
+    expect(cond(status.conditions, 'WebReady')).toMatchObject({ reason: 'RollingOut', message: 'Nginx: 1/3 pods updated, 3 ready' });
+    expect(cond(status.conditions, 'AppReady')).toMatchObject({ reason: 'PodsNotReady' });
+    expect(status.tiers?.app).toBe('1/3');
+    expect(status.phase).toBe('Progressing');
+  });
+
+  it('blocks Ready on any refused child and says which', () => {
+    const obs = { ...converged(), applyErrors: { 'PodDisruptionBudget/foobar-web': 'admission webhook denied it' } };
+    const ready = cond(computeStatus(stack, obs, undefined, NOW).conditions, 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+    expect(ready?.message).toContain('PodDisruptionBudget/foobar-web: admission webhook denied it');
+  });
+
+  it('keeps lastTransitionTime while a condition keeps its status', () => {
+    const first = computeStatus(stack, converged(), undefined, NOW);
+    const second = computeStatus(stack, converged(), first, '2026-11-26T01:00:00Z');
+    expect(second).toEqual(first);
+    const third = computeStatus(stack, { ...converged(), lbAddress: undefined } as Observation, second, '2026-11-26T02:00:00Z');
+    expect(cond(third.conditions, 'LoadBalancerReady')?.lastTransitionTime).toBe('2026-11-26T02:00:00Z');
+    expect(cond(third.conditions, 'WebReady')?.lastTransitionTime).toBe(NOW);
+  });
+});
