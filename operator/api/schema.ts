@@ -1,0 +1,692 @@
+/**
+ * The WebStack v1alpha1 openAPIV3Schema, the single source of truth for validation, defaulting and
+ * `kubectl explain`. Plain JSON data on purpose: client-node's V1JSONSchemaProps renames fields such
+ * as `x-kubernetes-validations` when it is dumped, and the CRD must be byte-for-byte what we wrote.
+ *
+ * Rules of the structural schema that the unit tests enforce: every field has a description and a
+ * type, no $ref/const/patternProperties, maps are `additionalProperties` only, and every list, map
+ * and string is bounded so the API server's CEL cost estimate stays within budget.
+ */
+import { MAX_STACK_NAME_LENGTH } from '../render/names.js';
+import { DEFAULTS } from './defaults.js';
+
+export type JSONValue = string | number | boolean | null | readonly JSONValue[] | { readonly [key: string]: JSONValue };
+
+export interface ValidationRule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+export interface SchemaProps {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description?: string;
+  format?: string;
+  default?: JSONValue;
+  enum?: readonly string[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  required?: readonly string[];
+  properties?: Readonly<Record<string, SchemaProps>>;
+  additionalProperties?: SchemaProps;
+  items?: SchemaProps;
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: readonly string[];
+  'x-kubernetes-validations'?: readonly ValidationRule[];
+}
+
+type Extra = Omit<SchemaProps, 'type' | 'description'>;
+
+/**
+ * RFC 1123 host names with the per-label limit of 63 that DNS and certificates impose (Kubernetes'
+ * own dns1123Subdomain check skips it). Exported so the offline validator uses the same expression.
+ */
+export const DNS_NAME_PATTERN = '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+export const WILDCARD_DNS_NAME_PATTERN = '^(\\*\\.)?' + DNS_NAME_PATTERN.slice(1);
+/** Service names must be DNS-1035 labels, and every child is named after the stack. */
+export const STACK_NAME_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+/** Kubernetes label keys (optional DNS prefix, then a name of at most 63 characters) and values. */
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$';
+/** Prometheus duration syntax, units in descending order, at least one unit. */
+export const PROMETHEUS_DURATION_PATTERN = '^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$';
+
+const limitAtLeastRequest = (resource: 'cpu' | 'memory'): string =>
+  `!has(self.limits) || !has(self.requests) || !has(self.limits.${resource}) || !has(self.requests.${resource}) || ` +
+  `!isQuantity(self.limits.${resource}) || !isQuantity(self.requests.${resource}) || ` +
+  `quantity(self.limits.${resource}).compareTo(quantity(self.requests.${resource})) >= 0`;
+
+/**
+ * Every CEL rule of the schema, by name, so that ./validate.ts can pair each with an offline
+ * re-implementation (the API server is the only CEL evaluator). Rules naming `oldSelf` are
+ * transition rules and only make sense on update.
+ */
+export const RULES = {
+  stackNameLength: `self.metadata.name.size() <= ${MAX_STACK_NAME_LENGTH}`,
+  stackNamePattern: `self.metadata.name.matches(r'${STACK_NAME_PATTERN}')`,
+  domain: `self.matches(r'${DNS_NAME_PATTERN}')`,
+  alias: `self.matches(r'${WILDCARD_DNS_NAME_PATTERN}')`,
+  aliasesNotDomain: '!has(self.aliases) || !(self.domain in self.aliases)',
+  // Map keys cannot carry maxLength; the size guard keeps the regex cheap.
+  labels: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY_PATTERN}') && self[k].matches(r'${LABEL_VALUE_PATTERN}'))`,
+  quantity: 'isQuantity(self) && quantity(self).sign() >= 0',
+  cpuLimitAtLeastRequest: limitAtLeastRequest('cpu'),
+  memoryLimitAtLeastRequest: limitAtLeastRequest('memory'),
+  cidr: 'isCIDR(self) && cidr(self) == cidr(self).masked()',
+  peerExactlyOne: 'has(self.cidr) != (has(self.namespaceLabels) || has(self.podLabels))',
+  peerExceptNeedsCidr: '!has(self.except) || has(self.cidr)',
+  peerExceptInsideCidr:
+    '!has(self.except) || !has(self.cidr) || !isCIDR(self.cidr) || self.except.all(e, !isCIDR(e) || ' +
+    '(cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength()))',
+  envValueOrSecret: '!(has(self.value) && has(self.secretKeyRef))',
+  canaryImageDiffers: '!has(self.canary) || self.canary.image != self.image',
+  versionImmutable: 'self == oldSelf',
+  storageSizeMinimum: "isQuantity(self) && quantity(self).compareTo(quantity('1Gi')) >= 0",
+  storageSizeNoShrink: '!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0',
+  storageClassImmutable: 'self.?storageClassName == oldSelf.?storageClassName',
+  endpointURL: "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",
+  sinkEndpointRequired: "!(self.type in ['loki', 'elasticsearch', 'otlp']) || has(self.endpoint)",
+  sinkCredentialsRequired: "!(self.type in ['sumologic', 'elasticsearch']) || has(self.credentialsSecretRef)",
+  stdoutSinkNoEndpoint: "self.type != 'stdout' || !has(self.endpoint)",
+  tolerationKeyOrExists: "has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",
+  tolerationExistsNoValue: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+  tolerationSecondsNoExecute: "!has(self.tolerationSeconds) || has(self.effect) && self.effect == 'NoExecute'",
+} as const;
+
+const cel = (rule: string, message: string, extra: Omit<ValidationRule, 'rule' | 'message'> = {}): ValidationRule => ({
+  rule,
+  message,
+  ...extra,
+});
+const str = (description: string, maxLength: number, extra: Extra = {}): SchemaProps => ({
+  type: 'string',
+  description,
+  maxLength,
+  ...extra,
+});
+const enumOf = (description: string, values: readonly string[], extra: Extra = {}): SchemaProps => ({
+  type: 'string',
+  description,
+  enum: values,
+  ...extra,
+});
+const int32 = (description: string, minimum: number, maximum: number, extra: Extra = {}): SchemaProps => ({
+  type: 'integer',
+  format: 'int32',
+  description,
+  minimum,
+  maximum,
+  ...extra,
+});
+const bool = (description: string, extra: Extra = {}): SchemaProps => ({ type: 'boolean', description, ...extra });
+const obj = (description: string, properties: Record<string, SchemaProps>, extra: Extra = {}): SchemaProps => ({
+  type: 'object',
+  description,
+  properties,
+  ...extra,
+});
+const list = (description: string, maxItems: number, items: SchemaProps, extra: Extra = {}): SchemaProps => ({
+  type: 'array',
+  description,
+  maxItems,
+  items,
+  ...extra,
+});
+
+/** Sets `default` and says so in the description, so `kubectl explain` shows it too. */
+const withDefault = (schema: SchemaProps, value: JSONValue): SchemaProps => ({
+  ...schema,
+  description: `${schema.description ?? ''} Default: ${typeof value === 'string' ? value : JSON.stringify(value)}.`,
+  default: value,
+});
+
+/** A `default: {}` parent, so the server fills the defaults of its fields when it is left out. */
+const defaultedObject = (description: string, properties: Record<string, SchemaProps>, extra: Extra = {}): SchemaProps =>
+  obj(description, properties, { default: {}, ...extra });
+
+const stringMap = (description: string, maxProperties: number, valueMaxLength: number, extra: Extra = {}): SchemaProps => ({
+  type: 'object',
+  description,
+  maxProperties,
+  additionalProperties: { type: 'string', maxLength: valueMaxLength },
+  ...extra,
+});
+
+const labelMap = (description: string, path: string, maxProperties = 16): SchemaProps =>
+  stringMap(description, maxProperties, 63, {
+    'x-kubernetes-validations': [
+      cel(RULES.labels, `${path} must hold Kubernetes label keys and values (e.g. app.kubernetes.io/name: shop)`),
+    ],
+  });
+
+const image = (description: string): SchemaProps => str(description, 512, { minLength: 1 });
+
+const quantity = (path: string): SchemaProps =>
+  str(`Kubernetes quantity, as a string: "250m" or "1" for CPU, "512Mi" or "2Gi" for memory.`, 32, {
+    'x-kubernetes-validations': [
+      cel(RULES.quantity, `${path} must be a non-negative quantity, e.g. 250m, 1, 512Mi or 2Gi`),
+    ],
+  });
+
+const limitRule = (path: string, resource: 'cpu' | 'memory'): ValidationRule =>
+  cel(
+    resource === 'cpu' ? RULES.cpuLimitAtLeastRequest : RULES.memoryLimitAtLeastRequest,
+    `${path}.limits.${resource} must be at least ${path}.requests.${resource}`,
+    { fieldPath: `.limits.${resource}` },
+  );
+
+const resourceList = (description: string, path: string): SchemaProps =>
+  obj(description, { cpu: quantity(`${path}.cpu`), memory: quantity(`${path}.memory`) });
+
+const resources = (path: string, defaults: JSONValue): SchemaProps =>
+  withDefault(
+    obj(
+      'CPU and memory for each container of this tier. Setting this replaces the whole default, so give requests and limits together. ' +
+        'A memory limit is recommended; a CPU limit is usually not (it throttles instead of protecting).',
+      {
+        requests: resourceList('What the scheduler reserves for each pod.', `${path}.requests`),
+        limits: resourceList('The most each container may use; memory over the limit is OOM-killed.', `${path}.limits`),
+      },
+      { 'x-kubernetes-validations': [limitRule(path, 'cpu'), limitRule(path, 'memory')] },
+    ),
+    defaults,
+  );
+
+const cidrRule = (path: string): ValidationRule =>
+  cel(RULES.cidr, `${path} must be a CIDR with no host bits set, e.g. 203.0.113.0/24 or 2001:db8::/32`);
+// The longest IPv6 text form is 45 characters (with an embedded IPv4 address), plus "/128".
+const cidrString = (description: string, path: string): SchemaProps =>
+  str(description, 49, { 'x-kubernetes-validations': [cidrRule(path)] });
+
+const localObjectReference = (description: string): SchemaProps =>
+  obj(description, { name: str('Name of the object, in the WebStack\'s namespace.', 253, { minLength: 1 }) }, { required: ['name'] });
+
+const port = (description: string): SchemaProps => int32(description, 1, 65535);
+
+const ports = (path: string): SchemaProps =>
+  list(
+    'Ports the rule opens. When empty, every port is open to the peer.',
+    16,
+    obj(`A port of ${path}.`, {
+      port: port('Port number.'),
+      protocol: enumOf('Protocol; TCP when unset.', ['TCP', 'UDP']),
+    }, { required: ['port'] }),
+    { 'x-kubernetes-list-type': 'atomic' },
+  );
+
+const peer = (description: string, path: string): SchemaProps =>
+  obj(
+    `${description} Set exactly one of cidr, or namespaceLabels and/or podLabels. podLabels alone selects pods in the ` +
+      `WebStack's namespace; namespaceLabels alone selects every pod in the matching namespaces; {} matches everything.`,
+    {
+      cidr: cidrString('IP block, e.g. 10.20.0.0/16. Meant for addresses outside the cluster: select pods by labels, as pod IPs change.', `${path}.cidr`),
+      except: list(
+        'Blocks inside cidr to leave out. Only together with cidr.',
+        16,
+        cidrString('IP block inside cidr.', `${path}.except[]`),
+        { 'x-kubernetes-list-type': 'set' },
+      ),
+      namespaceLabels: labelMap('Labels of the namespaces whose pods are the peer.', `${path}.namespaceLabels`),
+      podLabels: labelMap('Labels of the pods that are the peer.', `${path}.podLabels`),
+    },
+    {
+      'x-kubernetes-validations': [
+        cel(RULES.peerExactlyOne, `${path} must set exactly one of cidr, or namespaceLabels/podLabels`),
+        cel(RULES.peerExceptNeedsCidr, `${path}.except is only allowed together with ${path}.cidr`, {
+          fieldPath: '.except',
+          reason: 'FieldValueForbidden',
+        }),
+        cel(RULES.peerExceptInsideCidr, `${path}.except entries must be strictly inside ${path}.cidr`, { fieldPath: '.except' }),
+      ],
+    },
+  );
+
+const D = DEFAULTS;
+
+const tls = obj(
+  'The public certificate for the domain and aliases, and how traffic is encrypted inside the stack.',
+  {
+    issuerRef: obj(
+      'The cert-manager issuer that signs the public certificate (for example a Let\'s Encrypt ClusterIssuer).',
+      {
+        name: str('Name of the Issuer or ClusterIssuer.', 253, { minLength: 1 }),
+        kind: withDefault(enumOf('Issuer (in the WebStack\'s namespace) or ClusterIssuer.', ['Issuer', 'ClusterIssuer']), D.tls.issuerKind),
+        group: withDefault(str('API group of the issuer; set it for external issuers.', 253, { minLength: 1 }), D.tls.issuerGroup),
+      },
+      { required: ['name'] },
+    ),
+    mode: withDefault(
+      enumOf(
+        'reencrypt: HAProxy terminates the public certificate and re-encrypts to Nginx, the app and MySQL with ' +
+          'certificates from a per-stack internal CA, so no traffic inside the cluster is in clear. ' +
+          'terminate: TLS ends at HAProxy and internal traffic is plain (only for trusted networks). ' +
+          'passthrough: HAProxy forwards TLS untouched and Nginx terminates it with the public certificate.',
+        ['reencrypt', 'terminate', 'passthrough'],
+      ),
+      D.tls.mode,
+    ),
+  },
+  { required: ['issuerRef'] },
+);
+
+const loadBalancer = defaultedObject('The HAProxy tier: the entry point that DNS points at.', {
+  replicas: withDefault(int32('Number of HAProxy pods, spread over nodes. Use at least 2 so a node failure keeps the site up.', 1, 20), D.loadBalancer.replicas),
+  image: withDefault(image('HAProxy container image.'), D.loadBalancer.image),
+  serviceType: withDefault(
+    enumOf('Type of the Service in front of HAProxy. LoadBalancer gets an external address from the cloud.', ['LoadBalancer', 'NodePort', 'ClusterIP']),
+    D.loadBalancer.serviceType,
+  ),
+  serviceAnnotations: stringMap('Annotations added to the Service, e.g. for the cloud load balancer.', 32, 4096),
+  allowedSourceRanges: withDefault(
+    list(
+      'Client CIDRs allowed to reach the load balancer (Service loadBalancerSourceRanges and the firewall). ' +
+        'Use 0.0.0.0/0 and ::/0 for everyone.',
+      64,
+      cidrString('Client CIDR.', 'spec.loadBalancer.allowedSourceRanges[]'),
+      { minItems: 1, 'x-kubernetes-list-type': 'set' },
+    ),
+    D.loadBalancer.allowedSourceRanges,
+  ),
+  externalDNS: withDefault(
+    bool('Annotate the Service with the domain and aliases so external-dns publishes the DNS records.'),
+    D.loadBalancer.externalDNS,
+  ),
+  resources: resources('spec.loadBalancer.resources', D.loadBalancer.resources),
+});
+
+const web = defaultedObject('The Nginx tier between the load balancer and the app.', {
+  replicas: withDefault(int32('Number of Nginx pods, spread over nodes and zones.', 1, 50), D.web.replicas),
+  image: withDefault(image('Nginx container image; must run as non-root (an nginx-unprivileged build).'), D.web.image),
+  resources: resources('spec.web.resources', D.web.resources),
+});
+
+const app = obj(
+  'The application servers behind Nginx.',
+  {
+    image: image('Application container image, preferably pinned by tag or digest.'),
+    port: withDefault(port('Port the application listens on.'), D.app.port),
+    replicas: withDefault(int32('Number of application pods, spread over nodes and zones.', 1, 100), D.app.replicas),
+    healthPath: withDefault(
+      str('HTTP path of the application\'s health check, used for readiness and liveness probes.', 256, { pattern: '^/[^\\s]*$' }),
+      D.app.healthPath,
+    ),
+    tls: withDefault(
+      bool('The app serves HTTPS on port, with a certificate from the stack\'s internal CA, instead of plain HTTP.'),
+      D.app.tls,
+    ),
+    env: list(
+      'Environment variables of the app container, besides the database settings the operator injects.',
+      64,
+      obj(
+        'An environment variable: a literal value or a key of a Secret.',
+        {
+          name: str('Variable name.', 256, { minLength: 1, pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$' }),
+          value: str('Literal value.', 32768),
+          secretKeyRef: obj(
+            'Take the value from a key of a Secret in the WebStack\'s namespace.',
+            { name: str('Secret name.', 253, { minLength: 1 }), key: str('Key in the Secret.', 253, { minLength: 1 }) },
+            { required: ['name', 'key'] },
+          ),
+        },
+        {
+          required: ['name'],
+          'x-kubernetes-validations': [
+            cel(RULES.envValueOrSecret, 'spec.app.env[] must set value or secretKeyRef, not both'),
+          ],
+        },
+      ),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    envFromSecrets: list(
+      'Secrets whose keys all become environment variables of the app container.',
+      16,
+      localObjectReference('A Secret in the WebStack\'s namespace.'),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    resources: resources('spec.app.resources', D.app.resources),
+    canary: obj(
+      'A second, smaller Deployment of the app with another image behind the same Service, so one bad build ' +
+        'cannot take every server down. Remove it to finish (or abandon) the rollout.',
+      {
+        image: image('Image of the canary; must differ from spec.app.image.'),
+        replicas: withDefault(int32('Number of canary pods.', 1, 10), D.app.canaryReplicas),
+      },
+      { required: ['image'] },
+    ),
+  },
+  {
+    required: ['image'],
+    'x-kubernetes-validations': [
+      cel(RULES.canaryImageDiffers, 'spec.app.canary.image must differ from spec.app.image', {
+        fieldPath: '.canary.image',
+      }),
+    ],
+  },
+);
+
+const database = defaultedObject('The MySQL tier: one primary and asynchronous GTID replicas, with automatic failover.', {
+  version: withDefault(
+    enumOf('MySQL major.minor version. Immutable: moving to another version needs a dump and restore.', ['8.0', '8.4'], {
+      'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')],
+    }),
+    D.database.version,
+  ),
+  image: image('MySQL container image. Default: mysql:<version>. Set it to use a mirror or a pinned digest of the same version.'),
+  replicas: withDefault(
+    int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a replica to promote.', 2, 9),
+    D.database.replicas,
+  ),
+  storage: defaultedObject(
+    'The persistent volume of each MySQL pod.',
+    {
+      size: withDefault(
+        str('Size of each volume, e.g. 20Gi. It may grow (if the storage class allows expansion) but never shrink.', 32, {
+          'x-kubernetes-validations': [
+            cel(RULES.storageSizeMinimum, 'spec.database.storage.size must be a quantity of at least 1Gi, e.g. 20Gi'),
+            cel(RULES.storageSizeNoShrink, 'spec.database.storage.size may not shrink (volumes can only grow)'),
+          ],
+        }),
+        D.database.storageSize,
+      ),
+      storageClassName: str('Storage class of the volumes; the cluster default when unset. Immutable.', 253, { minLength: 1 }),
+    },
+    {
+      'x-kubernetes-validations': [
+        cel(RULES.storageClassImmutable, 'spec.database.storage.storageClassName is immutable', {
+          fieldPath: '.storageClassName',
+        }),
+      ],
+    },
+  ),
+  resources: resources('spec.database.resources', D.database.resources),
+  deletionPolicy: withDefault(
+    enumOf('What happens to the MySQL volumes when the WebStack is deleted: Retain keeps them, Delete removes them.', ['Retain', 'Delete']),
+    D.database.deletionPolicy,
+  ),
+});
+
+const firewall = obj(
+  'Extra NetworkPolicy rules. The stack is default-deny; the operator always allows the traffic the tiers need ' +
+    '(clients to the load balancer, load balancer to web, web to app, app to database, replication, DNS, metrics scrapes).',
+  {
+    extraIngress: list(
+      'More traffic allowed into a tier, e.g. a batch job reaching the database.',
+      32,
+      obj(
+        'Traffic from a peer into one tier.',
+        {
+          tier: enumOf('The tier the traffic may reach.', ['loadBalancer', 'web', 'app', 'database']),
+          from: peer('Where the traffic comes from.', 'spec.firewall.extraIngress[].from'),
+          ports: ports('spec.firewall.extraIngress[]'),
+        },
+        { required: ['tier', 'from'] },
+      ),
+      { 'x-kubernetes-list-type': 'atomic' },
+    ),
+    appEgress: list(
+      'Destinations outside the stack the app may reach, e.g. a payment API. Everything else is blocked.',
+      32,
+      obj(
+        'Traffic from the app to a peer.',
+        { to: peer('Where the traffic goes.', 'spec.firewall.appEgress[].to'), ports: ports('spec.firewall.appEgress[]') },
+        { required: ['to'] },
+      ),
+      { 'x-kubernetes-list-type': 'atomic' },
+    ),
+  },
+);
+
+const logging = defaultedObject('Log shipping: a per-node agent (DaemonSet) collects container logs and node metrics and sends them to the sink.', {
+  enabled: withDefault(bool('Run the log agent.'), D.logging.enabled),
+  sink: defaultedObject(
+    'Where logs go.',
+    {
+      type: withDefault(
+        enumOf(
+          'sumologic (needs credentialsSecretRef), loki (needs endpoint), elasticsearch (needs endpoint and credentialsSecretRef), ' +
+            'otlp (needs endpoint) or stdout (the agent prints them; for debugging).',
+          ['sumologic', 'loki', 'elasticsearch', 'otlp', 'stdout'],
+        ),
+        D.logging.sinkType,
+      ),
+      endpoint: str('URL of the sink, e.g. http://loki.observability:3100 or https://otel-collector:4318.', 2048, {
+        'x-kubernetes-validations': [
+          cel(RULES.endpointURL, 'spec.logging.sink.endpoint must be an http(s) URL, e.g. http://loki.observability:3100'),
+        ],
+      }),
+      credentialsSecretRef: localObjectReference(
+        'Secret with the sink\'s credentials: key "url" (the Sumo Logic HTTP source URL) or keys "username" and "password" (Elasticsearch, Loki, OTLP).',
+      ),
+    },
+    {
+      'x-kubernetes-validations': [
+        cel(RULES.sinkEndpointRequired, 'spec.logging.sink.endpoint is required when type is loki, elasticsearch or otlp', {
+          fieldPath: '.endpoint',
+          reason: 'FieldValueRequired',
+        }),
+        cel(
+          RULES.sinkCredentialsRequired,
+          'spec.logging.sink.credentialsSecretRef is required when type is sumologic or elasticsearch',
+          { fieldPath: '.credentialsSecretRef', reason: 'FieldValueRequired' },
+        ),
+        cel(RULES.stdoutSinkNoEndpoint, 'spec.logging.sink.endpoint is not used by the stdout sink: set spec.logging.sink.type', {
+          fieldPath: '.endpoint',
+          reason: 'FieldValueForbidden',
+        }),
+      ],
+    },
+  ),
+});
+
+const monitoring = defaultedObject(
+  'Prometheus metrics and QPS alerts. Needs the prometheus-operator CRDs; without them the MonitoringReady condition says so.',
+  {
+    enabled: withDefault(bool('Create ServiceMonitor/PodMonitor and PrometheusRule objects.'), D.monitoring.enabled),
+    labels: labelMap('Labels put on the monitoring objects so that the Prometheus instance selects them, e.g. release: prometheus.', 'spec.monitoring.labels'),
+    namespaceLabels: labelMap(
+      'Labels of the namespace Prometheus runs in; the firewall admits scrapes from there. When empty, scrapes from any namespace are admitted.',
+      'spec.monitoring.namespaceLabels',
+    ),
+    qps: defaultedObject(
+      'Alerts on the HAProxy request rate compared with its own average over window.',
+      {
+        spikeFactor: withDefault(
+          { type: 'number', description: 'Alert when QPS exceeds the baseline times this factor.', minimum: 1, exclusiveMinimum: true, maximum: 1000 },
+          D.monitoring.qps.spikeFactor,
+        ),
+        dropFactor: withDefault(
+          { type: 'number', description: 'Alert when QPS falls below the baseline times this factor.', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true },
+          D.monitoring.qps.dropFactor,
+        ),
+        window: withDefault(
+          str('Length of the baseline, as a Prometheus duration, e.g. 30m, 1h, 1d.', 16, { minLength: 2, pattern: PROMETHEUS_DURATION_PATTERN }),
+          D.monitoring.qps.window,
+        ),
+        minimumQPS: withDefault(
+          { type: 'number', description: 'No drop alert while the baseline is below this rate, so quiet sites stay quiet.', minimum: 0, maximum: 1000000 },
+          D.monitoring.qps.minimumQPS,
+        ),
+      },
+    ),
+  },
+);
+
+const placement = defaultedObject('Where the pods of every tier run.', {
+  hostnameSpread: withDefault(
+    enumOf('Spread the replicas of each tier over nodes. Required: never two on one node while another node fits. Preferred: best effort.', ['Required', 'Preferred', 'Disabled']),
+    D.placement.hostnameSpread,
+  ),
+  zoneSpread: withDefault(
+    enumOf('Spread the replicas of each tier over zones (topology.kubernetes.io/zone).', ['Required', 'Preferred', 'Disabled']),
+    D.placement.zoneSpread,
+  ),
+  nodeSelector: labelMap('Node labels every pod must match.', 'spec.placement.nodeSelector'),
+  tolerations: list(
+    'Taints the pods tolerate.',
+    16,
+    obj(
+      'A toleration, as in a pod spec.',
+      {
+        key: str('Taint key; empty with operator Exists tolerates every taint.', 316),
+        operator: enumOf('Equal (the default) or Exists.', ['Exists', 'Equal']),
+        value: str('Taint value; empty with operator Exists.', 63),
+        effect: enumOf('Taint effect to tolerate; all effects when unset.', ['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+        tolerationSeconds: {
+          type: 'integer',
+          format: 'int64',
+          description: 'How long a NoExecute taint is tolerated before eviction; forever when unset.',
+          minimum: 0,
+          maximum: 31536000,
+        },
+      },
+      {
+        'x-kubernetes-validations': [
+          cel(RULES.tolerationKeyOrExists, 'spec.placement.tolerations[].operator must be Exists when key is empty', {
+            fieldPath: '.operator',
+          }),
+          cel(RULES.tolerationExistsNoValue, 'spec.placement.tolerations[].value must be empty when operator is Exists', {
+            fieldPath: '.value',
+          }),
+          cel(RULES.tolerationSecondsNoExecute, 'spec.placement.tolerations[].tolerationSeconds needs effect NoExecute', {
+            fieldPath: '.tolerationSeconds',
+          }),
+        ],
+      },
+    ),
+    { 'x-kubernetes-list-type': 'atomic' },
+  ),
+});
+
+const spec = obj(
+  'The desired web stack: an HAProxy load balancer with TLS, Nginx, the application and MySQL, with firewalling, log shipping and monitoring.',
+  {
+    domain: str('Public host name of the site, e.g. www.foobar.com. DNS must point it at the load balancer (see spec.loadBalancer.externalDNS).', 253, {
+      minLength: 1,
+      'x-kubernetes-validations': [
+        cel(RULES.domain, 'spec.domain must be a lowercase DNS name (RFC 1123), e.g. www.example.com'),
+      ],
+    }),
+    aliases: list(
+      'More host names served by the stack and named in its certificate, e.g. foobar.com. A leading "*." is a wildcard and needs an issuer with a DNS-01 solver.',
+      16,
+      str('A host name.', 253, {
+        minLength: 1,
+        'x-kubernetes-validations': [
+          cel(
+            RULES.alias,
+            'spec.aliases[] must be a lowercase DNS name (RFC 1123), optionally starting with "*.", e.g. foobar.com',
+          ),
+        ],
+      }),
+      { 'x-kubernetes-list-type': 'set' },
+    ),
+    tls,
+    loadBalancer,
+    web,
+    app,
+    database,
+    firewall,
+    logging,
+    monitoring,
+    placement,
+    imagePullSecrets: list(
+      'Secrets used to pull the images of every tier.',
+      16,
+      localObjectReference('A docker-registry Secret in the WebStack\'s namespace.'),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+  },
+  {
+    required: ['domain', 'tls', 'app'],
+    'x-kubernetes-validations': [
+      cel(RULES.aliasesNotDomain, 'spec.aliases must not repeat spec.domain', { fieldPath: '.aliases' }),
+    ],
+  },
+);
+
+const condition = obj(
+  'An observation of one aspect of the stack, in the standard Kubernetes condition shape.',
+  {
+    type: str('Condition type in CamelCase: Ready (the summary) or one per concern, e.g. DatabaseReady.', 316, {
+      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+    }),
+    status: enumOf('True, False or Unknown.', ['True', 'False', 'Unknown']),
+    reason: str('Machine-readable CamelCase reason of the last transition.', 1024, {
+      minLength: 1,
+      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+    }),
+    message: str('Human-readable details.', 32768),
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'metadata.generation the condition was computed from.' },
+    lastTransitionTime: { type: 'string', format: 'date-time', description: 'When status last changed.' },
+  },
+  { required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'] },
+);
+
+const tierCount = (tier: string): SchemaProps =>
+  str(`Ready/desired pods of the ${tier} tier, e.g. 3/3.`, 24, { pattern: '^[0-9]+/[0-9]+$' });
+
+const status = obj('What the operator observed. Written by the operator only.', {
+  observedGeneration: {
+    type: 'integer',
+    format: 'int64',
+    minimum: 0,
+    description: 'metadata.generation of the spec the status describes; status is current when it equals metadata.generation.',
+  },
+  phase: enumOf('Summary for humans: Pending, Progressing, Ready or Degraded. Tools should read the Ready condition.', [
+    'Pending',
+    'Progressing',
+    'Ready',
+    'Degraded',
+  ]),
+  conditions: list('Ready, and one condition per concern (TLSReady, DatabaseReady, ...).', 32, condition, {
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['type'],
+  }),
+  url: str('Public URL of the site, e.g. https://www.foobar.com.', 2048),
+  loadBalancer: obj('The load balancer Service.', {
+    address: str('External IP or host name of the load balancer; point DNS here.', 253),
+  }),
+  tiers: obj('Ready pods per tier.', {
+    loadBalancer: tierCount('load balancer'),
+    web: tierCount('web'),
+    app: tierCount('app'),
+    database: tierCount('database'),
+  }),
+  database: obj('MySQL topology.', {
+    primary: str('Pod that is the current primary (writes go to the -primary Service).', 253),
+    replicas: list('Pods replicating from the primary.', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
+  }),
+});
+
+export const webStackSchema: SchemaProps = obj(
+  'WebStack runs a complete, secured and monitored three-tier web site for one domain.',
+  {
+    apiVersion: str('Versioned schema of this object: webstack.dev/v1alpha1.', 253),
+    kind: str('Kind of this object: WebStack.', 253),
+    metadata: { type: 'object', description: 'Standard object metadata.' },
+    spec,
+    status,
+  },
+  {
+    required: ['spec'],
+    'x-kubernetes-validations': [
+      cel(
+        RULES.stackNameLength,
+        `metadata.name must be at most ${MAX_STACK_NAME_LENGTH} characters, so that the names of the stack's objects fit in 63`,
+      ),
+      cel(
+        RULES.stackNamePattern,
+        "metadata.name must start with a lowercase letter and hold only lowercase letters, digits and '-' (it names Services)",
+      ),
+    ],
+  },
+);

@@ -1,0 +1,316 @@
+/**
+ * Offline validation of a WebStack for the `webstack render` CLI, which never talks to an API
+ * server. It does what the server does on create: apply the schema's defaults, check the OpenAPI
+ * constraints (type, enum, bounds, pattern, required, unknown fields, list uniqueness), then the CEL
+ * rules through the TypeScript re-implementations below (the messages come from the schema).
+ * Transition rules (immutability, no shrinking) need the stored object and are left to the server.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { MAX_STACK_NAME_LENGTH } from '../render/names.js';
+import type { EnvVar, LogSinkSpec, Peer, Resources, Toleration } from './types.js';
+import { API_VERSION, KIND } from './types.js';
+import {
+  DNS_NAME_PATTERN,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  RULES,
+  STACK_NAME_PATTERN,
+  WILDCARD_DNS_NAME_PATTERN,
+  webStackSchema,
+  type JSONValue,
+  type SchemaProps,
+} from './schema.js';
+
+export interface ValidationError {
+  /** Field path as the API server prints it, e.g. spec.database.replicas or spec.aliases[1]. */
+  path: string;
+  message: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Fills `default`s the way the API server does: a missing field takes its default, then defaults apply inside it. */
+export function applySchemaDefaults(schema: SchemaProps, value: unknown): unknown {
+  const out = structuredClone(value);
+  fillDefaults(schema, out);
+  return out;
+}
+
+function fillDefaults(schema: SchemaProps, value: unknown): void {
+  if (Array.isArray(value)) {
+    if (schema.items) for (const item of value) fillDefaults(schema.items, item);
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+    if (value[key] === undefined && prop.default !== undefined) value[key] = structuredClone(prop.default);
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const prop = schema.properties?.[key] ?? schema.additionalProperties;
+    if (prop) fillDefaults(prop, child);
+  }
+}
+
+// ---- offline versions of the CEL rules ----
+
+const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([KMGTPE]i)|[eE]([+-]?\d+)|([numkMGTPE]))?$/;
+const BINARY = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 } as const;
+const DECIMAL = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 } as const;
+
+/** A Kubernetes quantity as a float: precise enough to compare sizes, never used to compute them. */
+export function parseQuantity(text: string): number | undefined {
+  const m = QUANTITY.exec(text);
+  if (!m) return undefined;
+  const [, num = '', binary, exponent, decimal] = m;
+  const n = Number(num);
+  if (binary) return n * 1024 ** BINARY[binary as keyof typeof BINARY];
+  if (exponent) return n * 10 ** Number(exponent);
+  if (decimal) return n * 10 ** DECIMAL[decimal as keyof typeof DECIMAL];
+  return n;
+}
+
+interface Cidr {
+  bits: 32 | 128;
+  address: bigint;
+  prefix: number;
+}
+
+function ipToBigInt(ip: string): { bits: 32 | 128; address: bigint } | undefined {
+  if (isIPv4(ip)) return { bits: 32, address: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n) };
+  if (!isIPv6(ip) || ip.includes('%')) return undefined;
+  const groups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)];
+          const v4 = ipToBigInt(g)?.address ?? 0n;
+          return [Number(v4 >> 16n), Number(v4 & 0xffffn)];
+        });
+  const [head = '', tail] = ip.split('::');
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return { bits: 128, address: all.reduce((a, g) => (a << 16n) | BigInt(g), 0n) };
+}
+
+export function parseCidr(text: string): (Cidr & { canonical: boolean }) | undefined {
+  const m = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(text);
+  const ip = m?.[1] === undefined ? undefined : ipToBigInt(m[1]);
+  const prefix = Number(m?.[2]);
+  if (!ip || prefix > ip.bits) return undefined;
+  const hostMask = (1n << BigInt(ip.bits - prefix)) - 1n;
+  return { ...ip, prefix, canonical: (ip.address & hostMask) === 0n };
+}
+
+const strictlyInside = (outer: Cidr, inner: Cidr): boolean => {
+  const shift = BigInt(outer.bits - outer.prefix);
+  return outer.bits === inner.bits && inner.prefix > outer.prefix && inner.address >> shift === outer.address >> shift;
+};
+
+const matches = (pattern: string) => {
+  const re = new RegExp(pattern);
+  return (self: unknown) => re.test(self as string);
+};
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return ['http:', 'https:'].includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+const limitAtLeastRequest = (resource: 'cpu' | 'memory') => (self: unknown) => {
+  const r = self as Resources;
+  const limit = parseQuantity(r.limits?.[resource] ?? '');
+  const request = parseQuantity(r.requests?.[resource] ?? '');
+  return limit === undefined || request === undefined || limit >= request;
+};
+
+/**
+ * The CEL rules, re-implemented. The walker calls one only when the node it sits on passed the
+ * structural checks, which is why the casts to the node's TS type below are sound.
+ */
+const OFFLINE: Record<keyof typeof RULES, ((self: unknown) => boolean) | 'transition'> = {
+  stackNameLength: (self) => ((self as { metadata: { name: string } }).metadata.name.length <= MAX_STACK_NAME_LENGTH),
+  stackNamePattern: (self) => new RegExp(STACK_NAME_PATTERN).test((self as { metadata: { name: string } }).metadata.name),
+  domain: matches(DNS_NAME_PATTERN),
+  alias: matches(WILDCARD_DNS_NAME_PATTERN),
+  aliasesNotDomain: (self) => {
+    const s = self as { domain: string; aliases?: string[] };
+    return !s.aliases?.includes(s.domain);
+  },
+  labels: (self) =>
+    Object.entries(self as Record<string, string>).every(
+      ([k, v]) => k.length <= 317 && new RegExp(LABEL_KEY_PATTERN).test(k) && new RegExp(LABEL_VALUE_PATTERN).test(v),
+    ),
+  quantity: (self) => (parseQuantity(self as string) ?? -1) >= 0,
+  cpuLimitAtLeastRequest: limitAtLeastRequest('cpu'),
+  memoryLimitAtLeastRequest: limitAtLeastRequest('memory'),
+  cidr: (self) => parseCidr(self as string)?.canonical === true,
+  peerExactlyOne: (self) => {
+    const p = self as Peer;
+    return (p.cidr !== undefined) !== (p.namespaceLabels !== undefined || p.podLabels !== undefined);
+  },
+  peerExceptNeedsCidr: (self) => (self as Peer).except === undefined || (self as Peer).cidr !== undefined,
+  peerExceptInsideCidr: (self) => {
+    const p = self as Peer;
+    const outer = parseCidr(p.cidr ?? '');
+    return !outer || (p.except ?? []).every((e) => {
+      const inner = parseCidr(e);
+      return !inner || strictlyInside(outer, inner);
+    });
+  },
+  envValueOrSecret: (self) => !((self as EnvVar).value !== undefined && (self as EnvVar).secretKeyRef !== undefined),
+  canaryImageDiffers: (self) => {
+    const app = self as { image: string; canary?: { image: string } };
+    return app.canary?.image !== app.image;
+  },
+  versionImmutable: 'transition',
+  storageSizeMinimum: (self) => (parseQuantity(self as string) ?? 0) >= 1024 ** 3,
+  storageSizeNoShrink: 'transition',
+  storageClassImmutable: 'transition',
+  endpointURL: (self) => isHttpUrl(self as string),
+  sinkEndpointRequired: (self) => {
+    const s = self as LogSinkSpec;
+    return !['loki', 'elasticsearch', 'otlp'].includes(s.type ?? '') || s.endpoint !== undefined;
+  },
+  sinkCredentialsRequired: (self) => {
+    const s = self as LogSinkSpec;
+    return !['sumologic', 'elasticsearch'].includes(s.type ?? '') || s.credentialsSecretRef !== undefined;
+  },
+  stdoutSinkNoEndpoint: (self) => (self as LogSinkSpec).type !== 'stdout' || (self as LogSinkSpec).endpoint === undefined,
+  tolerationKeyOrExists: (self) => {
+    const t = self as Toleration;
+    return (t.key !== undefined && t.key !== '') || t.operator === 'Exists';
+  },
+  tolerationExistsNoValue: (self) => {
+    const t = self as Toleration;
+    return t.operator !== 'Exists' || t.value === undefined || t.value === '';
+  },
+  tolerationSecondsNoExecute: (self) => {
+    const t = self as Toleration;
+    return t.tolerationSeconds === undefined || t.effect === 'NoExecute';
+  },
+};
+
+const byRule = new Map(Object.entries(OFFLINE).map(([name, check]) => [RULES[name as keyof typeof RULES], check]));
+
+/** Names of the CEL rules without an offline version: only the transition rules. */
+export const SERVER_ONLY_RULES = Object.entries(OFFLINE)
+  .filter(([, check]) => check === 'transition')
+  .map(([name]) => name);
+
+// ---- the schema walker ----
+
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+function hasType(schema: SchemaProps, value: unknown): boolean {
+  if (schema.type === undefined) return true;
+  switch (schema.type) {
+    case 'object':
+      return isObject(value);
+    case 'array':
+      return Array.isArray(value);
+    case 'integer':
+      return Number.isInteger(value);
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'string':
+    case 'boolean':
+      return typeof value === schema.type;
+  }
+}
+
+const show = (v: JSONValue | undefined): string => (v === undefined ? 'undefined' : JSON.stringify(v));
+/** maxLength counts code points (Go runes), like the API server, not UTF-16 units. */
+const codePoints = (s: string): number => Array.from(s).length;
+
+function walk(schema: SchemaProps, value: unknown, path: string, errors: ValidationError[]): void {
+  const fail = (message: string, at = path) => errors.push({ path: at, message });
+  if (!hasType(schema, value)) {
+    fail(`Invalid value: ${show(value as JSONValue)}: must be of type ${schema.type ?? ''}`);
+    return;
+  }
+  const before = errors.length;
+  if (typeof value === 'string') {
+    const length = codePoints(value);
+    if (schema.enum && !schema.enum.includes(value)) {
+      fail(`Unsupported value: ${show(value)}: supported values: ${schema.enum.map((e) => show(e)).join(', ')}`);
+    }
+    if (schema.minLength !== undefined && length < schema.minLength) fail(`should be at least ${schema.minLength} chars long`);
+    if (schema.maxLength !== undefined && length > schema.maxLength) fail(`Too long: may not be more than ${schema.maxLength} bytes`);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) fail(`Invalid value: ${show(value)}: should match '${schema.pattern}'`);
+  }
+  if (typeof value === 'number') {
+    const { minimum: min, maximum: max } = schema;
+    if (min !== undefined && (schema.exclusiveMinimum ? value <= min : value < min)) {
+      fail(`Invalid value: ${value}: should be greater than ${schema.exclusiveMinimum ? '' : 'or equal to '}${min}`);
+    }
+    if (max !== undefined && (schema.exclusiveMaximum ? value >= max : value > max)) {
+      fail(`Invalid value: ${value}: should be less than ${schema.exclusiveMaximum ? '' : 'or equal to '}${max}`);
+    }
+  }
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) fail(`should have at least ${schema.minItems} items`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) fail(`Too many: ${value.length}: must have at most ${schema.maxItems} items`);
+    const keys = schema['x-kubernetes-list-map-keys'] ?? [];
+    const identity = (item: unknown): string | undefined =>
+      schema['x-kubernetes-list-type'] === 'set' ? JSON.stringify(item) : schema['x-kubernetes-list-type'] === 'map' && isObject(item) ? JSON.stringify(keys.map((k) => item[k])) : undefined;
+    const seen = new Set<string>();
+    value.forEach((item, i) => {
+      if (schema.items) walk(schema.items, item, `${path}[${i}]`, errors);
+      const id = identity(item);
+      if (id !== undefined && seen.has(id)) fail(`Duplicate value: ${id}`, `${path}[${i}]`);
+      if (id !== undefined) seen.add(id);
+    });
+  }
+  if (isObject(value)) {
+    const entries = Object.entries(value);
+    if (schema.maxProperties !== undefined && entries.length > schema.maxProperties) fail(`Too many: ${entries.length}: must have at most ${schema.maxProperties} items`);
+    for (const key of schema.required ?? []) {
+      if (value[key] === undefined) fail('Required value', `${path}.${key}`);
+    }
+    for (const [key, child] of entries) {
+      const prop = schema.properties?.[key];
+      if (prop) walk(prop, child, `${path}.${key}`, errors);
+      else if (schema.additionalProperties) walk(schema.additionalProperties, child, `${path}[${key}]`, errors);
+      else if (schema.properties) fail('field not declared in schema', `${path}.${key}`);
+    }
+  }
+  // CEL rules only run on a node whose own structure is sound; the server would report both, but a
+  // rule about a malformed field only repeats the structural error.
+  if (errors.length > before) return;
+  for (const { rule, message, fieldPath } of schema['x-kubernetes-validations'] ?? []) {
+    const check = byRule.get(rule);
+    if (typeof check === 'function' && !check(value)) fail(message, `${path}${fieldPath ?? ''}`);
+  }
+}
+
+/** Checks a value against any node of the schema; paths start with `path`. */
+export function validateAgainstSchema(schema: SchemaProps, value: unknown, path: string): ValidationError[] {
+  const errors: ValidationError[] = [];
+  walk(schema, value, path, errors);
+  return errors;
+}
+
+/**
+ * Validates a parsed YAML/JSON document as a WebStack after applying the schema defaults, as the
+ * API server does. An empty list means valid (up to the transition rules; see the file comment).
+ */
+export function validateWebStack(value: unknown): ValidationError[] {
+  if (!isObject(value)) return [{ path: '', message: `a WebStack must be an object, not ${typeOf(value)}` }];
+  const errors: ValidationError[] = [];
+  if (value.apiVersion !== API_VERSION) errors.push({ path: 'apiVersion', message: `Unsupported value: ${show(value.apiVersion as JSONValue)}: supported values: "${API_VERSION}"` });
+  if (value.kind !== KIND) errors.push({ path: 'kind', message: `Unsupported value: ${show(value.kind as JSONValue)}: supported values: "${KIND}"` });
+  const name = isObject(value.metadata) ? value.metadata.name : undefined;
+  if (typeof name !== 'string' || name === '') {
+    errors.push({ path: 'metadata.name', message: 'Required value: name is required' });
+    return errors;
+  }
+  // The root's path is empty, so its children come out as ".spec..."; the server prints "spec...".
+  const inner = validateAgainstSchema(webStackSchema, applySchemaDefaults(webStackSchema, value), '');
+  return [...errors, ...inner.map((e) => ({ ...e, path: e.path.replace(/^\./, '') }))];
+}

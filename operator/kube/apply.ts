@@ -1,0 +1,124 @@
+/**
+ * Reading and writing objects by server-side apply.
+ *
+ * Apply bodies are sent as raw JSON with `application/apply-patch+yaml` (JSON is YAML), never
+ * through client-node's model serializer, which drops every field its generated models do not
+ * know: a PodSpec field newer than the client, or anything in a CRD. Dropped fields are worse
+ * than an error: SSA would then silently remove them from our field set. For the same reason
+ * `fieldValidation=Strict` is the default: a field the server does not know (a renderer typo, or
+ * a cluster older than the field) fails the apply loudly instead of being pruned in silence.
+ */
+import type { KubeClient } from './client.js';
+import type { Discovery } from './discovery.js';
+import { KubeApiError, isNotFound } from './errors.js';
+import { parseApiVersion, resourcePath, type KubeObject, type ObjectRef } from './types.js';
+
+export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface ApplyOptions {
+  fieldManager: string;
+  /** Take over fields owned by other managers instead of failing with a conflict. */
+  force?: boolean;
+  fieldValidation?: FieldValidation;
+  dryRun?: boolean;
+}
+
+export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
+
+export interface DeleteOptions {
+  propagationPolicy?: PropagationPolicy;
+  /** Delete only if the object still has this uid / resourceVersion. */
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+}
+
+type Requester = Pick<KubeClient, 'request'>;
+type ResourceResolver = Pick<Discovery, 'resourceFor'>;
+
+export class ObjectApi {
+  constructor(
+    private readonly client: Requester,
+    private readonly discovery: ResourceResolver,
+  ) {}
+
+  /** Server-side applies `obj` and returns the object as stored. */
+  async applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<T> {
+    const path = await this.pathOf(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
+    return (await this.client.request({
+      method: 'PATCH',
+      path,
+      query: applyQuery(options),
+      body: obj,
+      contentType: APPLY_PATCH_CONTENT_TYPE,
+    })) as T;
+  }
+
+  /**
+   * Server-side applies the `status` of `obj` through the status subresource. Only apiVersion,
+   * kind, name, namespace and status are sent, so this manager never claims any other field.
+   */
+  async applyStatus<T extends KubeObject & { status?: unknown }>(obj: T, options: ApplyOptions): Promise<T> {
+    const { name, namespace } = obj.metadata;
+    const path = await this.pathOf(obj.apiVersion, obj.kind, name, namespace, 'status');
+    const body = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: namespace === undefined ? { name } : { name, namespace },
+      status: obj.status ?? {},
+    };
+    return (await this.client.request({
+      method: 'PATCH',
+      path,
+      query: applyQuery(options),
+      body,
+      contentType: APPLY_PATCH_CONTENT_TYPE,
+    })) as T;
+  }
+
+  /** The object, or undefined when it does not exist. */
+  async getObject<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    const path = await this.pathOf(ref.apiVersion, ref.kind, ref.name, ref.namespace);
+    try {
+      return (await this.client.request({ method: 'GET', path })) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes the object. Returns false when it was already gone. */
+  async deleteObject(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
+    const path = await this.pathOf(ref.apiVersion, ref.kind, ref.name, ref.namespace);
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...options };
+    try {
+      await this.client.request({ method: 'DELETE', path, body });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private async pathOf(apiVersion: string, kind: string, name: string, namespace: string | undefined, subresource?: string): Promise<string> {
+    const resource = await this.discovery.resourceFor(apiVersion, kind);
+    if (resource.namespaced && !namespace) {
+      throw new KubeApiError(400, 'BadRequest', `${kind} ${name} is namespaced but has no metadata.namespace`);
+    }
+    return resourcePath(parseApiVersion(apiVersion), resource.name, {
+      namespace: resource.namespaced ? namespace : undefined,
+      name,
+      subresource,
+    });
+  }
+}
+
+function applyQuery(options: ApplyOptions) {
+  return {
+    fieldManager: options.fieldManager,
+    force: options.force === true ? true : undefined,
+    fieldValidation: options.fieldValidation ?? 'Strict',
+    dryRun: options.dryRun === true ? 'All' : undefined,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * App tier: the user's application, its Service and disruption budget, and optionally a canary
+ * Deployment with another image behind the same Service. Both Deployments carry the tier's
+ * selector labels (so the Service, the budget and the topology spread count them together) plus a
+ * distinct variant label (so neither Deployment adopts the other's pods); traffic splits by replica count.
+ */
+import { k8s } from 'cdk8s-plus-27';
+import { DEFAULTS } from '../api/defaults.js';
+import { APP, MYSQL } from './config/layout.js';
+import { id, meta, type RenderContext } from './context.js';
+import { configHash } from './hash.js';
+import { selectorLabels } from './names.js';
+import {
+  UID,
+  container,
+  containerPort,
+  deployment,
+  disruptionBudget,
+  httpProbe,
+  mount,
+  podTemplate,
+  resources,
+  scratchVolume,
+  secretVolume,
+  servicePort,
+} from './pod.js';
+import { tlsPlan } from './tls.js';
+
+/** Pod label telling the stable Deployment's pods from the canary's. */
+export const VARIANT_LABEL = 'webstack.dev/variant';
+
+/** The database settings the operator injects, before the user's own env (which may override them). */
+function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {
+  const n = ctx.names;
+  return [
+    { name: 'DB_WRITE_HOST', value: n.mysqlPrimary },
+    { name: 'DB_READ_HOST', value: n.mysqlReplicas },
+    { name: 'DB_PORT', value: String(MYSQL.port) },
+    { name: 'DB_NAME', value: MYSQL.database },
+    { name: 'DB_USER', value: MYSQL.users.app },
+    { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: n.mysqlCredentials, key: MYSQL.secretKeys.appPassword } } },
+  ];
+}
+
+export function renderApp(ctx: RenderContext): void {
+  const { spec, names: n } = ctx;
+  const app = spec.app;
+  const tierSelector = selectorLabels(ctx.name, 'app');
+  const plan = tlsPlan(ctx.name, spec);
+  const portName = app.tls ? 'https' : 'http';
+  const scheme = app.tls ? 'HTTPS' : 'HTTP';
+
+  new k8s.KubeService(ctx.scope('services'), id('Service', n.app), {
+    metadata: meta(ctx, n.app, 'app'),
+    spec: { selector: tierSelector, ports: [servicePort(portName, app.port, app.port)] },
+  });
+
+  const env: k8s.EnvVar[] = [
+    ...databaseEnv(ctx),
+    ...app.env.map((e): k8s.EnvVar =>
+      e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secretKeyRef.name, key: e.secretKeyRef.key } } } : { name: e.name, value: e.value ?? '' },
+    ),
+  ];
+  // Pods roll when a Secret they read changes, as far as the controller reports versions.
+  const secrets = [
+    n.mysqlCredentials,
+    ...(plan.appSecret ? [plan.appSecret] : []),
+    ...app.env.flatMap((e) => (e.secretKeyRef ? [e.secretKeyRef.name] : [])),
+    ...app.envFromSecrets.map((s) => s.name),
+  ];
+  // Most runtimes want a writable /tmp; the root filesystem is read-only.
+  const volumes: k8s.Volume[] = [scratchVolume('tmp', '256Mi')];
+  const mounts: k8s.VolumeMount[] = [mount('tmp', '/tmp', false)];
+  if (plan.appSecret !== undefined) {
+    volumes.push(secretVolume('certs', plan.appSecret));
+    mounts.push(mount('certs', APP.certDir));
+  }
+
+  const variant = (name: string, image: string, replicas: number, variantName: 'stable' | 'canary') => {
+    const labels = { ...tierSelector, [VARIANT_LABEL]: variantName };
+    const main = container({
+      name: 'app',
+      image,
+      uid: UID.app,
+      ports: [containerPort(portName, app.port)],
+      env,
+      ...(app.envFromSecrets.length > 0 ? { envFrom: app.envFromSecrets.map((s) => ({ secretRef: { name: s.name } })) } : {}),
+      startupProbe: httpProbe(app.healthPath, app.port, 'startup', scheme),
+      readinessProbe: httpProbe(app.healthPath, app.port, 'readiness', scheme),
+      livenessProbe: httpProbe(app.healthPath, app.port, 'liveness', scheme),
+      resources: resources(app.resources, DEFAULTS.app.resources),
+      volumeMounts: mounts,
+    });
+    deployment(ctx, name, 'app', {
+      replicas,
+      selector: labels,
+      labels: { [VARIANT_LABEL]: variantName },
+      template: podTemplate(ctx, {
+        component: 'app',
+        labels,
+        tierSelector,
+        uid: UID.app,
+        configHash: configHash({ secrets, secretVersions: ctx.facts.secretVersions }),
+        containers: [main],
+        volumes,
+      }),
+    });
+  };
+
+  variant(n.app, app.image, app.replicas, 'stable');
+  if (app.canary) variant(n.appCanary, app.canary.image, app.canary.replicas, 'canary');
+  disruptionBudget(ctx, n.app, 'app', tierSelector);
+}

@@ -1,0 +1,203 @@
+/**
+ * The layout contract between the configuration files rendered in this folder and the Kubernetes
+ * objects that run them (ports, mount paths, file names, environment variables, Secret keys).
+ * The config renderers only ever refer to these constants, so the object renderer can mount and
+ * expose exactly what the configs expect. Every port is unprivileged because the containers run
+ * as non-root with all capabilities dropped; every path a program writes to is an emptyDir
+ * because the root filesystems are read-only.
+ */
+import type { TLSMode } from '../../api/types.js';
+import type { DefaultedWebStack } from '../../api/defaults.js';
+
+/**
+ * HAProxy resolves the web tier at run time with its own DNS client, which ignores the search
+ * list of /etc/resolv.conf, so in-cluster names are written fully qualified.
+ */
+export const CLUSTER_DOMAIN = 'cluster.local';
+
+/** A WebStack read from a file by the render CLI may have no namespace; kubectl would use `default`. */
+export function stackNamespace(stack: DefaultedWebStack): string {
+  return stack.metadata.namespace ?? 'default';
+}
+
+/** `<service>.<namespace>.svc.cluster.local`: the name the configs dial and verify certificates against. */
+export function serviceHost(service: string, namespace: string): string {
+  return `${service}.${namespace}.svc.${CLUSTER_DOMAIN}`;
+}
+
+/** `<pod>.<headless service>.<namespace>.svc.cluster.local`, the stable name of a StatefulSet pod. */
+export function podHost(pod: string, headlessService: string, namespace: string): string {
+  return `${pod}.${serviceHost(headlessService, namespace)}`;
+}
+
+/**
+ * Names of the files inside a TLS Secret issued by cert-manager. Each Certificate is named like
+ * its Secret (`<stack>-tls`, `<stack>-ca`, `<stack>-web-tls`, ...): the expiry alert selects on it.
+ */
+export const TLS_FILES = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+
+/**
+ * HAProxy (image haproxy:3.2, runs as user `haproxy`).
+ * - config: ConfigMap `<stack>-lb-config` key `haproxy.cfg` mounted at configDir (the image's
+ *   default command reads configDir/haproxy.cfg, so no command override is needed).
+ * - certDir: the public certificate Secret `<stack>-tls` mounted as is (tls.crt + tls.key). The
+ *   config sets `ssl-load-extra-del-ext`, so `crt tls.crt` finds the key in `tls.key` beside it;
+ *   no init container or concatenated pem is needed. Unused in passthrough mode.
+ * - caDir: reencrypt mode only, the internal CA Secret `<stack>-ca` with ONLY the item `ca.crt`
+ *   (never mount the CA's private key).
+ * - runDir: emptyDir for the runtime API socket.
+ * - statsPort serves `/metrics` (Prometheus) and `/healthz` (liveness/readiness probes).
+ * - The web Service `<stack>-web` must be headless (clusterIP: None): HAProxy discovers the Nginx
+ *   pods through its DNS A records and health-checks each pod itself.
+ * - Traffic to Nginx carries a PROXY protocol v2 header (the client address), so only HAProxy
+ *   may reach Nginx's main port (NetworkPolicy LB -> web).
+ * - The LB Service needs externalTrafficPolicy: Local, or HAProxy sees node addresses instead of
+ *   clients and the allowedSourceRanges filter cannot work.
+ */
+export const HAPROXY = {
+  httpPort: 8080,
+  httpsPort: 8443,
+  statsPort: 8404,
+  metricsPath: '/metrics',
+  healthPath: '/healthz',
+  configDir: '/usr/local/etc/haproxy',
+  configFile: 'haproxy.cfg',
+  certDir: '/etc/haproxy/certs',
+  caDir: '/etc/haproxy/ca',
+  runDir: '/var/run/haproxy',
+  adminSocket: 'admin.sock',
+} as const;
+
+/**
+ * Nginx (image nginxinc/nginx-unprivileged, runs as uid 101).
+ * - confDir: ConfigMap `<stack>-web-config` with `nginx.conf` and `start.sh`; the container's
+ *   command is NGINX.command. start.sh writes the `resolver` line (the pod's nameserver from
+ *   /etc/resolv.conf, which nginx needs as an IP address) to runDir/resolver.conf, then execs nginx.
+ * - certDir: reencrypt: `<stack>-web-tls` (internal CA; its dnsNames must include
+ *   serviceHost(`<stack>-web`, ns), which HAProxy verifies); passthrough: the public `<stack>-tls`;
+ *   terminate: not mounted.
+ * - caDir: only when spec.app.tls: `<stack>-ca` item `ca.crt`, to verify the app's certificate.
+ * - runDir: emptyDir for the pid file, temp files and resolver.conf.
+ * - The main port is webPort(mode) and expects the PROXY protocol (from HAProxy only).
+ * - statusPort is plain HTTP without the PROXY protocol: `/healthz` for kubelet probes and
+ *   `/stub_status` (answered for 127.0.0.1 only) for the nginx-prometheus-exporter sidecar, which
+ *   runs with `--nginx.scrape-uri=` + NGINX.stubStatusUrl and serves exporterPort.
+ */
+export const NGINX = {
+  httpsPort: 8443,
+  httpPort: 8080,
+  statusPort: 8081,
+  exporterPort: 9113,
+  healthPath: '/healthz',
+  stubStatusPath: '/stub_status',
+  stubStatusUrl: 'http://127.0.0.1:8081/stub_status',
+  confDir: '/etc/nginx/webstack',
+  configFile: 'nginx.conf',
+  startScript: 'start.sh',
+  command: ['/bin/sh', '/etc/nginx/webstack/start.sh'],
+  certDir: '/etc/nginx/certs',
+  caDir: '/etc/nginx/ca',
+  runDir: '/var/run/nginx',
+  resolverFile: 'resolver.conf',
+} as const;
+
+/** Nginx's main port: TLS on httpsPort unless HAProxy terminates TLS and sends plain HTTP. */
+export function webPort(mode: TLSMode): number {
+  return mode === 'terminate' ? NGINX.httpPort : NGINX.httpsPort;
+}
+
+/**
+ * The user's application. Nginx proxies to the `<stack>-app` Service on spec.app.port (https when
+ * spec.app.tls, verified against the internal CA as serviceHost(`<stack>-app`, ns), so the app's
+ * certificate `<stack>-app-tls` must carry that name). The app finds its certificate in certDir.
+ */
+export const APP = {
+  certDir: '/etc/webstack/tls',
+} as const;
+
+/**
+ * MySQL (image mysql:8.4, runs as uid 999).
+ * - configMapDir: ConfigMap `<stack>-mysql-config` (my.cnf, init-config.sh, bootstrap.sh), mounted
+ *   only in the init container, whose command is MYSQL.initCommand. The init container also mounts
+ *   confDir, initDir and dataDir; it copies my.cnf into confDir, writes confDir/server-id.cnf and
+ *   installs bootstrap.sh (executable) into initDir.
+ * - confDir: emptyDir shared with the mysql container; the image's /etc/my.cnf includes it.
+ * - initDir: emptyDir shared with the mysql container; the image's entrypoint runs it once, on an
+ *   empty data directory.
+ * - dataDir: the PVC. runDir (socket) and tmpDir: emptyDirs. The exporter sidecar can share runDir
+ *   and use the socket, which require_secure_transport (reencrypt) does not cover; over TCP it
+ *   must use TLS. Its user is users.exporter (hosts `localhost` and `127.0.0.1`).
+ * - certDir: reencrypt only, `<stack>-mysql-tls` (tls.crt, tls.key, ca.crt; readable by uid 999,
+ *   e.g. through fsGroup); its dnsNames must
+ *   include podHost(`<stack>-mysql-<i>`, `<stack>-mysql-headless`, ns) for every ordinal (or the
+ *   wildcard `*.<headless host>`) and serviceHost of `-primary` and `-replicas`.
+ * - env: each variable comes from the credentials Secret `<stack>-mysql-credentials` key
+ *   secretKeys[...]; the entrypoint reads MYSQL_ROOT_PASSWORD, bootstrap.sh the others. Set also
+ *   MYSQL_INITDB_SKIP_TZINFO=1 so the entrypoint writes nothing to a replica's binlog of its own
+ *   (errant GTIDs break failover), and do not set MYSQL_USER/MYSQL_DATABASE (bootstrap.sh creates them).
+ * - Roles: the init container makes ordinals > 0 read-only; the persisted setting wins over it,
+ *   so failover promotes with `SET PERSIST super_read_only = OFF, read_only = OFF` and demotes
+ *   with `SET PERSIST read_only = ON, super_read_only = ON`.
+ */
+export const MYSQL = {
+  port: 3306,
+  exporterPort: 9104,
+  configMapDir: '/etc/mysql/webstack',
+  files: { config: 'my.cnf', init: 'init-config.sh', bootstrap: 'bootstrap.sh' },
+  initCommand: ['/bin/sh', '/etc/mysql/webstack/init-config.sh'],
+  confDir: '/etc/mysql/conf.d',
+  initDir: '/docker-entrypoint-initdb.d',
+  dataDir: '/var/lib/mysql',
+  runDir: '/var/run/mysqld',
+  socket: '/var/run/mysqld/mysqld.sock',
+  tmpDir: '/tmp',
+  certDir: '/etc/mysql/tls',
+  database: 'app',
+  users: { app: 'app', replication: 'replicator', exporter: 'exporter' },
+  env: {
+    /** Optional, from the downward API (metadata.name); the scripts fall back to the host name. */
+    podName: 'POD_NAME',
+    rootPassword: 'MYSQL_ROOT_PASSWORD',
+    appPassword: 'WEBSTACK_APP_PASSWORD',
+    replicationPassword: 'WEBSTACK_REPLICATION_PASSWORD',
+    exporterPassword: 'WEBSTACK_EXPORTER_PASSWORD',
+  },
+  secretKeys: {
+    rootPassword: 'root-password',
+    appPassword: 'app-password',
+    replicationPassword: 'replication-password',
+    exporterPassword: 'exporter-password',
+  },
+  /** server_id = base + pod ordinal; server_id 0 would refuse replication. */
+  serverIdBase: 100,
+} as const;
+
+/**
+ * The log agent: OpenTelemetry Collector contrib (one pod per node).
+ * - config: ConfigMap `<stack>-log-agent-config` key `config.yaml` at configDir (the image's
+ *   default command reads configDir/config.yaml).
+ * - podLogsDir: hostPath /var/log/pods, read-only. hostRoot: hostPath `/`, read-only, for the
+ *   hostmetrics receiver. storageDir: writable (emptyDir or hostPath) for the log read offsets.
+ * - healthPort: the health_check extension (probe path `/`). hostMetricsPort: Prometheus endpoint
+ *   (`/metrics`) with the node metrics, whatever the sink.
+ * - env: nodeName from the downward API (spec.nodeName). From the Secret named by
+ *   spec.logging.sink.credentialsSecretRef: sinkEndpoint from key `endpoint`, used when
+ *   spec.logging.sink.endpoint is empty (a Sumo Logic HTTP source URL embeds its token, so it
+ *   belongs in the Secret); sinkAuthorization from key `authorization`, the whole Authorization
+ *   header value (`Basic ...`, `Bearer ...`, `ApiKey ...`), sent to loki, elasticsearch and otlp.
+ */
+export const LOG_AGENT = {
+  configDir: '/etc/otelcol-contrib',
+  configFile: 'config.yaml',
+  podLogsDir: '/var/log/pods',
+  hostRoot: '/hostfs',
+  storageDir: '/var/lib/otelcol',
+  healthPort: 13133,
+  hostMetricsPort: 9464,
+  env: {
+    nodeName: 'K8S_NODE_NAME',
+    sinkEndpoint: 'WEBSTACK_SINK_ENDPOINT',
+    sinkAuthorization: 'WEBSTACK_SINK_AUTHORIZATION',
+  },
+  secretKeys: { sinkEndpoint: 'endpoint', sinkAuthorization: 'authorization' },
+} as const;

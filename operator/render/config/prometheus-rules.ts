@@ -1,0 +1,182 @@
+/**
+ * Prometheus recording and alerting rules of one WebStack, for its PrometheusRule. Pure.
+ *
+ * Every expression selects the stack's series by `namespace` and pod name, the two labels that a
+ * PodMonitor or ServiceMonitor always attaches. Deployment pods are named `<deployment>-<hash>-<hash>`
+ * and StatefulSet pods `<statefulset>-<ordinal>`; PromQL regexes are anchored, so stack `foo`
+ * does not pick up the pods of a stack called `foo-lb`.
+ */
+import type { DefaultedWebStack } from '../../api/defaults.js';
+import { names } from '../names.js';
+import { stackNamespace } from './layout.js';
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+  labels?: Record<string, string>;
+}
+
+export interface AlertingRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export type Rule = RecordingRule | AlertingRule;
+
+export interface RuleGroup {
+  name: string;
+  rules: Rule[];
+}
+
+/** Client requests per second at the LB (TLS connections per second in passthrough mode). */
+export const QPS_RECORD = 'webstack:haproxy_requests:rate2m';
+/** The moving baseline: the average of QPS_RECORD over spec.monitoring.qps.window. */
+export const QPS_BASELINE_RECORD = 'webstack:haproxy_requests:rate2m_baseline';
+
+/** Share of 5xx responses that alerts; only above the minimumQPS floor, where a ratio means something. */
+const ERROR_RATIO = 0.05;
+const REPLICATION_LAG_SECONDS = 30;
+const CERT_EXPIRY_DAYS = 14;
+
+export function renderPrometheusRuleGroups(stack: DefaultedWebStack): RuleGroup[] {
+  if (!stack.spec.monitoring.enabled) return [];
+  const name = stack.metadata.name;
+  const ns = stackNamespace(stack);
+  const n = names(name);
+  const { spikeFactor, dropFactor, window, minimumQPS } = stack.spec.monitoring.qps;
+  const passthrough = stack.spec.tls.mode === 'passthrough';
+  const stackLabel = `WebStack ${ns}/${name}`;
+
+  const lb = `namespace="${ns}", pod=~"${n.lb}-[a-z0-9]+-[a-z0-9]+"`;
+  const db = `namespace="${ns}", pod=~"${n.mysql}-[0-9]+"`;
+  const recorded = `{namespace="${ns}", webstack="${name}"}`;
+  const qps = `${QPS_RECORD}${recorded}`;
+  const baseline = `${QPS_BASELINE_RECORD}${recorded}`;
+  const certificates = [n.tlsSecret, n.caCertificate, n.webTlsSecret, n.appTlsSecret, n.mysqlTlsSecret].join('|');
+
+  // The frontend named `https` carries all client traffic; `http` only answers redirects. In
+  // passthrough mode it is a TCP frontend without HTTP counters, so connections stand in for requests.
+  const frontendCounter = passthrough ? 'haproxy_frontend_connections_total' : 'haproxy_frontend_http_requests_total';
+  const unit = passthrough ? 'TLS connections/s' : 'requests/s';
+
+  const alert = (
+    rule: string,
+    severity: 'critical' | 'warning',
+    expr: string,
+    forDuration: string,
+    summary: string,
+    description: string,
+  ): AlertingRule => ({
+    alert: rule,
+    expr,
+    for: forDuration,
+    labels: { severity, namespace: ns, webstack: name },
+    annotations: { summary: `${stackLabel}: ${summary}`, description },
+  });
+
+  const qpsGroup: RuleGroup = {
+    name: `webstack.${ns}.${name}.qps`,
+    rules: [
+      {
+        record: QPS_RECORD,
+        expr: `sum by (namespace) (rate(${frontendCounter}{${lb}, proxy="https"}[2m]))`,
+        labels: { webstack: name },
+      },
+      { record: QPS_BASELINE_RECORD, expr: `avg_over_time(${qps}[${window}])` },
+      alert(
+        'WebStackQPSSpike',
+        'warning',
+        `${qps} > ${spikeFactor} * ${baseline} and ${qps} >= ${minimumQPS}`,
+        '5m',
+        'traffic spike',
+        `${stackLabel} receives {{ printf "%.2f" $value }} ${unit}, more than ${spikeFactor} times its ${window} average.`,
+      ),
+      alert(
+        'WebStackQPSDrop',
+        'warning',
+        `${qps} < ${dropFactor} * ${baseline} and ${baseline} >= ${minimumQPS}`,
+        '5m',
+        'traffic drop',
+        `${stackLabel} receives {{ printf "%.2f" $value }} ${unit}, less than ${dropFactor} times its ${window} average.`,
+      ),
+    ],
+  };
+
+  const errorRatio = alert(
+    'WebStackHighErrorRate',
+    'critical',
+    `(sum by (namespace) (rate(haproxy_frontend_http_responses_total{${lb}, proxy="https", code="5xx"}[5m]))` +
+      ` / sum by (namespace) (rate(haproxy_frontend_http_requests_total{${lb}, proxy="https"}[5m])))` +
+      ` > ${ERROR_RATIO} and on (namespace) ${qps} >= ${minimumQPS}`,
+    '10m',
+    'many 5xx responses',
+    `{{ $value | humanizePercentage }} of the responses of ${stackLabel} are server errors.`,
+  );
+
+  const healthGroup: RuleGroup = {
+    name: `webstack.${ns}.${name}.health`,
+    rules: [
+      // HAProxy only sees response codes when it terminates TLS.
+      ...(passthrough ? [] : [errorRatio]),
+      alert(
+        'WebStackNoHealthyWebServers',
+        'critical',
+        `haproxy_backend_active_servers{${lb}, proxy="web"} == 0`,
+        '2m',
+        'no healthy web server',
+        `Load balancer pod {{ $labels.pod }} of ${stackLabel} has no healthy Nginx server to send requests to.`,
+      ),
+      alert(
+        'WebStackWebServersDown',
+        'warning',
+        `min by (namespace) (haproxy_backend_active_servers{${lb}, proxy="web"}) < ${stack.spec.web.replicas}`,
+        '15m',
+        'web servers down',
+        `Only {{ $value }} of the ${stack.spec.web.replicas} Nginx servers of ${stackLabel} pass the load balancer's health checks.`,
+      ),
+      alert(
+        'WebStackMySQLDown',
+        'critical',
+        `mysql_up{${db}} == 0`,
+        '2m',
+        'MySQL down',
+        `The exporter of {{ $labels.pod }} of ${stackLabel} cannot reach MySQL.`,
+      ),
+      // mysqld_exporter names the metrics after SHOW REPLICA STATUS columns (Replica_IO_Running on
+      // MySQL 8.4) or, where it still answers, SHOW SLAVE STATUS (Slave_IO_Running): accept both.
+      alert(
+        'WebStackMySQLReplicationBroken',
+        'critical',
+        `min by (namespace, pod) ({__name__=~"mysql_slave_status_(replica|slave)_(io|sql)_running", ${db}}) == 0`,
+        '5m',
+        'MySQL replication stopped',
+        `Replication on {{ $labels.pod }} of ${stackLabel} is not running; the replica no longer follows the primary.`,
+      ),
+      alert(
+        'WebStackMySQLReplicationLag',
+        'warning',
+        `max by (namespace, pod) ({__name__=~"mysql_slave_status_seconds_behind_(source|master)", ${db}}) > ${REPLICATION_LAG_SECONDS}`,
+        '5m',
+        'MySQL replica lagging',
+        `{{ $labels.pod }} of ${stackLabel} is {{ $value | humanizeDuration }} behind the primary.`,
+      ),
+      // cert-manager is scraped in its own namespace, so the certificate's namespace usually
+      // arrives as exported_namespace; with honorLabels it stays `namespace`.
+      alert(
+        'WebStackCertificateExpiring',
+        'warning',
+        `min by (name) (certmanager_certificate_expiration_timestamp_seconds{exported_namespace="${ns}", name=~"${certificates}"}` +
+          ` or certmanager_certificate_expiration_timestamp_seconds{namespace="${ns}", name=~"${certificates}"})` +
+          ` - time() < ${CERT_EXPIRY_DAYS} * 86400`,
+        '1h',
+        'certificate expires soon',
+        `Certificate {{ $labels.name }} of ${stackLabel} expires in {{ $value | humanizeDuration }} and has not been renewed.`,
+      ),
+    ],
+  };
+
+  return [qpsGroup, healthGroup];
+}

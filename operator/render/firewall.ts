@@ -1,0 +1,201 @@
+/**
+ * Firewall tier: NetworkPolicies. Every pod of the stack is denied all traffic, then each edge of
+ * the stack is opened on BOTH sides (egress of the source tier, ingress of the destination tier),
+ * so an edge exists only where both policies agree:
+ *
+ *   clients (spec.loadBalancer.allowedSourceRanges) -> LB http/https
+ *   LB -> web main port          web -> app port          app -> database 3306
+ *   database <-> database 3306 (replication)             every pod -> cluster DNS 53
+ *   monitoring namespaces -> metrics ports (HAProxy stats, Nginx exporter, mysqld exporter)
+ *   spec.firewall.extraIngress (per tier) and spec.firewall.appEgress
+ *
+ * Monitoring with empty spec.monitoring.namespaceLabels means any namespace of the cluster (never an
+ * IP outside it): the ports opened serve only metrics, and a default that silently broke scraping
+ * and alerting would be worse. Set namespaceLabels to narrow it. The app has no metrics port in the
+ * API, so nothing scrapes it.
+ */
+import { k8s } from 'cdk8s-plus-27';
+import type { Peer, PortSpec, Tier } from '../api/types.js';
+import { HAPROXY, LOG_AGENT, MYSQL, NGINX, webPort } from './config/layout.js';
+import { id, meta, type RenderContext } from './context.js';
+import { INSTANCE_LABEL, NAME_LABEL, selectorLabels, type Component } from './names.js';
+
+const TCP = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+
+/** The cluster DNS pods (CoreDNS keeps kube-dns's label for compatibility). */
+export const CLUSTER_DNS_PEER: k8s.NetworkPolicyPeer = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+};
+export const DNS_PORTS: k8s.NetworkPolicyPort[] = [
+  { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+  { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+];
+
+/** Every pod of the stack (all tiers carry these labels). */
+export function stackPodSelector(stackName: string): Record<string, string> {
+  return { [NAME_LABEL]: 'webstack', [INSTANCE_LABEL]: stackName };
+}
+
+export const TIER_COMPONENT: Record<Tier, Component> = {
+  loadBalancer: 'loadbalancer',
+  web: 'web',
+  app: 'app',
+  database: 'database',
+};
+
+function peer(p: Peer): k8s.NetworkPolicyPeer {
+  if (p.cidr !== undefined) {
+    return { ipBlock: { cidr: p.cidr, ...(p.except?.length ? { except: p.except } : {}) } };
+  }
+  return {
+    ...(p.namespaceLabels ? { namespaceSelector: { matchLabels: p.namespaceLabels } } : {}),
+    // Without any selector a peer would be invalid; pods of the stack's own namespace is the narrowest reading.
+    ...(p.podLabels || !p.namespaceLabels ? { podSelector: { matchLabels: p.podLabels ?? {} } } : {}),
+  };
+}
+
+function ports(list: PortSpec[] | undefined): { ports?: k8s.NetworkPolicyPort[] } {
+  if (!list?.length) return {};
+  return { ports: list.map((p) => ({ protocol: p.protocol ?? 'TCP', port: k8s.IntOrString.fromNumber(p.port) })) };
+}
+
+/** Scrapes from the monitoring namespaces (all namespaces when spec.monitoring.namespaceLabels is empty). */
+function monitoringIngress(ctx: RenderContext, port: number): k8s.NetworkPolicyIngressRule[] {
+  const m = ctx.spec.monitoring;
+  return m.enabled ? [{ from: [{ namespaceSelector: { matchLabels: m.namespaceLabels } }], ports: [TCP(port)] }] : [];
+}
+
+interface TierRules {
+  ingress: k8s.NetworkPolicyIngressRule[];
+  egress: k8s.NetworkPolicyEgressRule[];
+}
+
+function networkPolicy(
+  ctx: RenderContext,
+  name: string,
+  podSelector: Record<string, string>,
+  rules: Partial<TierRules>,
+  o: { component?: Component; namespace?: string; labels?: Record<string, string> } = {},
+): void {
+  const m = meta(ctx, name, o.component ?? 'firewall', o.labels ? { labels: o.labels } : {});
+  new k8s.KubeNetworkPolicy(ctx.scope('firewall'), id('NetworkPolicy', `${o.namespace ?? ''}/${name}`), {
+    metadata: o.namespace ? { ...m, namespace: o.namespace } : m,
+    spec: {
+      podSelector: { matchLabels: podSelector },
+      // Both types always: a type listed without rules denies that direction.
+      policyTypes: ['Ingress', 'Egress'],
+      ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
+      ...(rules.egress?.length ? { egress: rules.egress } : {}),
+    },
+  });
+}
+
+export function renderFirewall(ctx: RenderContext): void {
+  const { spec, names: n } = ctx;
+  const lb = selectorLabels(ctx.name, 'loadbalancer');
+  const web = selectorLabels(ctx.name, 'web');
+  const app = selectorLabels(ctx.name, 'app');
+  const db = selectorLabels(ctx.name, 'database');
+  const pods = (labels: Record<string, string>): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: labels } });
+
+  const monitoring = (port: number) => monitoringIngress(ctx, port);
+  const extraIngress = (tier: Tier): k8s.NetworkPolicyIngressRule[] =>
+    spec.firewall.extraIngress.filter((r) => r.tier === tier).map((r) => ({ from: [peer(r.from)], ...ports(r.ports) }));
+
+  networkPolicy(ctx, `${ctx.name}-default-deny`, stackPodSelector(ctx.name), {});
+  networkPolicy(ctx, `${ctx.name}-allow-dns`, stackPodSelector(ctx.name), {
+    egress: [{ to: [CLUSTER_DNS_PEER], ports: DNS_PORTS }],
+  });
+
+  const webMain = webPort(spec.tls.mode);
+  networkPolicy(
+    ctx,
+    n.lb,
+    lb,
+    {
+      ingress: [
+        {
+          from: spec.loadBalancer.allowedSourceRanges.map((cidr) => ({ ipBlock: { cidr } })),
+          ports: [TCP(HAPROXY.httpPort), TCP(HAPROXY.httpsPort)],
+        },
+        ...monitoring(HAPROXY.statsPort),
+        ...extraIngress('loadBalancer'),
+      ],
+      egress: [{ to: [pods(web)], ports: [TCP(webMain)] }],
+    },
+    { component: 'loadbalancer' },
+  );
+  networkPolicy(
+    ctx,
+    n.web,
+    web,
+    {
+      ingress: [{ from: [pods(lb)], ports: [TCP(webMain)] }, ...monitoring(NGINX.exporterPort), ...extraIngress('web')],
+      egress: [{ to: [pods(app)], ports: [TCP(spec.app.port)] }],
+    },
+    { component: 'web' },
+  );
+  networkPolicy(
+    ctx,
+    n.app,
+    app,
+    {
+      ingress: [{ from: [pods(web)], ports: [TCP(spec.app.port)] }, ...extraIngress('app')],
+      egress: [
+        { to: [pods(db)], ports: [TCP(MYSQL.port)] },
+        ...spec.firewall.appEgress.map((r) => ({ to: [peer(r.to)], ...ports(r.ports) })),
+      ],
+    },
+    { component: 'app' },
+  );
+  networkPolicy(
+    ctx,
+    n.mysql,
+    db,
+    {
+      ingress: [
+        { from: [pods(app), pods(db)], ports: [TCP(MYSQL.port)] },
+        ...monitoring(MYSQL.exporterPort),
+        ...extraIngress('database'),
+      ],
+      egress: [{ to: [pods(db)], ports: [TCP(MYSQL.port)] }],
+    },
+    { component: 'database' },
+  );
+}
+
+/** Where a log sink listens, as far as the spec says: the endpoint's port, else HTTPS. */
+function sinkPort(endpoint: string | undefined): number {
+  if (endpoint === undefined) return 443;
+  try {
+    const url = new URL(endpoint);
+    if (url.port !== '') return Number(url.port);
+    return url.protocol === 'http:' ? 80 : 443;
+  } catch {
+    // A bare host:port (an OTLP gRPC endpoint, for instance).
+    const port = /:(\d+)$/.exec(endpoint)?.[1];
+    return port === undefined ? 443 : Number(port);
+  }
+}
+
+/**
+ * The log agent's policy, in the agent namespace: only scrapes of its node metrics in (when
+ * monitoring is on), DNS and the sink's port out. The sink
+ * may be outside the cluster (ipBlock) or a Service inside it (namespaceSelector: CNIs such as
+ * Cilium do not match pod IPs with ipBlocks). The stdout sink needs no egress at all.
+ */
+export function renderLogAgentFirewall(ctx: RenderContext, o: { name: string; namespace: string; podSelector: Record<string, string>; labels: Record<string, string> }): void {
+  const sink = ctx.spec.logging.sink;
+  const egress: k8s.NetworkPolicyEgressRule[] =
+    sink.type === 'stdout'
+      ? []
+      : [
+          { to: [CLUSTER_DNS_PEER], ports: DNS_PORTS },
+          {
+            to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }, { namespaceSelector: {} }],
+            ports: [TCP(sinkPort(sink.endpoint))],
+          },
+        ];
+  networkPolicy(ctx, o.name, o.podSelector, { ingress: monitoringIngress(ctx, LOG_AGENT.hostMetricsPort), egress }, { component: 'log-agent', namespace: o.namespace, labels: o.labels });
+}

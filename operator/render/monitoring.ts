@@ -1,0 +1,49 @@
+/**
+ * Monitoring tier (prometheus-operator): a PodMonitor per tier that exposes metrics, and the
+ * PrometheusRule with the QPS and health alerts. PodMonitors rather than ServiceMonitors because
+ * every metrics port is per pod (a Service would load-balance scrapes across pods) and the LB's
+ * Service is public: adding its stats port there would publish it. The rules select series by
+ * `namespace` and `pod`, the labels a PodMonitor attaches.
+ */
+import { HAPROXY } from './config/layout.js';
+import { renderPrometheusRuleGroups } from './config/prometheus-rules.js';
+import { customResource, meta, type RenderContext } from './context.js';
+import { agentPlacement } from './logging.js';
+import { selectorLabels, type Component } from './names.js';
+
+export const MONITORING_API = 'monitoring.coreos.com/v1';
+
+export function renderMonitoring(ctx: RenderContext): void {
+  const { spec, names: n } = ctx;
+  if (!ctx.facts.prometheusOperator || !spec.monitoring.enabled) return;
+  // The labels the user's Prometheus selects monitors and rules by.
+  const labels = spec.monitoring.labels;
+
+  const podMonitor = (name: string, component: Component, port: string, path: string) => {
+    customResource(ctx, 'monitoring', { apiVersion: MONITORING_API, kind: 'PodMonitor' }, meta(ctx, name, component, { labels }), {
+      spec: {
+        selector: { matchLabels: selectorLabels(ctx.name, component) },
+        podMetricsEndpoints: [{ port, path, interval: '30s', scheme: 'http' }],
+      },
+    });
+  };
+  podMonitor(n.lb, 'loadbalancer', 'stats', HAPROXY.metricsPath);
+  podMonitor(n.web, 'web', 'metrics', '/metrics');
+  podMonitor(n.mysql, 'database', 'metrics', '/metrics');
+
+  // The node metrics of the stack's log agents, in the agent namespace.
+  if (spec.logging.enabled) {
+    const agent = agentPlacement(ctx);
+    customResource(
+      ctx,
+      'monitoring',
+      { apiVersion: MONITORING_API, kind: 'PodMonitor' },
+      { name: agent.names.daemonSet, namespace: agent.namespace, labels: { ...labels, ...agent.labels } },
+      { spec: { selector: { matchLabels: agent.selector }, podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', scheme: 'http' }] } },
+    );
+  }
+
+  customResource(ctx, 'monitoring', { apiVersion: MONITORING_API, kind: 'PrometheusRule' }, meta(ctx, n.rules, 'monitoring', { labels }), {
+    spec: { groups: renderPrometheusRuleGroups(ctx.stack) },
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * TLS tier: cert-manager objects. The public certificate comes from the user's issuer; in
+ * `reencrypt` mode a per-stack internal CA (self-signed Issuer -> CA Certificate -> CA Issuer)
+ * issues the certificates of Nginx, the app (when it serves TLS) and MySQL, so no hop inside the
+ * cluster is in clear.
+ *
+ * Which Secrets a tier mounts depends only on the spec (tlsPlan), never on facts.certManager: the
+ * config files name those paths either way. Without cert-manager nothing here is rendered; the
+ * controller reports TLSReady=False and the Secrets can still be provided by hand.
+ */
+import type { DefaultedSpec } from '../api/defaults.js';
+import type { TLSMode } from '../api/types.js';
+import { serviceHost } from './config/layout.js';
+import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
+import { commonLabels, names } from './names.js';
+
+export const CERT_MANAGER_API = 'cert-manager.io/v1';
+const CERT_MANAGER_GROUP = 'cert-manager.io';
+
+export interface TlsPlan {
+  mode: TLSMode;
+  /** Certificate for the domain and aliases: served by HAProxy, or by Nginx in passthrough mode. */
+  publicSecret: string;
+  /** Internal CA (reencrypt only); `ca.crt` of this Secret is the trust anchor inside the stack. */
+  caSecret?: string;
+  /** What Nginx serves: the internal certificate (reencrypt), the public one (passthrough), none (terminate). */
+  webSecret?: string;
+  /** The app's own certificate (reencrypt with app.tls). */
+  appSecret?: string;
+  /** MySQL's certificate (reencrypt). */
+  mysqlSecret?: string;
+}
+
+export function tlsPlan(stackName: string, spec: DefaultedSpec): TlsPlan {
+  const n = names(stackName);
+  const mode = spec.tls.mode;
+  switch (mode) {
+    case 'reencrypt':
+      return {
+        mode,
+        publicSecret: n.tlsSecret,
+        caSecret: n.caSecret,
+        webSecret: n.webTlsSecret,
+        ...(spec.app.tls ? { appSecret: n.appTlsSecret } : {}),
+        mysqlSecret: n.mysqlTlsSecret,
+      };
+    case 'passthrough':
+      return { mode, publicSecret: n.tlsSecret, webSecret: n.tlsSecret };
+    case 'terminate':
+      return { mode, publicSecret: n.tlsSecret };
+  }
+}
+
+interface IssuerRef {
+  name: string;
+  kind: string;
+  group: string;
+}
+
+interface CertificateSpec {
+  secretName: string;
+  issuerRef: IssuerRef;
+  dnsNames?: string[];
+  commonName?: string;
+  isCA?: boolean;
+  duration?: string;
+  renewBefore?: string;
+  usages?: string[];
+}
+
+// Internal leaf certificates live 90 days and renew 30 days ahead; the CA lives 10 years because
+// cert-manager does not re-issue leaves when a CA rotates, so a CA rotation breaks trust until then.
+const LEAF = { duration: '2160h', renewBefore: '720h' };
+const CA = { duration: '87600h', renewBefore: '720h' };
+
+function certificate(ctx: RenderContext, name: string, spec: CertificateSpec): void {
+  customResource(ctx, 'tls', { apiVersion: CERT_MANAGER_API, kind: 'Certificate' }, meta(ctx, name, 'tls'), {
+    spec: {
+      ...spec,
+      // A rotated certificate gets a fresh key; ECDSA P-256 is cheap for every TLS handshake.
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      // Labelled Secrets let the controller watch them (facts.secretVersions) with one selector.
+      secretTemplate: { labels: commonLabels(ctx.name, 'tls') },
+    },
+  });
+}
+
+function issuer(ctx: RenderContext, name: string, spec: Record<string, unknown>): void {
+  customResource(ctx, 'tls', { apiVersion: CERT_MANAGER_API, kind: 'Issuer' }, meta(ctx, name, 'tls'), { spec });
+}
+
+const unique = (values: string[]) => [...new Set(values)];
+
+export function renderTls(ctx: RenderContext): void {
+  if (!ctx.facts.certManager) return;
+  const { spec, names: n } = ctx;
+  const plan = tlsPlan(ctx.name, spec);
+
+  certificate(ctx, n.tlsSecret, {
+    secretName: plan.publicSecret,
+    issuerRef: spec.tls.issuerRef,
+    dnsNames: unique([spec.domain, ...spec.aliases]),
+  });
+  if (plan.caSecret === undefined) return;
+
+  const caIssuerRef: IssuerRef = { name: n.caIssuer, kind: 'Issuer', group: CERT_MANAGER_GROUP };
+  const serverAndClient = ['digital signature', 'key encipherment', 'server auth', 'client auth'];
+  issuer(ctx, n.selfSignedIssuer, { selfSigned: {} });
+  certificate(ctx, n.caCertificate, {
+    secretName: plan.caSecret,
+    issuerRef: { name: n.selfSignedIssuer, kind: 'Issuer', group: CERT_MANAGER_GROUP },
+    isCA: true,
+    commonName: `${ctx.name}.${ctx.namespace} internal CA`.slice(0, 64),
+    usages: ['cert sign', 'crl sign', 'digital signature'],
+    ...CA,
+  });
+  issuer(ctx, n.caIssuer, { ca: { secretName: plan.caSecret } });
+
+  if (plan.webSecret !== undefined) {
+    certificate(ctx, n.webTlsSecret, {
+      secretName: plan.webSecret,
+      issuerRef: caIssuerRef,
+      dnsNames: serviceDnsNames(ctx, n.web),
+      usages: serverAndClient,
+      ...LEAF,
+    });
+  }
+  if (plan.appSecret !== undefined) {
+    certificate(ctx, n.appTlsSecret, {
+      secretName: plan.appSecret,
+      issuerRef: caIssuerRef,
+      dnsNames: serviceDnsNames(ctx, n.app),
+      usages: serverAndClient,
+      ...LEAF,
+    });
+  }
+  if (plan.mysqlSecret !== undefined) {
+    const headlessDomain = `${n.mysqlHeadless}.${ctx.namespace}.svc`;
+    certificate(ctx, n.mysqlTlsSecret, {
+      secretName: plan.mysqlSecret,
+      issuerRef: caIssuerRef,
+      dnsNames: [
+        ...serviceDnsNames(ctx, n.mysqlHeadless),
+        ...serviceDnsNames(ctx, n.mysqlPrimary),
+        ...serviceDnsNames(ctx, n.mysqlReplicas),
+        // Pod names by wildcard, not one per ordinal: scaling the database must not re-issue the
+        // certificate, which would roll every MySQL pod (primary included) through the config hash.
+        `*.${headlessDomain}`,
+        `*.${serviceHost(n.mysqlHeadless, ctx.namespace)}`,
+      ],
+      // Replicas present it as a client certificate to the primary as well.
+      usages: serverAndClient,
+      ...LEAF,
+    });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The API server defaults a WebStack from the schema's `default`s; the render CLI uses withDefaults().
+ * Both must produce the same spec, or `webstack render` would show something the operator never does.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { withDefaults } from '../../../operator/api/defaults.js';
+import { webStackSchema } from '../../../operator/api/schema.js';
+import type { WebStack } from '../../../operator/api/types.js';
+import { applySchemaDefaults } from '../../../operator/api/validate.js';
+
+const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../manifests/examples');
+const example = (name: string) => parse(readFileSync(path.join(examples, name), 'utf8')) as WebStack;
+
+/** withDefaults() also spells out empty lists and maps, which the schema leaves absent; both mean "none". */
+function dropEmpty(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropEmpty);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value)
+    .map(([k, v]) => [k, dropEmpty(v)] as const)
+    .filter(([, v]) => !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && v !== null && Object.keys(v).length === 0));
+  return Object.fromEntries(entries);
+}
+
+/** A stack naming only some fields of every defaulted object, so nested defaults are exercised too. */
+function partial(): WebStack {
+  const stack = example('minimal.yaml');
+  stack.spec.app.canary = { image: 'ghcr.io/acme/shop:1.5.0-rc.1' };
+  stack.spec.loadBalancer = { replicas: 4 };
+  stack.spec.database = { version: '8.0', storage: { storageClassName: 'fast' } };
+  stack.spec.logging = { sink: { type: 'loki', endpoint: 'http://loki:3100' } };
+  stack.spec.monitoring = { qps: { window: '2h' } };
+  stack.spec.placement = { zoneSpread: 'Required' };
+  return stack;
+}
+
+describe('schema defaults and withDefaults()', () => {
+  const cases: [string, () => WebStack][] = [
+    ['minimal example', () => example('minimal.yaml')],
+    ['full example', () => example('full.yaml')],
+    ['partly filled stack', partial],
+  ];
+
+  it.each(cases)('agree on the %s', (_name, make) => {
+    const stack = make();
+    const viaSchema = applySchemaDefaults(webStackSchema, stack) as WebStack;
+    const { image, ...database } = withDefaults(stack).spec.database;
+    // The database image follows the version, which a static schema default cannot express.
+    if (stack.spec.database?.image === undefined) {
+      expect(image).toBe(`mysql:${database.version}`);
+    } else {
+      expect(viaSchema.spec.database?.image).toBe(image);
+    }
+    const expected = { ...withDefaults(stack).spec, database };
+    const actual = { ...viaSchema.spec, database: { ...viaSchema.spec.database, image: undefined } };
+    expect(dropEmpty(JSON.parse(JSON.stringify(actual)))).toEqual(dropEmpty(expected));
+  });
+
+  it('leaves the full example, which sets every field, unchanged', () => {
+    const full = example('full.yaml');
+    expect(applySchemaDefaults(webStackSchema, full)).toEqual(full);
+  });
+
+  it('does not modify its input', () => {
+    const stack = example('minimal.yaml');
+    const before = structuredClone(stack);
+    applySchemaDefaults(webStackSchema, stack);
+    expect(stack).toEqual(before);
+  });
+});

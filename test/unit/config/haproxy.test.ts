@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
+import { HAPROXY } from '../../../operator/render/config/layout.js';
+import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from './helpers.js';
+
+const LAYOUT_DIRS = [HAPROXY.certDir, HAPROXY.caDir, HAPROXY.runDir];
+
+describe('haproxy.cfg', () => {
+  let sandbox: Sandbox;
+
+  beforeAll(() => {
+    requireProgram('haproxy');
+    sandbox = new Sandbox();
+    installCertificates(sandbox, HAPROXY.certDir);
+    installCertificates(sandbox, HAPROXY.caDir);
+    sandbox.dir(HAPROXY.runDir);
+  });
+
+  afterAll(() => {
+    sandbox.remove();
+  });
+
+  it.each(examplesInEveryMode())('%s in %s mode passes haproxy -c', (label, mode, stack) => {
+    const config = sandbox.relocate(renderHaproxyConfig(stack), LAYOUT_DIRS);
+    const file = sandbox.write(`haproxy-${label.replace(/\W+/g, '-')}-${mode}.cfg`, config);
+    const result = run('haproxy', ['-c', '-f', file]);
+    // Nothing resolves the web Service here: init-addr none keeps that from being a warning,
+    // so any warning at all is a defect of the rendered file.
+    expect(result).toEqual({ status: 0, output: 'Configuration file is valid\n' });
+  });
+
+  const full = FULL;
+  const fqdn = 'foobar-web.store.svc.cluster.local';
+
+  it('re-encrypts to Nginx and verifies its certificate against the internal CA', () => {
+    const cfg = renderHaproxyConfig(inMode(full, 'reencrypt'));
+    expect(cfg).toContain(`server-template web 10 ${fqdn}:8443 `);
+    expect(cfg).toContain(`ssl verify required ca-file ${path.join(HAPROXY.caDir, 'ca.crt')} sni str(${fqdn}) verifyhost ${fqdn}`);
+    expect(cfg).toContain(`bind :${HAPROXY.httpsPort} ssl crt ${HAPROXY.certDir}/tls.crt`);
+    expect(cfg).toContain('Strict-Transport-Security');
+    expect(cfg).toContain('option forwardfor');
+  });
+
+  it('sends plain HTTP to Nginx in terminate mode', () => {
+    const cfg = renderHaproxyConfig(inMode(full, 'terminate'));
+    const server = cfg.split('\n').find((l) => l.includes('server-template')) ?? '';
+    expect(server).toContain(`${fqdn}:8080 `);
+    expect(server).not.toMatch(/\bssl\b/);
+    expect(server).toContain('send-proxy-v2');
+  });
+
+  it('passes TLS through as TCP in passthrough mode', () => {
+    const cfg = renderHaproxyConfig(inMode(full, 'passthrough'));
+    expect(cfg).toMatch(/frontend https\n {4}mode tcp\n/);
+    expect(cfg).toMatch(/backend web\n {4}mode tcp\n/);
+    expect(cfg).not.toContain(HAPROXY.certDir);
+    expect(cfg).not.toContain('Strict-Transport-Security');
+  });
+
+  it('admits only the allowed client ranges, on both frontends', () => {
+    const cfg = renderHaproxyConfig(inMode(full, 'reencrypt'));
+    const rule = 'tcp-request connection reject unless { src 203.0.113.0/24 198.51.100.7/32 2001:db8::/32 }';
+    expect(cfg.split(rule)).toHaveLength(3);
+  });
+
+  it('admits everyone without a rule when a range is /0', () => {
+    expect(renderHaproxyConfig(inMode(MINIMAL, 'reencrypt'))).not.toContain('tcp-request connection reject');
+  });
+
+  it('serves Prometheus metrics and a probe endpoint on the stats port', () => {
+    const cfg = renderHaproxyConfig(inMode(full, 'terminate'));
+    expect(cfg).toContain(`bind :${HAPROXY.statsPort}`);
+    expect(cfg).toContain('http-request use-service prometheus-exporter if { path /metrics }');
+    expect(cfg).toContain('if { path /healthz }');
+    expect(cfg).not.toMatch(/^\s*daemon\b/m);
+  });
+});
