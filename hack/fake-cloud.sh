@@ -25,7 +25,7 @@ watch_forever() { # jsonpath-template handler
 provision() { # namespace name uid class phase size accessMode [volumeName]
   local ns=$1 name=$2 uid=$3 class=$4 phase=$5 size=$6 mode=$7 volume=${8:-}
   [ "$class" = standard ] && [ "$phase" = Pending ] && [ -z "$volume" ] || return 0
-  kctl create -f - >/dev/null 2>&1 <<PV
+  kctl create -f - >/dev/null 2>&1 <<PV || return 0
 apiVersion: v1
 kind: PersistentVolume
 metadata:

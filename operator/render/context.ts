@@ -96,7 +96,8 @@ export function newContext(stack: DefaultedWebStack, facts: RenderFacts): Render
   const name = stack.metadata.name;
   const namespace = stackNamespace(stack);
   const chart = new Chart(new App(), name, { namespace });
-  const scopes = new Map(PHASES.map((phase) => [phase, new Construct(chart, phase)]));
+  // Created in PHASES order, which is what makes the output come out in that order.
+  const scopes = Object.fromEntries(PHASES.map((phase) => [phase, new Construct(chart, phase)])) as Record<Phase, Construct>;
   return {
     stack,
     spec: stack.spec,
@@ -104,7 +105,7 @@ export function newContext(stack: DefaultedWebStack, facts: RenderFacts): Render
     name,
     namespace,
     names: names(name),
-    scope: (phase) => scopes.get(phase) ?? chart,
+    scope: (phase) => scopes[phase],
     // toJson() is typed any[] by cdk8s; every element is an ApiObject's JSON, which KubeObject describes.
     synth: () => chart.toJson() as KubeObject[],
   };

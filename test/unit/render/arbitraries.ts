@@ -10,11 +10,12 @@ import { HAPROXY, MYSQL, NGINX } from '../../../operator/render/config/layout.js
 import type { RenderFacts } from '../../../operator/render/index.js';
 import { MAX_STACK_NAME_LENGTH } from '../../../operator/render/names.js';
 
+const LETTERS = Array.from('abcdefghijklmnopqrstuvwxyz');
 const label = (min: number, max: number) =>
   fc
     .tuple(
-      fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz'),
-      fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'), minLength: min - 1, maxLength: max - 1 }),
+      fc.constantFrom(...LETTERS),
+      fc.string({ unit: fc.constantFrom(...LETTERS, ...Array.from('0123456789-')), minLength: min - 1, maxLength: max - 1 }),
     )
     .map(([first, rest]) => (first + rest).replace(/-+$/, ''))
     .filter((s) => s.length >= min);

@@ -294,11 +294,14 @@ describe('render', () => {
       expect(byKind(render(withSpec(full, (s) => (s.logging.enabled = false)), ALL_FACTS), 'DaemonSet')).toEqual([]);
     });
 
-    it('does not collide for stacks of the same name in different namespaces', () => {
-      const a = byKind(render(example('full', 'a-b'), ALL_FACTS), 'DaemonSet')[0]?.metadata.name;
-      const b = byKind(render(example('full', 'a'), ALL_FACTS), 'DaemonSet')[0]?.metadata.name;
-      expect(a).toBeDefined();
-      expect(a).not.toEqual(b);
+    it('gives every namespace/stack pair its own agent names, even when the dashed pairs read alike', () => {
+      const agentName = (namespace: string, name: string) => {
+        const stack = withDefaults({ ...full, metadata: { name, namespace } });
+        return byKind(render(stack, ALL_FACTS), 'DaemonSet')[0]?.metadata.name;
+      };
+      const names = [agentName('a-b', 'c'), agentName('a', 'b-c'), agentName('shop', 'c'), agentName('blog', 'c')];
+      expect(new Set(names).size).toBe(4);
+      expect(names[0]).toMatch(/^a-b-c-[0-9a-f]{8}-log-agent$/);
     });
   });
 });

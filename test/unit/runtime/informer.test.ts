@@ -50,7 +50,7 @@ class FakeSource implements ListWatchSource<ConfigMap> {
         try {
           onEvent(event);
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       };
       const w: OpenWatch = { options, onEvent: deliver, signal, close: resolve, fail: reject };

@@ -26,7 +26,7 @@ describe('logger', () => {
     const text = JSON.stringify(lines);
     expect(text).not.toContain('c2VjcmV0');
     expect(text).not.toContain('hunter2');
-    expect(lines[0]?.['object']).toMatchObject({ kind: 'Secret', metadata: { name: 's' }, data: REDACTED, stringData: REDACTED });
+    expect(lines[0]?.object).toMatchObject({ kind: 'Secret', metadata: { name: 's' }, data: REDACTED, stringData: REDACTED });
     expect(lines).toHaveLength(4);
   });
 
@@ -42,7 +42,7 @@ describe('logger', () => {
     const log = createLogger({ level: 'warn', destination });
     log.info('hidden');
     log.warn('shown');
-    expect(lines.map((l) => [l['level'], l['msg']])).toEqual([['warn', 'shown']]);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([['warn', 'shown']]);
   });
 
   it('gives reconcile loggers the stack and a reconcile id', () => {
@@ -57,7 +57,7 @@ describe('logger', () => {
   it('serializes errors', () => {
     const { lines, destination } = capture();
     createLogger({ level: 'info', destination }).error({ err: new Error('boom') }, 'failed');
-    expect(lines[0]?.['err']).toMatchObject({ message: 'boom', type: 'Error' });
+    expect(lines[0]?.err).toMatchObject({ message: 'boom', type: 'Error' });
   });
 });
 

@@ -1,0 +1,255 @@
+/**
+ * The Helm chart as helm itself sees it: lint, rendering with default and non-default values,
+ * least-privilege RBAC, restricted pods, and operator flags that the operator accepts.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { kubernetesVersion } from '../../../hack/gen-manifests.js';
+import { LOG_LEVELS } from '../../../operator/runtime/logger.js';
+import { parseConfig } from '../../../operator/runtime/config.js';
+import { repoRoot } from '../../support/cluster.js';
+import { CHART_DIR, CUSTOM_VALUES, RELEASE_NAMESPACE, helm, ofKind, template, type K8sObject } from './helm.js';
+
+interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+type Role = K8sObject & { rules: PolicyRule[] };
+
+interface Container {
+  name: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  securityContext?: Record<string, unknown>;
+}
+interface PodSpec {
+  securityContext?: Record<string, unknown>;
+  containers: Container[];
+  initContainers?: Container[];
+  topologySpreadConstraints?: { topologyKey: string }[];
+}
+type Deployment = K8sObject & {
+  spec: { replicas: number; template: { spec: PodSpec } };
+};
+
+const chart = path.join(repoRoot, CHART_DIR);
+const TIMEOUT = 60_000;
+
+// Verbs that let a holder grant itself more than it has, or act as someone else.
+const DANGEROUS_VERBS = ['*', 'escalate', 'bind', 'impersonate'];
+
+function expectLeastPrivilege(objects: K8sObject[]): void {
+  const roles = [...ofKind<Role>(objects, 'ClusterRole'), ...ofKind<Role>(objects, 'Role')];
+  expect(roles.length).toBeGreaterThan(0);
+  for (const role of roles) {
+    for (const rule of role.rules) {
+      const where = `${role.kind} ${role.metadata.name}: ${JSON.stringify(rule)}`;
+      for (const field of [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames, rule.nonResourceURLs]) {
+        expect({ where, wildcard: field?.some((v) => v.includes('*')) ?? false }).toEqual({ where, wildcard: false });
+      }
+      expect({ where, dangerous: rule.verbs.filter((v) => DANGEROUS_VERBS.includes(v)) }).toEqual({ where, dangerous: [] });
+      // Discovery (the only non-resource URLs it reads) is granted to every user by default.
+      expect(rule.nonResourceURLs).toBeUndefined();
+    }
+  }
+}
+
+function expectRestricted(deployment: Deployment): void {
+  const pod = deployment.spec.template.spec;
+  expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    expect({ container: container.name, securityContext: container.securityContext }).toEqual({
+      container: container.name,
+      securityContext: expect.objectContaining({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      }),
+    });
+    // A numeric, non-root user: runAsNonRoot cannot be verified against a user name.
+    expect(container.securityContext?.runAsUser).toBeGreaterThan(0);
+  }
+}
+
+function operatorContainer(objects: K8sObject[]): Container {
+  const [deployment] = ofKind<Deployment>(objects, 'Deployment');
+  const container = deployment?.spec.template.spec.containers.find((c) => c.name === 'operator');
+  if (!container) throw new Error('no operator container rendered');
+  return container;
+}
+
+/** The operator's configuration from the rendered container, as the operator would parse it. */
+function configOf(objects: K8sObject[]) {
+  const container = operatorContainer(objects);
+  // What the downward API would give the pod.
+  const env: Record<string, string> = { POD_NAME: 'webstack-operator-0', POD_NAMESPACE: RELEASE_NAMESPACE };
+  for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return parseConfig(container.args ?? [], env);
+}
+
+describe('helm lint --strict', () => {
+  it.each([
+    ['default values', [] as string[]],
+    ['ci/custom-values.yaml', ['--values', CUSTOM_VALUES]],
+  ])(
+    'is clean with %s',
+    async (_name, extra) => {
+      const { stdout, code } = await helm(['lint', '--strict', chart, '--kube-version', kubernetesVersion(), ...extra], { allowFail: true });
+      expect({ code, problems: stdout.split('\n').filter((l) => /\[(WARNING|ERROR)\]/.test(l)) }).toEqual({ code: 0, problems: [] });
+    },
+    TIMEOUT,
+  );
+});
+
+describe('with default values', () => {
+  let objects: K8sObject[];
+  const load = async () => (objects ??= await template());
+
+  it(
+    'renders the operator, its access and its network boundary',
+    async () => {
+      const kinds = (await load()).map((o) => o.kind).sort();
+      expect(kinds).toEqual(
+        [
+          'ClusterRole',
+          'ClusterRoleBinding',
+          'Deployment',
+          'Namespace',
+          'NetworkPolicy',
+          'PodDisruptionBudget',
+          'Role',
+          'RoleBinding',
+          'Service',
+          'ServiceAccount',
+        ].sort(),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it('runs 2 replicas spread over nodes and zones, with leader election and probes', async () => {
+    const [deployment] = ofKind<Deployment>(await load(), 'Deployment');
+    expect(deployment?.spec.replicas).toBe(2);
+    const pod = deployment?.spec.template.spec;
+    expect(pod?.topologySpreadConstraints?.map((c) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(operatorContainer(objects)).toMatchObject({
+      livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' } },
+      readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } },
+      resources: { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } },
+    });
+  });
+
+  it('passes flags the operator accepts, meaning what the values say', async () => {
+    expect(configOf(await load())).toMatchObject({
+      namespaces: [],
+      concurrency: 4,
+      logLevel: 'info',
+      metricsPort: 8080,
+      leaderElection: true,
+      leaseName: 'webstack-operator',
+      leaseNamespace: RELEASE_NAMESPACE,
+      identity: 'webstack-operator-0',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      resyncPeriodMs: 600_000,
+      requestTimeoutMs: 30_000,
+    });
+  });
+
+  it('grants no wildcard and no privilege-escalating verb', async () => {
+    expectLeastPrivilege(await load());
+  });
+
+  it('binds the Lease rights in the release namespace only', async () => {
+    const roles = ofKind<Role>(await load(), 'Role');
+    expect(roles.map((r) => r.metadata.namespace)).toEqual([RELEASE_NAMESPACE]);
+    expect(roles[0]?.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+  });
+
+  it('meets Pod Security restricted in every container', async () => {
+    for (const deployment of ofKind<Deployment>(await load(), 'Deployment')) expectRestricted(deployment);
+  });
+
+  it('creates the log agent namespace as privileged (hostPath agents)', async () => {
+    const [ns] = ofKind(await load(), 'Namespace');
+    expect(ns?.metadata.name).toBe('webstack-system');
+    expect(ns?.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'privileged' });
+  });
+});
+
+describe('with ci/custom-values.yaml (watchNamespaces, ServiceMonitor, 3 replicas)', () => {
+  let objects: K8sObject[];
+  const load = async () => (objects ??= await template(['--values', CUSTOM_VALUES]));
+
+  it(
+    'renders 3 replicas, a ServiceMonitor and the flags',
+    async () => {
+      const [deployment] = ofKind<Deployment>(await load(), 'Deployment');
+      expect(deployment?.spec.replicas).toBe(3);
+      expect(ofKind(objects, 'ServiceMonitor')).toHaveLength(1);
+      expect(configOf(objects)).toMatchObject({
+        namespaces: ['shop', 'blog'],
+        concurrency: 8,
+        logLevel: 'debug',
+        metricsPort: 9090,
+        leaseName: 'webstack-operator-ci',
+        leaseDurationMs: 20_000,
+        renewDeadlineMs: 15_000,
+        retryPeriodMs: 3_000,
+        resyncPeriodMs: 300_000,
+        requestTimeoutMs: 20_000,
+      });
+    },
+    TIMEOUT,
+  );
+
+  it('grants stack rights by Role in each watched namespace, and no namespaced right cluster-wide', async () => {
+    const roles = ofKind<Role>(await load(), 'Role');
+    const namespaces = roles.map((r) => r.metadata.namespace).sort();
+    expect(namespaces).toEqual(['blog', RELEASE_NAMESPACE, 'shop', 'webstack-agents'].sort());
+    const [clusterRole] = ofKind<Role>(objects, 'ClusterRole');
+    const clusterResources = clusterRole?.rules.flatMap((r) => r.resources ?? []) ?? [];
+    // Only cluster-scoped kinds may remain in the ClusterRole.
+    expect(clusterResources.filter((r) => !['clusterissuers', 'namespaces'].includes(r))).toEqual([]);
+    const bindings = ofKind<K8sObject & { roleRef: { name: string } }>(objects, 'RoleBinding');
+    expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual(namespaces);
+    expectLeastPrivilege(objects);
+  });
+
+  it('meets Pod Security restricted in every container', async () => {
+    for (const deployment of ofKind<Deployment>(await load(), 'Deployment')) expectRestricted(deployment);
+  });
+});
+
+describe('values', () => {
+  it('allow exactly the operator log levels', () => {
+    const schema = JSON.parse(readFileSync(path.join(chart, 'values.schema.json'), 'utf8')) as {
+      properties: { logLevel: { enum: string[] } };
+    };
+    expect(schema.properties.logLevel.enum).toEqual([...LOG_LEVELS]);
+  });
+
+  it.each([
+    ['an unknown key (a typo)', ['--set', 'replicas=3'], /additional properties 'replicas' not allowed/],
+    ['a malformed duration', ['--set', 'resyncPeriod=10 minutes'], /resyncPeriod/],
+    ['replicas without leader election', ['--set', 'leaderElection.enabled=false'], /needs leaderElection.enabled/],
+    ['the agent namespace as the release namespace', ['--set', `logAgent.namespace=${RELEASE_NAMESPACE}`], /must differ from the release namespace/],
+  ])(
+    'refuse %s',
+    async (_name, extra, message) => {
+      const { code, stderr } = await helm(['template', 'x', chart, '--namespace', RELEASE_NAMESPACE, '--kube-version', kubernetesVersion(), ...extra], {
+        allowFail: true,
+      });
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(message);
+    },
+    TIMEOUT,
+  );
+});
