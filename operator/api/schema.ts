@@ -78,7 +78,7 @@ export const RULES = {
   aliasesNotDomain: '!has(self.aliases) || !(self.domain in self.aliases)',
   // Map keys cannot carry maxLength; the size guard keeps the regex cheap.
   labels: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY_PATTERN}') && self[k].matches(r'${LABEL_VALUE_PATTERN}'))`,
-  quantity: 'isQuantity(self) && quantity(self).sign() >= 0',
+  quantity: "isQuantity(self) && quantity(self).compareTo(quantity('0')) >= 0",
   cpuLimitAtLeastRequest: limitAtLeastRequest('cpu'),
   memoryLimitAtLeastRequest: limitAtLeastRequest('memory'),
   cidr: 'isCIDR(self) && cidr(self) == cidr(self).masked()',
@@ -92,11 +92,15 @@ export const RULES = {
   versionImmutable: 'self == oldSelf',
   storageSizeMinimum: "isQuantity(self) && quantity(self).compareTo(quantity('1Gi')) >= 0",
   storageSizeNoShrink: '!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0',
-  storageClassImmutable: 'self.?storageClassName == oldSelf.?storageClassName',
+  // Spelt out: the cost estimator treats optional-value equality (self.?x == oldSelf.?x) as unbounded.
+  storageClassImmutable:
+    'has(self.storageClassName) == has(oldSelf.storageClassName) && ' +
+    '(!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)',
   endpointURL: "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",
-  sinkEndpointRequired: "!(self.type in ['loki', 'elasticsearch', 'otlp']) || has(self.endpoint)",
-  sinkCredentialsRequired: "!(self.type in ['sumologic', 'elasticsearch']) || has(self.credentialsSecretRef)",
-  stdoutSinkNoEndpoint: "self.type != 'stdout' || !has(self.endpoint)",
+  // `type` is defaulted, but the server also checks the rules against the bare `default: {}` of sink.
+  sinkEndpointRequired: "!has(self.type) || !(self.type in ['loki', 'elasticsearch', 'otlp']) || has(self.endpoint)",
+  sinkCredentialsRequired: "!has(self.type) || !(self.type in ['sumologic', 'elasticsearch']) || has(self.credentialsSecretRef)",
+  stdoutSinkNoEndpoint: "!has(self.type) || self.type != 'stdout' || !has(self.endpoint)",
   tolerationKeyOrExists: "has(self.key) && self.key != '' || has(self.operator) && self.operator == 'Exists'",
   tolerationExistsNoValue: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
   tolerationSecondsNoExecute: "!has(self.tolerationSeconds) || has(self.effect) && self.effect == 'NoExecute'",
@@ -672,7 +676,9 @@ export const webStackSchema: SchemaProps = obj(
   {
     apiVersion: str('Versioned schema of this object: webstack.dev/v1alpha1.', 253),
     kind: str('Kind of this object: WebStack.', 253),
-    metadata: { type: 'object', description: 'Standard object metadata.' },
+    // The API server accepts only name and generateName here, without descriptions; the bound keeps
+    // the cost of the root's name rules below within budget.
+    metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 253 } } },
     spec,
     status,
   },
@@ -682,10 +688,12 @@ export const webStackSchema: SchemaProps = obj(
       cel(
         RULES.stackNameLength,
         `metadata.name must be at most ${MAX_STACK_NAME_LENGTH} characters, so that the names of the stack's objects fit in 63`,
+        { fieldPath: '.metadata.name' },
       ),
       cel(
         RULES.stackNamePattern,
         "metadata.name must start with a lowercase letter and hold only lowercase letters, digits and '-' (it names Services)",
+        { fieldPath: '.metadata.name' },
       ),
     ],
   },

@@ -44,7 +44,8 @@ function fillDefaults(schema: SchemaProps, value: unknown): void {
   }
   if (!isObject(value)) return;
   for (const [key, prop] of Object.entries(schema.properties ?? {})) {
-    if (value[key] === undefined && prop.default !== undefined) value[key] = structuredClone(prop.default);
+    // Like the server, an explicit null counts as absent for a defaulted field.
+    if ((value[key] === undefined || value[key] === null) && prop.default !== undefined) value[key] = structuredClone(prop.default);
   }
   for (const [key, child] of Object.entries(value)) {
     const prop = schema.properties?.[key] ?? schema.additionalProperties;
@@ -241,7 +242,7 @@ function walk(schema: SchemaProps, value: unknown, path: string, errors: Validat
       fail(`Unsupported value: ${show(value)}: supported values: ${schema.enum.map((e) => show(e)).join(', ')}`);
     }
     if (schema.minLength !== undefined && length < schema.minLength) fail(`should be at least ${schema.minLength} chars long`);
-    if (schema.maxLength !== undefined && length > schema.maxLength) fail(`Too long: may not be more than ${schema.maxLength} bytes`);
+    if (schema.maxLength !== undefined && length > schema.maxLength) fail(`Too long: may not be more than ${schema.maxLength} characters`);
     if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) fail(`Invalid value: ${show(value)}: should match '${schema.pattern}'`);
   }
   if (typeof value === 'number') {
@@ -256,9 +257,13 @@ function walk(schema: SchemaProps, value: unknown, path: string, errors: Validat
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) fail(`should have at least ${schema.minItems} items`);
     if (schema.maxItems !== undefined && value.length > schema.maxItems) fail(`Too many: ${value.length}: must have at most ${schema.maxItems} items`);
+    const listType = schema['x-kubernetes-list-type'];
     const keys = schema['x-kubernetes-list-map-keys'] ?? [];
-    const identity = (item: unknown): string | undefined =>
-      schema['x-kubernetes-list-type'] === 'set' ? JSON.stringify(item) : schema['x-kubernetes-list-type'] === 'map' && isObject(item) ? JSON.stringify(keys.map((k) => item[k])) : undefined;
+    const identity = (item: unknown): string | undefined => {
+      if (listType === 'set') return JSON.stringify(item);
+      if (listType === 'map' && isObject(item)) return JSON.stringify(keys.map((k) => item[k]));
+      return undefined;
+    };
     const seen = new Set<string>();
     value.forEach((item, i) => {
       if (schema.items) walk(schema.items, item, `${path}[${i}]`, errors);
@@ -277,7 +282,8 @@ function walk(schema: SchemaProps, value: unknown, path: string, errors: Validat
       const prop = schema.properties?.[key];
       if (prop) walk(prop, child, `${path}.${key}`, errors);
       else if (schema.additionalProperties) walk(schema.additionalProperties, child, `${path}[${key}]`, errors);
-      else if (schema.properties) fail('field not declared in schema', `${path}.${key}`);
+      // The schema declares only metadata.name; the server checks the rest of metadata itself.
+      else if (schema.properties && path !== '.metadata') fail('field not declared in schema', `${path}.${key}`);
     }
   }
   // CEL rules only run on a node whose own structure is sound; the server would report both, but a

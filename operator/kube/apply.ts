@@ -4,24 +4,24 @@
  * Apply bodies are sent as raw JSON with `application/apply-patch+yaml` (JSON is YAML), never
  * through client-node's model serializer, which drops every field its generated models do not
  * know: a PodSpec field newer than the client, or anything in a CRD. Dropped fields are worse
- * than an error: SSA would then silently remove them from our field set. For the same reason
- * `fieldValidation=Strict` is the default: a field the server does not know (a renderer typo, or
- * a cluster older than the field) fails the apply loudly instead of being pruned in silence.
+ * than an error: SSA would then silently remove them from our field set.
+ *
+ * Sent verbatim, a field the server does not know fails the apply loudly instead of vanishing:
+ * SSA refuses fields outside the kind's schema, built-in or custom, whatever `fieldValidation`
+ * says (HTTP 500 "field not declared in schema"; see isInvalid()). A renderer typo, or a field
+ * newer than the cluster, thus surfaces as an error naming the field.
  */
 import type { KubeClient } from './client.js';
 import type { Discovery } from './discovery.js';
 import { KubeApiError, isNotFound } from './errors.js';
-import { parseApiVersion, resourcePath, type KubeObject, type ObjectRef } from './types.js';
+import { parseApiVersion, resourcePath, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml';
-
-export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
 export interface ApplyOptions {
   fieldManager: string;
   /** Take over fields owned by other managers instead of failing with a conflict. */
   force?: boolean;
-  fieldValidation?: FieldValidation;
   dryRun?: boolean;
 }
 
@@ -34,6 +34,9 @@ export interface DeleteOptions {
   gracePeriodSeconds?: number;
 }
 
+/** An object as the server returns it: what was sent, plus server-set metadata (resourceVersion, uid, ...). */
+export type Stored<T extends KubeObject> = T & { metadata: ObjectMeta };
+
 type Requester = Pick<KubeClient, 'request'>;
 type ResourceResolver = Pick<Discovery, 'resourceFor'>;
 
@@ -44,7 +47,7 @@ export class ObjectApi {
   ) {}
 
   /** Server-side applies `obj` and returns the object as stored. */
-  async applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<T> {
+  async applyObject<T extends KubeObject>(obj: T, options: ApplyOptions): Promise<Stored<T>> {
     const path = await this.pathOf(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
     return (await this.client.request({
       method: 'PATCH',
@@ -52,14 +55,14 @@ export class ObjectApi {
       query: applyQuery(options),
       body: obj,
       contentType: APPLY_PATCH_CONTENT_TYPE,
-    })) as T;
+    })) as Stored<T>;
   }
 
   /**
    * Server-side applies the `status` of `obj` through the status subresource. Only apiVersion,
    * kind, name, namespace and status are sent, so this manager never claims any other field.
    */
-  async applyStatus<T extends KubeObject & { status?: unknown }>(obj: T, options: ApplyOptions): Promise<T> {
+  async applyStatus<T extends KubeObject & { status?: unknown }>(obj: T, options: ApplyOptions): Promise<Stored<T>> {
     const { name, namespace } = obj.metadata;
     const path = await this.pathOf(obj.apiVersion, obj.kind, name, namespace, 'status');
     const body = {
@@ -74,7 +77,7 @@ export class ObjectApi {
       query: applyQuery(options),
       body,
       contentType: APPLY_PATCH_CONTENT_TYPE,
-    })) as T;
+    })) as Stored<T>;
   }
 
   /** The object, or undefined when it does not exist. */
@@ -118,7 +121,6 @@ function applyQuery(options: ApplyOptions) {
   return {
     fieldManager: options.fieldManager,
     force: options.force === true ? true : undefined,
-    fieldValidation: options.fieldValidation ?? 'Strict',
     dryRun: options.dryRun === true ? 'All' : undefined,
   };
 }

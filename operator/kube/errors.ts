@@ -96,4 +96,11 @@ export const isAlreadyExists = (err: unknown): boolean =>
   err instanceof KubeApiError && err.code === 409 && err.reason === 'AlreadyExists';
 /** 410: the resourceVersion a watch asked for has been compacted away; re-list. */
 export const isGone = (err: unknown): boolean => err instanceof KubeApiError && err.code === 410;
+/**
+ * The request itself is wrong and retrying cannot help: validation failures (422, 400), and
+ * server-side apply of a field outside the kind's schema, which the API server reports as a 500.
+ */
+export const isInvalid = (err: unknown): boolean =>
+  err instanceof KubeApiError &&
+  (err.code === 422 || err.code === 400 || (err.code === 500 && err.message.includes('field not declared in schema')));
 export const isTimeout = (err: unknown): boolean => err instanceof KubeApiError && err.reason === 'Timeout';

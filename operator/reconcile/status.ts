@@ -27,7 +27,7 @@ export interface Observation {
   prometheusOperator: boolean;
   /** Whether the issuer named in spec.tls.issuerRef exists (undefined when it could not be checked). */
   issuerFound?: boolean;
-  workloads: Partial<Record<Tier | 'logAgent', WorkloadState>>;
+  workloads: Partial<Record<Tier | 'logAgent', WorkloadState | undefined>>;
   certificates: Record<string, CertificateState>;
   lbAddress?: string;
   database: { primary?: string; replicas: string[] };
@@ -144,11 +144,11 @@ export function computeStatus(
 
   const failing = SERVING.map((t) => [t, verdicts[t]] as const).find(([, v]) => v?.status !== 'True');
   const auxiliary = (['LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status !== 'True');
-  verdicts.Ready = anyError
-    ? anyError
-    : failing
+  verdicts.Ready =
+    anyError ??
+    (failing
       ? { status: 'False', reason: failing[1]?.reason ?? 'Unknown', message: `${failing[0]}: ${failing[1]?.message ?? ''}` }
-      : ok('Available', `https://${stack.spec.domain} is served by ${count(obs.workloads.loadBalancer)} load balancers`);
+      : ok('Available', `https://${stack.spec.domain} is served by ${count(obs.workloads.loadBalancer)} load balancers`));
 
   const all = Object.entries(verdicts) as [ConditionType, Verdict][];
   const stalled = all.find(([, v]) => v.stalled);
@@ -195,6 +195,6 @@ function condition(type: string, v: Verdict, generation: number, previous: WebSt
     reason: v.reason,
     message: v.message,
     observedGeneration: generation,
-    lastTransitionTime: before && before.status === v.status ? before.lastTransitionTime : now,
+    lastTransitionTime: before?.status === v.status ? before.lastTransitionTime : now,
   };
 }

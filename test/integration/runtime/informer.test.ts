@@ -3,14 +3,13 @@
  * seen through kubectl changes, string timestamps on both paths, and recovery from watches that
  * end (server-side timeout) or go silent (watchdog).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { KubeClient } from '../../../operator/kube/client.js';
 import { createKubeClient } from '../../../operator/kube/config.js';
 import { kubeListWatch } from '../../../operator/kube/listwatch.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { Informer, type ChangeEvent, type InformerOptions } from '../../../operator/runtime/informer.js';
-import { deleteNamespace, eventually, kubectl, newNamespace } from '../../support/cluster.js';
-import { kubeconfigPath } from '../../support/cluster.js';
+import { deleteNamespace, eventually, kubeconfigPath, kubectl, newNamespace } from '../../support/cluster.js';
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
@@ -22,7 +21,7 @@ let client: KubeClient;
 let ns: string;
 const informers: Informer<ConfigMap>[] = [];
 
-beforeAll(async () => {
+beforeAll(() => {
   client = createKubeClient({ path: kubeconfigPath(), requestTimeoutMs: 10_000 }).client;
 });
 
@@ -34,8 +33,6 @@ afterEach(async () => {
   await Promise.all(informers.splice(0).map((i) => i.stop()));
   await deleteNamespace(ns);
 });
-
-afterAll(() => undefined);
 
 function informer(options: Partial<InformerOptions<ConfigMap>> = {}) {
   const source = kubeListWatch<ConfigMap>(client, { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespace: ns });

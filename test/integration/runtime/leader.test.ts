@@ -4,6 +4,8 @@
  * duration.
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeClient } from '../../../operator/kube/client.js';
 import { createKubeClient } from '../../../operator/kube/config.js';
@@ -18,6 +20,17 @@ const RETRY_MS = 500;
 let client: KubeClient;
 let ns: string;
 const running: LeaderElector[] = [];
+/** The electors' log lines (failed attempts are logged at debug), to explain a timeout. */
+const logLines: string[] = [];
+const logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString().trim());
+      done();
+    },
+  }),
+);
 
 beforeAll(async () => {
   client = createKubeClient({ path: kubeconfigPath(), requestTimeoutMs: 2_000 }).client;
@@ -50,6 +63,7 @@ function candidates(...ids: string[]): { leaseName: string; cs: Candidate[] } {
       leaseDurationMs: LEASE_MS,
       renewDeadlineMs: RENEW_MS,
       retryPeriodMs: RETRY_MS,
+      logger,
       onStartedLeading: () => startedAt.push(Date.now()),
       onStoppedLeading: () => stoppedAt.push(Date.now()),
     });
@@ -62,14 +76,19 @@ function candidates(...ids: string[]): { leaseName: string; cs: Candidate[] } {
 /** The Lease as kubectl sees it, independently of our client. */
 const leaseNamed = (name: string) => getJson<Lease>(['lease', name, '-n', ns]);
 
+function defined<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('expected a value');
+  return value;
+}
+
 const leaders = (cs: Candidate[]) => cs.filter((c) => c.elector.isLeader());
 
 async function waitForLeader(cs: Candidate[], description: string): Promise<Candidate> {
   return eventually(
     () => {
       const current = leaders(cs);
-      if (current.length !== 1) return Promise.reject(new Error(`${current.length} leaders`));
-      return Promise.resolve(current[0] as Candidate);
+      if (current.length !== 1) return Promise.reject(new Error(`${current.length} leaders; last log line: ${logLines.at(-1) ?? 'none'}`));
+      return Promise.resolve(defined(current[0]));
     },
     { description, timeoutMs: 15_000, intervalMs: 50 },
   );
@@ -96,7 +115,7 @@ describe('leader election', () => {
     const { leaseName, cs } = candidates('alpha', 'beta');
     for (const c of cs) c.elector.start();
     const leader = await waitForLeader(cs, 'first leader');
-    const follower = cs.find((c) => c !== leader) as Candidate;
+    const follower = defined(cs.find((c) => c !== leader));
 
     const stoppedAt = Date.now();
     await leader.elector.stop();
@@ -114,7 +133,7 @@ describe('leader election', () => {
     const { cs } = candidates('alpha', 'beta');
     for (const c of cs) c.elector.start();
     const leader = await waitForLeader(cs, 'first leader');
-    const follower = cs.find((c) => c !== leader) as Candidate;
+    const follower = defined(cs.find((c) => c !== leader));
     await new Promise((r) => setTimeout(r, 2 * RETRY_MS)); // the follower has seen a renewal
 
     const crashedAt = Date.now();

@@ -18,7 +18,8 @@ function violations(schema: SchemaProps, path = '', isProperty = true): string[]
   const out: string[] = [];
   const bad = (problem: string) => out.push(`${path || '<root>'}: ${problem}`);
   for (const key of Object.keys(schema)) if (!ALLOWED_KEYS.has(key)) bad(`key "${key}" is not allowed (structural schema or unbounded)`);
-  if (isProperty && !schema.description) bad('has no description');
+  // metadata is the one subtree the API server forbids descriptions in.
+  if (isProperty && !schema.description && !path.startsWith('.metadata')) bad('has no description');
   if (!schema.type) bad('has no type');
   if (schema.properties && schema.additionalProperties) bad('has both properties and additionalProperties');
   if (schema.type === 'array') {

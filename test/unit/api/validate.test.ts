@@ -51,6 +51,12 @@ describe('validateWebStack', () => {
     expect(SERVER_ONLY_RULES.every((name) => RULES[name as keyof typeof RULES].includes('oldSelf'))).toBe(true);
   });
 
+  it('leaves metadata other than the name to the API server', () => {
+    const [stack] = readDocs(path.join(root, 'manifests/examples/minimal.yaml'));
+    const withMetadata = { ...(stack as object), metadata: { name: 'shop', namespace: 'web', labels: { team: 'a' }, annotations: { x: 'y' } } };
+    expect(render(validateWebStack(withMetadata))).toEqual([]);
+  });
+
   it('refuses what is not a WebStack', () => {
     expect(render(validateWebStack('hello'))).toEqual([': a WebStack must be an object, not string']);
     const wrong = render(validateWebStack({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }));

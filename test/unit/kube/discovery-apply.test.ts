@@ -129,7 +129,7 @@ describe('ObjectApi', () => {
     spec: { template: { spec: { topologySpreadConstraints: [{ maxSkew: 1 }], aFieldFromTheFuture: true } } },
   };
 
-  it('applies with SSA: PATCH, apply content type, field manager, force, strict validation, body untouched', async () => {
+  it('applies with SSA: PATCH, apply content type, field manager, force, body untouched', async () => {
     const { server, api } = setup();
     const result = await api.applyObject(deployment, { fieldManager: 'webstack-operator', force: true });
     expect(result).toEqual(deployment);
@@ -137,17 +137,17 @@ describe('ObjectApi', () => {
       {
         method: 'PATCH',
         path: '/apis/apps/v1/namespaces/shop/deployments/web',
-        query: { fieldManager: 'webstack-operator', force: true, fieldValidation: 'Strict', dryRun: undefined },
+        query: { fieldManager: 'webstack-operator', force: true, dryRun: undefined },
         body: deployment,
         contentType: 'application/apply-patch+yaml',
       },
     ]);
   });
 
-  it('omits force unless asked, and supports dry-run and other validation levels', async () => {
+  it('omits force unless asked, and supports dry-run', async () => {
     const { server, api } = setup();
-    await api.applyObject(deployment, { fieldManager: 'm', dryRun: true, fieldValidation: 'Warn' });
-    expect(server.requests[0]?.query).toEqual({ fieldManager: 'm', force: undefined, fieldValidation: 'Warn', dryRun: 'All' });
+    await api.applyObject(deployment, { fieldManager: 'm', dryRun: true });
+    expect(server.requests[0]?.query).toEqual({ fieldManager: 'm', force: undefined, dryRun: 'All' });
   });
 
   it('uses cluster-scoped paths for cluster-scoped kinds', async () => {

@@ -6,6 +6,7 @@ import {
   isAlreadyExists,
   isConflict,
   isGone,
+  isInvalid,
   isNotFound,
   isTimeout,
   toKubeApiError,
@@ -62,5 +63,8 @@ describe('predicates', () => {
     expect(isAlreadyExists(new KubeApiError(409, 'AlreadyExists', ''))).toBe(true);
     expect(isTimeout(new KubeApiError(0, 'Timeout', ''))).toBe(true);
     expect(isNotFound(new Error('404'))).toBe(false);
+    expect(isInvalid(new KubeApiError(422, 'Invalid', 'spec.replicas: Invalid value'))).toBe(true);
+    expect(isInvalid(new KubeApiError(500, 'InternalError', 'failed to create typed patch object (a/b): .spec.x: field not declared in schema'))).toBe(true);
+    expect(isInvalid(new KubeApiError(500, 'InternalError', 'etcdserver: request timed out'))).toBe(false);
   });
 });

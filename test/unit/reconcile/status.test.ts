@@ -88,7 +88,8 @@ describe('computeStatus', () => {
     const first = computeStatus(stack, converged(), undefined, NOW);
     const second = computeStatus(stack, converged(), first, '2026-11-26T01:00:00Z');
     expect(second).toEqual(first);
-    const third = computeStatus(stack, { ...converged(), lbAddress: undefined } as Observation, second, '2026-11-26T02:00:00Z');
+    const { lbAddress: _, ...withoutAddress } = converged();
+    const third = computeStatus(stack, withoutAddress, second, '2026-11-26T02:00:00Z');
     expect(cond(third.conditions, 'LoadBalancerReady')?.lastTransitionTime).toBe('2026-11-26T02:00:00Z');
     expect(cond(third.conditions, 'WebReady')?.lastTransitionTime).toBe(NOW);
   });

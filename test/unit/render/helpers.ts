@@ -170,6 +170,9 @@ export function invariantViolations(stack: DefaultedWebStack, objects: KubeObjec
     }
     if (STACK_COMPONENTS.includes(w.labels[COMPONENT_LABEL] ?? '')) v.push(...spreadViolations(stack, w));
     if (!agent && stack.spec.imagePullSecrets.length > 0 && (w.pod.imagePullSecrets?.length ?? 0) === 0) v.push(`${where}: no imagePullSecrets`);
+    const { nodeSelector, tolerations } = stack.spec.placement;
+    if (!sameJson(w.pod.nodeSelector ?? {}, nodeSelector)) v.push(`${where}: nodeSelector differs from spec.placement`);
+    if (!agent && !sameJson(w.pod.tolerations ?? [], tolerations)) v.push(`${where}: tolerations differ from spec.placement`);
   }
 
   for (const svc of byKind(objects, 'Service')) {
@@ -189,6 +192,13 @@ export function invariantViolations(stack: DefaultedWebStack, objects: KubeObjec
 
   v.push(...networkPolicyPortViolations(objects));
   return v;
+}
+
+/** Deep equality regardless of key order (rendered objects have sorted keys). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canonical = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(canonical) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).sort(([k1], [k2]) => k1.localeCompare(k2)).map(([k, y]) => [k, canonical(y)])) : x;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
 function withoutRole(selector: Labels): Labels {

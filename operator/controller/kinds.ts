@@ -1,0 +1,49 @@
+/**
+ * Every kind the operator writes or reads from its caches. One table, so the informers, the
+ * prune step and the RBAC in the chart all speak of the same set.
+ */
+import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../render/names.js';
+
+export type OptionalApi = 'certManager' | 'prometheusOperator';
+
+export interface ChildKind {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  /** Served only when cert-manager / prometheus-operator is installed; watched once discovery finds it. */
+  requires?: OptionalApi;
+  /** Extra label selector terms for the informer (beyond managed-by). */
+  selector?: string;
+  /**
+   * Whether children of this kind that are no longer rendered are deleted. Secrets never are: they
+   * hold generated passwords and certificates, which must outlive any edit of the WebStack.
+   */
+  prune: boolean;
+}
+
+export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
+export const CHILD_KINDS: readonly ChildKind[] = [
+  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', prune: true },
+  { group: 'cert-manager.io', version: 'v1', plural: 'issuers', kind: 'Issuer', requires: 'certManager', prune: true },
+  { group: 'cert-manager.io', version: 'v1', plural: 'certificates', kind: 'Certificate', requires: 'certManager', prune: true },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', prune: true },
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', prune: false },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service', prune: true },
+  { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', prune: true },
+  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', prune: true },
+  { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', prune: true },
+  { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', prune: true },
+  { group: 'monitoring.coreos.com', version: 'v1', plural: 'servicemonitors', kind: 'ServiceMonitor', requires: 'prometheusOperator', prune: true },
+  { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors', kind: 'PodMonitor', requires: 'prometheusOperator', prune: true },
+  { group: 'monitoring.coreos.com', version: 'v1', plural: 'prometheusrules', kind: 'PrometheusRule', requires: 'prometheusOperator', prune: true },
+  // MySQL pods: the controller moves their role label, which the -primary/-replicas Services select on.
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', selector: `${COMPONENT_LABEL}=database`, prune: false },
+];
+
+export const apiVersionOf = (k: Pick<ChildKind, 'group' | 'version'>): string => (k.group ? `${k.group}/${k.version}` : k.version);
+
+export function childKind(apiVersion: string, kind: string): ChildKind | undefined {
+  return CHILD_KINDS.find((k) => k.kind === kind && apiVersionOf(k) === apiVersion);
+}

@@ -1,0 +1,111 @@
+/**
+ * Reads the state of a stack's children out of the caches into the Observation that
+ * computeStatus() judges. Pure over its `lookup` argument.
+ */
+import type { DefaultedWebStack } from '../api/defaults.js';
+import type { KubeObject } from '../kube/types.js';
+import { agentNames } from '../render/logging.js';
+import { DB_ROLE_LABEL, names } from '../render/names.js';
+import type { CertificateState, Observation, WorkloadState } from './status.js';
+
+export interface Lookup {
+  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined;
+  list(kind: string, namespace?: string): KubeObject[];
+}
+
+interface WithStatus extends KubeObject {
+  spec?: { replicas?: number; type?: string; clusterIP?: string };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    readyReplicas?: number;
+    updatedReplicas?: number;
+    desiredNumberScheduled?: number;
+    numberReady?: number;
+    updatedNumberScheduled?: number;
+    conditions?: { type: string; status: string; message?: string }[];
+    loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
+  };
+}
+
+const observed = (o: WithStatus): boolean => (o.status?.observedGeneration ?? 0) >= (o.metadata.generation ?? 0);
+
+function deployment(o: KubeObject | undefined): WorkloadState | undefined {
+  if (!o) return undefined;
+  const d = o as WithStatus;
+  const desired = d.spec?.replicas ?? 1;
+  return { desired, ready: d.status?.readyReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0, observed: observed(d) };
+}
+
+function daemonSet(o: KubeObject | undefined): WorkloadState | undefined {
+  if (!o) return undefined;
+  const d = o as WithStatus;
+  const desired = d.status?.desiredNumberScheduled ?? 0;
+  return { desired, ready: d.status?.numberReady ?? 0, updated: d.status?.updatedNumberScheduled ?? 0, observed: observed(d) };
+}
+
+/** Adds the canary Deployment's pods to the app tier's counts. */
+function sum(a: WorkloadState | undefined, b: WorkloadState | undefined): WorkloadState | undefined {
+  if (!a || !b) return a ?? b;
+  return { desired: a.desired + b.desired, ready: a.ready + b.ready, updated: a.updated + b.updated, observed: a.observed && b.observed };
+}
+
+export const isPodReady = (pod: KubeObject): boolean =>
+  (pod as WithStatus).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** The MySQL pods of a stack, by ordinal. */
+export function mysqlPods(lookup: Lookup, stack: DefaultedWebStack): KubeObject[] {
+  const prefix = `${names(stack.metadata.name).mysql}-`;
+  return lookup
+    .list('Pod', stack.metadata.namespace)
+    .filter((p) => p.metadata.name.startsWith(prefix) && /^\d+$/.test(p.metadata.name.slice(prefix.length)))
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, 'en', { numeric: true }));
+}
+
+function lbAddress(svc: WithStatus | undefined): string | undefined {
+  if (!svc) return undefined;
+  const ingress = svc.status?.loadBalancer?.ingress?.[0];
+  const fromIngress = ingress?.ip ?? ingress?.hostname;
+  if (fromIngress) return fromIngress;
+  return svc.spec?.type === 'LoadBalancer' ? undefined : svc.spec?.clusterIP;
+}
+
+export function observe(
+  lookup: Lookup,
+  stack: DefaultedWebStack,
+  facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string },
+  extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound'>>,
+): Observation {
+  const ns = stack.metadata.namespace;
+  const n = names(stack.metadata.name);
+  const certificates: Record<string, CertificateState> = {};
+  for (const cert of lookup.list('Certificate', ns)) {
+    const owner = cert.metadata.labels?.['app.kubernetes.io/instance'];
+    if (owner !== stack.metadata.name) continue;
+    const ready = (cert as WithStatus).status?.conditions?.find((c) => c.type === 'Ready');
+    certificates[cert.metadata.name] = { ready: ready?.status === 'True', message: ready?.message ?? '' };
+  }
+  const pods = mysqlPods(lookup, stack).filter(isPodReady);
+  const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
+  const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
+  const agent = agentNames(ns ?? '', stack.metadata.name);
+  const observation: Observation = {
+    certManager: facts.certManager,
+    prometheusOperator: facts.prometheusOperator,
+    workloads: {
+      loadBalancer: deployment(lookup.get('Deployment', ns, n.lb)),
+      web: deployment(lookup.get('Deployment', ns, n.web)),
+      app: sum(deployment(lookup.get('Deployment', ns, n.app)), deployment(lookup.get('Deployment', ns, n.appCanary))),
+      database: deployment(lookup.get('StatefulSet', ns, n.mysql)),
+      logAgent: daemonSet(lookup.get('DaemonSet', facts.agentNamespace, agent.daemonSet)),
+    },
+    certificates,
+    database: { ...(primary ? { primary } : {}), replicas },
+    applyErrors: extra.applyErrors,
+  };
+  const address = lbAddress(lookup.get('Service', ns, n.lb));
+  if (address) observation.lbAddress = address;
+  if (extra.issuerFound !== undefined) observation.issuerFound = extra.issuerFound;
+  if (extra.logCredentialsFound !== undefined) observation.logCredentialsFound = extra.logCredentialsFound;
+  return observation;
+}
