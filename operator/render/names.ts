@@ -16,9 +16,13 @@ export const DB_ROLE_LABEL = 'webstack.dev/mysql-role';
 /** Pod-template annotation holding a hash of mounted configs and certificates, so pods roll when they change. */
 export const CONFIG_HASH_ANNOTATION = 'webstack.dev/config-hash';
 
-/** The longest suffix appended to a stack name (`-mysql-replicas`); keeps every name within 63 characters. */
-export const LONGEST_SUFFIX = '-mysql-replicas';
-export const MAX_STACK_NAME_LENGTH = 63 - LONGEST_SUFFIX.length;
+/**
+ * The longest stack name. The binding limit is not a Service name (`-mysql-replicas`, 15
+ * characters) but the StatefulSet: its pods carry the label
+ * `controller-revision-hash=<statefulset>-<hash of up to 10 characters>`, which must fit in 63
+ * characters, so `<stack>-mysql` may have at most 52, leaving 46 for the stack name.
+ */
+export const MAX_STACK_NAME_LENGTH = 46;
 
 export type Component = 'loadbalancer' | 'web' | 'app' | 'database' | 'log-agent' | 'tls' | 'monitoring' | 'firewall';
 
