@@ -468,7 +468,7 @@ const logging = defaultedObject('Log shipping: a per-node agent (DaemonSet) coll
         ],
       }),
       credentialsSecretRef: localObjectReference(
-        'Secret with the sink\'s credentials: key "url" (the Sumo Logic HTTP source URL) or keys "username" and "password" (Elasticsearch, Loki, OTLP).',
+        'Secret (in the WebStack\'s namespace) with the sink\'s credentials: key "endpoint" (the Sumo Logic HTTP source URL, which embeds its token) and/or key "authorization" (the whole Authorization header value, e.g. "Basic <base64 user:password>" or "Bearer <token>"). The operator copies it next to the log agent.',
       ),
     },
     {

@@ -34,20 +34,21 @@ function deployment(o: KubeObject | undefined): WorkloadState | undefined {
   if (!o) return undefined;
   const d = o as WithStatus;
   const desired = d.spec?.replicas ?? 1;
-  return { desired, ready: d.status?.readyReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0, observed: observed(d) };
+  const s = d.status;
+  return { desired, ready: s?.readyReplicas ?? 0, updated: s?.updatedReplicas ?? 0, current: s?.replicas ?? 0, observed: observed(d) };
 }
 
 function daemonSet(o: KubeObject | undefined): WorkloadState | undefined {
   if (!o) return undefined;
   const d = o as WithStatus;
   const desired = d.status?.desiredNumberScheduled ?? 0;
-  return { desired, ready: d.status?.numberReady ?? 0, updated: d.status?.updatedNumberScheduled ?? 0, observed: observed(d) };
+  return { desired, ready: d.status?.numberReady ?? 0, updated: d.status?.updatedNumberScheduled ?? 0, current: desired, observed: observed(d) };
 }
 
 /** Adds the canary Deployment's pods to the app tier's counts. */
 function sum(a: WorkloadState | undefined, b: WorkloadState | undefined): WorkloadState | undefined {
   if (!a || !b) return a ?? b;
-  return { desired: a.desired + b.desired, ready: a.ready + b.ready, updated: a.updated + b.updated, observed: a.observed && b.observed };
+  return { desired: a.desired + b.desired, ready: a.ready + b.ready, updated: a.updated + b.updated, current: a.current + b.current, observed: a.observed && b.observed };
 }
 
 export const isPodReady = (pod: KubeObject): boolean =>

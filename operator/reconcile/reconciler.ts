@@ -73,8 +73,9 @@ export class Reconciler {
     if (!raw.metadata.finalizers?.includes(FINALIZER)) await this.setFinalizer(raw, true);
 
     const apis = await this.deps.optionalApis();
-    const desired = render(stack, this.renderFacts(stack, apis)).map((o) => this.own(o, raw));
-    await this.ensureCredentials(stack, log);
+    const credentialsVersion = await this.ensureCredentials(stack, log);
+    const facts = this.renderFacts(stack, apis, { [names(name).mysqlCredentials]: credentialsVersion });
+    const desired = render(stack, facts).map((o) => this.own(o, raw));
     const sink = await this.logSinkSecretCopy(stack);
     if (sink.copy) desired.unshift(this.own(sink.copy, raw));
     const logCredentialsFound = sink.found;
@@ -91,6 +92,7 @@ export class Reconciler {
     });
     const status = computeStatus(stack, observation, raw.status, this.now().toISOString());
     if (!isDeepStrictEqual(status, raw.status)) {
+      log.debug({ before: raw.status, after: status }, 'status changed');
       await this.writeStatus(raw, status);
       await this.recordTransitions(raw, transitions(raw.status?.conditions, status.conditions ?? []), log);
     }
@@ -103,9 +105,10 @@ export class Reconciler {
     return stalled ? { requeueAfterMs: STALLED_RECHECK_MS } : undefined;
   }
 
-  private renderFacts(stack: DefaultedWebStack, apis: OptionalApis): RenderFacts {
+  /** `known`: Secret versions learned in this reconcile, before the cache has caught up. */
+  private renderFacts(stack: DefaultedWebStack, apis: OptionalApis, known: Record<string, string>): RenderFacts {
     const ns = stack.metadata.namespace;
-    const secretVersions: Record<string, string> = {};
+    const secretVersions: Record<string, string> = { ...known };
     for (const secret of this.deps.caches.list('Secret', ns)) {
       if (secret.metadata.labels?.[INSTANCE_LABEL] === stack.metadata.name && secret.metadata.resourceVersion) {
         secretVersions[secret.metadata.name] = secret.metadata.resourceVersion;
@@ -185,10 +188,11 @@ export class Reconciler {
    * no edit or restart can replace them. Creation races (two reconciles, a restart) end in
    * AlreadyExists, which leaves the first values in place.
    */
-  private async ensureCredentials(stack: DefaultedWebStack, log: Logger): Promise<void> {
+  private async ensureCredentials(stack: DefaultedWebStack, log: Logger): Promise<string> {
     const ns = stack.metadata.namespace ?? '';
     const name = names(stack.metadata.name).mysqlCredentials;
-    if (this.deps.caches.get('Secret', ns, name)) return;
+    const cached = this.deps.caches.get('Secret', ns, name);
+    if (cached?.metadata.resourceVersion) return cached.metadata.resourceVersion;
     const password = () => randomBytes(24).toString('base64url');
     const secret = {
       apiVersion: 'v1',
@@ -202,10 +206,17 @@ export class Reconciler {
       stringData: Object.fromEntries(Object.values(MYSQL.secretKeys).map((key) => [key, password()])),
     };
     try {
-      await this.deps.client.request({ method: 'POST', path: resourcePath({ group: '', version: 'v1' }, 'secrets', { namespace: ns }), body: secret });
+      const created = (await this.deps.client.request({
+        method: 'POST',
+        path: resourcePath({ group: '', version: 'v1' }, 'secrets', { namespace: ns }),
+        body: secret,
+      })) as KubeObject;
       log.info({ secret: name }, 'generated database credentials');
+      return created.metadata.resourceVersion ?? '';
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
+      const existing = await this.deps.objects.getObject({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns });
+      return existing?.metadata.resourceVersion ?? '';
     }
   }
 

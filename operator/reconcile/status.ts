@@ -13,6 +13,8 @@ export interface WorkloadState {
   ready: number;
   /** Pods already on the current template; less than desired while a rollout is under way. */
   updated: number;
+  /** All pods, old template included; more than desired until a rollout has retired the old ones. */
+  current: number;
   /** False while the workload controller has not seen the latest spec yet. */
   observed: boolean;
 }
@@ -55,6 +57,7 @@ function workloadVerdict(what: string, w: WorkloadState | undefined): Verdict {
   if (!w) return waiting('Creating', `${what} does not exist yet`);
   if (!w.observed) return waiting('RollingOut', `${what}: the controller has not observed the latest spec yet`);
   if (w.updated < w.desired) return waiting('RollingOut', `${what}: ${w.updated}/${w.desired} pods updated, ${w.ready} ready`);
+  if (w.current > w.desired) return waiting('RollingOut', `${what}: ${w.current - w.desired} pods of the previous version still running`);
   if (w.ready < w.desired) return waiting('PodsNotReady', `${what}: ${w.ready}/${w.desired} pods ready`);
   return ok('Available', `${what}: ${w.ready}/${w.desired} pods ready`);
 }

@@ -23,11 +23,11 @@ import { INSTANCE_LABEL, NAME_LABEL, selectorLabels, type Component } from './na
 const TCP = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 
 /** The cluster DNS pods (CoreDNS keeps kube-dns's label for compatibility). */
-export const CLUSTER_DNS_PEER: k8s.NetworkPolicyPeer = {
+const CLUSTER_DNS_PEER: k8s.NetworkPolicyPeer = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
   podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
 };
-export const DNS_PORTS: k8s.NetworkPolicyPort[] = [
+const DNS_PORTS: k8s.NetworkPolicyPort[] = [
   { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
   { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
 ];
@@ -37,21 +37,14 @@ export function stackPodSelector(stackName: string): Record<string, string> {
   return { [NAME_LABEL]: 'webstack', [INSTANCE_LABEL]: stackName };
 }
 
-export const TIER_COMPONENT: Record<Tier, Component> = {
-  loadBalancer: 'loadbalancer',
-  web: 'web',
-  app: 'app',
-  database: 'database',
-};
-
 function peer(p: Peer): k8s.NetworkPolicyPeer {
   if (p.cidr !== undefined) {
     return { ipBlock: { cidr: p.cidr, ...(p.except?.length ? { except: p.except } : {}) } };
   }
   return {
-    ...(p.namespaceLabels ? { namespaceSelector: { matchLabels: p.namespaceLabels } } : {}),
+    ...(p.namespaceLabels ? { namespaceSelector: { matchLabels: { ...p.namespaceLabels } } } : {}),
     // Without any selector a peer would be invalid; pods of the stack's own namespace is the narrowest reading.
-    ...(p.podLabels || !p.namespaceLabels ? { podSelector: { matchLabels: p.podLabels ?? {} } } : {}),
+    ...(p.podLabels || !p.namespaceLabels ? { podSelector: { matchLabels: { ...p.podLabels } } } : {}),
   };
 }
 
@@ -63,7 +56,7 @@ function ports(list: PortSpec[] | undefined): { ports?: k8s.NetworkPolicyPort[] 
 /** Scrapes from the monitoring namespaces (all namespaces when spec.monitoring.namespaceLabels is empty). */
 function monitoringIngress(ctx: RenderContext, port: number): k8s.NetworkPolicyIngressRule[] {
   const m = ctx.spec.monitoring;
-  return m.enabled ? [{ from: [{ namespaceSelector: { matchLabels: m.namespaceLabels } }], ports: [TCP(port)] }] : [];
+  return m.enabled ? [{ from: [{ namespaceSelector: { matchLabels: { ...m.namespaceLabels } } }], ports: [TCP(port)] }] : [];
 }
 
 interface TierRules {
@@ -181,11 +174,14 @@ function sinkPort(endpoint: string | undefined): number {
 
 /**
  * The log agent's policy, in the agent namespace: only scrapes of its node metrics in (when
- * monitoring is on), DNS and the sink's port out. The sink
- * may be outside the cluster (ipBlock) or a Service inside it (namespaceSelector: CNIs such as
- * Cilium do not match pod IPs with ipBlocks). The stdout sink needs no egress at all.
+ * monitoring is on), DNS and the sink's port out. The sink may be outside the cluster (ipBlock) or
+ * a Service inside it (namespaceSelector: CNIs such as Cilium do not match pod IPs with ipBlocks).
+ * The stdout sink needs no egress at all.
  */
-export function renderLogAgentFirewall(ctx: RenderContext, o: { name: string; namespace: string; podSelector: Record<string, string>; labels: Record<string, string> }): void {
+export function renderLogAgentFirewall(
+  ctx: RenderContext,
+  o: { name: string; namespace: string; podSelector: Record<string, string>; labels: Record<string, string> },
+): void {
   const sink = ctx.spec.logging.sink;
   const egress: k8s.NetworkPolicyEgressRule[] =
     sink.type === 'stdout'
@@ -197,5 +193,6 @@ export function renderLogAgentFirewall(ctx: RenderContext, o: { name: string; na
             ports: [TCP(sinkPort(sink.endpoint))],
           },
         ];
-  networkPolicy(ctx, o.name, o.podSelector, { ingress: monitoringIngress(ctx, LOG_AGENT.hostMetricsPort), egress }, { component: 'log-agent', namespace: o.namespace, labels: o.labels });
+  const ingress = monitoringIngress(ctx, LOG_AGENT.hostMetricsPort);
+  networkPolicy(ctx, o.name, o.podSelector, { ingress, egress }, { component: 'log-agent', namespace: o.namespace, labels: o.labels });
 }

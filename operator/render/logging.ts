@@ -152,7 +152,7 @@ export function renderLogging(ctx: RenderContext): void {
           enableServiceLinks: false,
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           // Only where the stack's pods can run, but on every such node whatever its taints.
-          ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
+          ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
           tolerations: [{ operator: 'Exists' }],
           containers: [agent],
           volumes: [

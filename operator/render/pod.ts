@@ -159,10 +159,11 @@ export function placement(ctx: RenderContext): Pick<k8s.PodSpec, 'nodeSelector' 
   const { nodeSelector, tolerations } = ctx.spec.placement;
   const pullSecrets = ctx.spec.imagePullSecrets;
   return {
-    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
-    // Copies: cdk8s takes any object that is not a plain Object of its own realm and has a string
-    // `value` for an IntOrString/Quantity and replaces it with { value }, which a toleration
-    // (from a class instance, or another realm as under jest) would not survive.
+    // Copies, here and wherever spec objects reach cdk8s: it takes any object that is not a plain
+    // Object of its own realm and has a string `value` for an IntOrString/Quantity and replaces it
+    // with { value }. A toleration from a class instance, or another realm (as under jest), would
+    // lose every other field.
+    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
     ...(tolerations.length > 0 ? { tolerations: tolerations.map((t) => ({ ...t })) } : {}),
     ...(pullSecrets.length > 0 ? { imagePullSecrets: pullSecrets.map((s) => ({ name: s.name })) } : {}),
   };

@@ -98,7 +98,7 @@ export function renderTls(ctx: RenderContext): void {
 
   certificate(ctx, n.tlsSecret, {
     secretName: plan.publicSecret,
-    issuerRef: spec.tls.issuerRef,
+    issuerRef: { ...spec.tls.issuerRef },
     dnsNames: unique([spec.domain, ...spec.aliases]),
   });
   if (plan.caSecret === undefined) return;

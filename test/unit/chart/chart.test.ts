@@ -2,23 +2,17 @@
  * The Helm chart as helm itself sees it: lint, rendering with default and non-default values,
  * least-privilege RBAC, restricted pods, and operator flags that the operator accepts.
  */
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { kubernetesVersion } from '../../../hack/gen-manifests.js';
+import { DEFAULT_AGENT_NAMESPACE } from '../../../operator/render/index.js';
 import { LOG_LEVELS } from '../../../operator/runtime/logger.js';
 import { parseConfig } from '../../../operator/runtime/config.js';
 import { repoRoot } from '../../support/cluster.js';
+import type { Role } from './rbac.js';
 import { CHART_DIR, CUSTOM_VALUES, RELEASE_NAMESPACE, helm, ofKind, template, type K8sObject } from './helm.js';
 
-interface PolicyRule {
-  apiGroups?: string[];
-  resources?: string[];
-  verbs: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-}
-type Role = K8sObject & { rules: PolicyRule[] };
 
 interface Container {
   name: string;
@@ -109,32 +103,32 @@ describe('helm lint --strict', () => {
 
 describe('with default values', () => {
   let objects: K8sObject[];
-  const load = async () => (objects ??= await template());
+  beforeAll(async () => {
+    objects = await template();
+  }, TIMEOUT);
 
-  it(
-    'renders the operator, its access and its network boundary',
-    async () => {
-      const kinds = (await load()).map((o) => o.kind).sort();
-      expect(kinds).toEqual(
-        [
-          'ClusterRole',
-          'ClusterRoleBinding',
-          'Deployment',
-          'Namespace',
-          'NetworkPolicy',
-          'PodDisruptionBudget',
-          'Role',
-          'RoleBinding',
-          'Service',
-          'ServiceAccount',
-        ].sort(),
-      );
-    },
-    TIMEOUT,
-  );
+  it('renders the operator, its access and its network boundary', () => {
+    const kinds = objects.map((o) => o.kind).sort();
+    expect(kinds).toEqual(
+      [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Deployment',
+        'Namespace',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Role',
+        'Role',
+        'RoleBinding',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+  });
 
-  it('runs 2 replicas spread over nodes and zones, with leader election and probes', async () => {
-    const [deployment] = ofKind<Deployment>(await load(), 'Deployment');
+  it('runs 2 replicas spread over nodes and zones, with leader election and probes', () => {
+    const [deployment] = ofKind<Deployment>(objects, 'Deployment');
     expect(deployment?.spec.replicas).toBe(2);
     const pod = deployment?.spec.template.spec;
     expect(pod?.topologySpreadConstraints?.map((c) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
@@ -145,8 +139,8 @@ describe('with default values', () => {
     });
   });
 
-  it('passes flags the operator accepts, meaning what the values say', async () => {
-    expect(configOf(await load())).toMatchObject({
+  it('passes flags the operator accepts, meaning what the values say', () => {
+    expect(configOf(objects)).toMatchObject({
       namespaces: [],
       concurrency: 4,
       logLevel: 'info',
@@ -163,22 +157,21 @@ describe('with default values', () => {
     });
   });
 
-  it('grants no wildcard and no privilege-escalating verb', async () => {
-    expectLeastPrivilege(await load());
+  it('grants no wildcard and no privilege-escalating verb', () => {
+    expectLeastPrivilege(objects);
   });
 
-  it('binds the Lease rights in the release namespace only', async () => {
-    const roles = ofKind<Role>(await load(), 'Role');
-    expect(roles.map((r) => r.metadata.namespace)).toEqual([RELEASE_NAMESPACE]);
-    expect(roles[0]?.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+  it('tells the operator where the log agents go, which is where render puts them by default', () => {
+    const env = operatorContainer(objects).env ?? [];
+    expect(env.find((e) => e.name === 'WEBSTACK_AGENT_NAMESPACE')?.value).toBe(DEFAULT_AGENT_NAMESPACE);
   });
 
-  it('meets Pod Security restricted in every container', async () => {
-    for (const deployment of ofKind<Deployment>(await load(), 'Deployment')) expectRestricted(deployment);
+  it('meets Pod Security restricted in every container', () => {
+    for (const deployment of ofKind<Deployment>(objects, 'Deployment')) expectRestricted(deployment);
   });
 
-  it('creates the log agent namespace as privileged (hostPath agents)', async () => {
-    const [ns] = ofKind(await load(), 'Namespace');
+  it('creates the log agent namespace as privileged (hostPath agents)', () => {
+    const [ns] = ofKind(objects, 'Namespace');
     expect(ns?.metadata.name).toBe('webstack-system');
     expect(ns?.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'privileged' });
   });
@@ -186,32 +179,31 @@ describe('with default values', () => {
 
 describe('with ci/custom-values.yaml (watchNamespaces, ServiceMonitor, 3 replicas)', () => {
   let objects: K8sObject[];
-  const load = async () => (objects ??= await template(['--values', CUSTOM_VALUES]));
+  beforeAll(async () => {
+    objects = await template(['--values', CUSTOM_VALUES]);
+  }, TIMEOUT);
 
-  it(
-    'renders 3 replicas, a ServiceMonitor and the flags',
-    async () => {
-      const [deployment] = ofKind<Deployment>(await load(), 'Deployment');
-      expect(deployment?.spec.replicas).toBe(3);
-      expect(ofKind(objects, 'ServiceMonitor')).toHaveLength(1);
-      expect(configOf(objects)).toMatchObject({
-        namespaces: ['shop', 'blog'],
-        concurrency: 8,
-        logLevel: 'debug',
-        metricsPort: 9090,
-        leaseName: 'webstack-operator-ci',
-        leaseDurationMs: 20_000,
-        renewDeadlineMs: 15_000,
-        retryPeriodMs: 3_000,
-        resyncPeriodMs: 300_000,
-        requestTimeoutMs: 20_000,
-      });
-    },
-    TIMEOUT,
-  );
+  it('renders 3 replicas, a ServiceMonitor and the flags', () => {
+    const [deployment] = ofKind<Deployment>(objects, 'Deployment');
+    expect(deployment?.spec.replicas).toBe(3);
+    expect(ofKind(objects, 'ServiceMonitor')).toHaveLength(1);
+    expect(operatorContainer(objects).env?.find((e) => e.name === 'WEBSTACK_AGENT_NAMESPACE')?.value).toBe('webstack-agents');
+    expect(configOf(objects)).toMatchObject({
+      namespaces: ['shop', 'blog'],
+      concurrency: 8,
+      logLevel: 'debug',
+      metricsPort: 9090,
+      leaseName: 'webstack-operator-ci',
+      leaseDurationMs: 20_000,
+      renewDeadlineMs: 15_000,
+      retryPeriodMs: 3_000,
+      resyncPeriodMs: 300_000,
+      requestTimeoutMs: 20_000,
+    });
+  });
 
-  it('grants stack rights by Role in each watched namespace, and no namespaced right cluster-wide', async () => {
-    const roles = ofKind<Role>(await load(), 'Role');
+  it('grants stack rights by Role in each watched namespace, and no namespaced right cluster-wide', () => {
+    const roles = ofKind<Role>(objects, 'Role');
     const namespaces = roles.map((r) => r.metadata.namespace).sort();
     expect(namespaces).toEqual(['blog', RELEASE_NAMESPACE, 'shop', 'webstack-agents'].sort());
     const [clusterRole] = ofKind<Role>(objects, 'ClusterRole');
@@ -223,8 +215,8 @@ describe('with ci/custom-values.yaml (watchNamespaces, ServiceMonitor, 3 replica
     expectLeastPrivilege(objects);
   });
 
-  it('meets Pod Security restricted in every container', async () => {
-    for (const deployment of ofKind<Deployment>(await load(), 'Deployment')) expectRestricted(deployment);
+  it('meets Pod Security restricted in every container', () => {
+    for (const deployment of ofKind<Deployment>(objects, 'Deployment')) expectRestricted(deployment);
   });
 });
 

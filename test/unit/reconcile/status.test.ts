@@ -10,7 +10,7 @@ const stack = withDefaults({
   spec: { domain: 'www.foobar.com', tls: { issuerRef: { name: 'letsencrypt' } }, app: { image: 'ghcr.io/acme/shop:1.4.2' } },
 } satisfies WebStack);
 
-const healthy = (n: number): WorkloadState => ({ desired: n, ready: n, updated: n, observed: true });
+const healthy = (n: number): WorkloadState => ({ desired: n, ready: n, updated: n, current: n, observed: true });
 
 function converged(): Observation {
   return {
@@ -68,11 +68,13 @@ describe('computeStatus', () => {
 
   it('reports rollouts and readiness counts per tier', () => {
     const obs = converged();
-    obs.workloads.web = { desired: 3, ready: 3, updated: 1, observed: true };
-    obs.workloads.app = { desired: 3, ready: 1, updated: 3, observed: true };
+    obs.workloads.web = { desired: 3, ready: 3, updated: 1, current: 4, observed: true };
+    obs.workloads.app = { desired: 3, ready: 1, updated: 3, current: 3, observed: true };
+    obs.workloads.loadBalancer = { desired: 2, ready: 3, updated: 2, current: 3, observed: true };
     const status = computeStatus(stack, obs, undefined, NOW);
     expect(cond(status.conditions, 'WebReady')).toMatchObject({ reason: 'RollingOut', message: 'Nginx: 1/3 pods updated, 3 ready' });
     expect(cond(status.conditions, 'AppReady')).toMatchObject({ reason: 'PodsNotReady' });
+    expect(cond(status.conditions, 'LoadBalancerReady')).toMatchObject({ reason: 'RollingOut', message: 'HAProxy: 1 pods of the previous version still running' });
     expect(status.tiers?.app).toBe('1/3');
     expect(status.phase).toBe('Progressing');
   });
