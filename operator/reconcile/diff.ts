@@ -29,6 +29,30 @@ function arraySatisfied(desired: unknown[], live: unknown[]): boolean {
   return desired.length === live.length && desired.every((d, i) => satisfies(d, live[i]));
 }
 
+const QUANTITY = /^([+-]?\d+(?:\.\d+)?)(?:([eE][+-]?\d+)|(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei))?$/;
+const SUFFIX: Record<string, number> = {
+  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** The value of a resource quantity ("500m", "1Gi", "1e3"), or undefined for any other string. */
+export function quantityValue(text: string): number | undefined {
+  const m = QUANTITY.exec(text);
+  if (!m) return undefined;
+  const [, number = '', exponent, suffix] = m;
+  return Number(number) * (exponent ? 10 ** Number(exponent.slice(1)) : suffix ? (SUFFIX[suffix] ?? 1) : 1);
+}
+
+/**
+ * The API server stores quantities in canonical form ("1000m" becomes "1", "1024Mi" "1Gi"), so
+ * two different strings can be the same quantity.
+ */
+function sameQuantity(desired: string, live: string): boolean {
+  const a = quantityValue(desired);
+  const b = quantityValue(live);
+  return a !== undefined && b !== undefined && Math.abs(a - b) <= Math.abs(a) * 1e-9;
+}
+
 /** True when `live` already holds every field of `desired` with an equal value. */
 export function satisfies(desired: unknown, live: unknown): boolean {
   if (Array.isArray(desired)) return Array.isArray(live) && arraySatisfied(desired, live);
@@ -38,6 +62,7 @@ export function satisfies(desired: unknown, live: unknown): boolean {
   }
   // Numbers the API server keeps as strings (and the reverse) compare by value.
   if (typeof desired === 'number' && typeof live === 'string') return String(desired) === live;
+  if (typeof desired === 'string' && typeof live === 'string' && desired !== live) return sameQuantity(desired, live);
   return desired === live;
 }
 

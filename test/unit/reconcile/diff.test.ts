@@ -42,4 +42,11 @@ describe('satisfies', () => {
     expect(satisfies({ args: ['a', 'b'] }, { args: ['b', 'a'] })).toBe(false);
     expect(satisfies({ args: ['a'] }, { args: ['a', 'b'] })).toBe(false);
   });
+
+  it('treats quantities the server canonicalized as equal, and only those', () => {
+    expect(satisfies({ cpu: '1000m', memory: '1024Mi' }, { cpu: '1', memory: '1Gi' })).toBe(true);
+    expect(satisfies({ cpu: '0.5' }, { cpu: '500m' })).toBe(true);
+    expect(satisfies({ cpu: '600m' }, { cpu: '500m' })).toBe(false);
+    expect(satisfies({ image: 'nginx:1' }, { image: 'nginx:2' })).toBe(false);
+  });
 });
