@@ -76,6 +76,8 @@ export const RULES = {
   domain: `self.matches(r'${DNS_NAME_PATTERN}')`,
   alias: `self.matches(r'${WILDCARD_DNS_NAME_PATTERN}')`,
   aliasesNotDomain: '!has(self.aliases) || !(self.domain in self.aliases)',
+  // The app's certificate comes from the stack's internal CA, which only reencrypt mode creates.
+  appTlsNeedsReencrypt: "!has(self.app.tls) || !self.app.tls || !has(self.tls.mode) || self.tls.mode == 'reencrypt'",
   // Map keys cannot carry maxLength; the size guard keeps the regex cheap.
   labels: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY_PATTERN}') && self[k].matches(r'${LABEL_VALUE_PATTERN}'))`,
   quantity: "isQuantity(self) && quantity(self).compareTo(quantity('0')) >= 0",
@@ -613,6 +615,9 @@ const spec = obj(
     required: ['domain', 'tls', 'app'],
     'x-kubernetes-validations': [
       cel(RULES.aliasesNotDomain, 'spec.aliases must not repeat spec.domain', { fieldPath: '.aliases' }),
+      cel(RULES.appTlsNeedsReencrypt, 'spec.app.tls requires spec.tls.mode reencrypt: the app certificate comes from the internal CA', {
+        fieldPath: '.app.tls',
+      }),
     ],
   },
 );

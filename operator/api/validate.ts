@@ -143,6 +143,10 @@ const OFFLINE: Record<keyof typeof RULES, ((self: unknown) => boolean) | 'transi
     const s = self as { domain: string; aliases?: string[] };
     return !s.aliases?.includes(s.domain);
   },
+  appTlsNeedsReencrypt: (self) => {
+    const spec = self as { app: { tls?: boolean }; tls: { mode?: string } };
+    return spec.app.tls !== true || spec.tls.mode === undefined || spec.tls.mode === 'reencrypt';
+  },
   labels: (self) =>
     Object.entries(self as Record<string, string>).every(
       ([k, v]) => k.length <= 317 && new RegExp(LABEL_KEY_PATTERN).test(k) && new RegExp(LABEL_VALUE_PATTERN).test(v),

@@ -192,7 +192,14 @@ export const specArbitrary: fc.Arbitrary<WebStackSpec> = fc
       ),
       imagePullSecrets: optional(fc.uniqueArray(fc.record({ name: fc.constantFrom('pull', 'ghcr') }), { selector: (s) => s.name, maxLength: 2 })),
     })
-  .map((s) => withTierPorts(compact(s) as WebStackSpec));
+  .map((s) => withTierPorts(onlyReencryptAppTls(compact(s) as WebStackSpec)));
+
+/** The API refuses app.tls outside reencrypt mode (the app certificate comes from the internal CA). */
+function onlyReencryptAppTls(spec: WebStackSpec): WebStackSpec {
+  if ((spec.tls.mode ?? 'reencrypt') === 'reencrypt' || spec.app.tls === undefined) return spec;
+  const { tls: _, ...app } = spec.app;
+  return { ...spec, app };
+}
 
 export const webStackArbitrary: fc.Arbitrary<WebStack> = fc
   .record({ name: stackName, namespace: namespaceName, spec: specArbitrary })
