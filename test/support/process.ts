@@ -141,7 +141,7 @@ export async function startOperatorProcess(options: OperatorProcessOptions): Pro
   // /healthz answers once startOperator has synced its caches and bound the port.
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (done) throw new Error(`the operator exited during startup:\n${proc.output()}`);
+    if (!proc.alive()) throw new Error(`the operator exited during startup:\n${proc.output()}`);
     const ok = await httpGet(metricsPort, '/healthz', 500).then(
       (r) => r.status === 200,
       () => false,
