@@ -5,7 +5,7 @@
  * as server-side apply would leave them alone.
  */
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import { parseQuantity } from '../api/validate.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -29,27 +29,13 @@ function arraySatisfied(desired: unknown[], live: unknown[]): boolean {
   return desired.length === live.length && desired.every((d, i) => satisfies(d, live[i]));
 }
 
-const QUANTITY = /^([+-]?\d+(?:\.\d+)?)(?:([eE][+-]?\d+)|(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei))?$/;
-const SUFFIX: Record<string, number> = {
-  m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** The value of a resource quantity ("500m", "1Gi", "1e3"), or undefined for any other string. */
-export function quantityValue(text: string): number | undefined {
-  const m = QUANTITY.exec(text);
-  if (!m) return undefined;
-  const [, number = '', exponent, suffix] = m;
-  return Number(number) * (exponent ? 10 ** Number(exponent.slice(1)) : suffix ? (SUFFIX[suffix] ?? 1) : 1);
-}
-
 /**
  * The API server stores quantities in canonical form ("1000m" becomes "1", "1024Mi" "1Gi"), so
  * two different strings can be the same quantity.
  */
 function sameQuantity(desired: string, live: string): boolean {
-  const a = quantityValue(desired);
-  const b = quantityValue(live);
+  const a = parseQuantity(desired);
+  const b = parseQuantity(live);
   return a !== undefined && b !== undefined && Math.abs(a - b) <= Math.abs(a) * 1e-9;
 }
 
@@ -66,4 +52,3 @@ export function satisfies(desired: unknown, live: unknown): boolean {
   return desired === live;
 }
 
-export type { Json };
