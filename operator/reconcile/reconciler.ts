@@ -354,14 +354,17 @@ export class Reconciler {
   }
 }
 
-/** Events for conditions whose status changed: Ready either way, and any concern that turned False. */
+/**
+ * Events for conditions whose status changed: Ready either way (Normal: waiting is normal; what
+ * needs a person is Stalled), Stalled turning True, and a concern that was True turning False.
+ */
 export function transitions(before: Condition[] | undefined, after: Condition[]): Events {
   const events: Events = [];
   for (const c of after) {
     const old = before?.find((b) => b.type === c.type);
     if (old?.status === c.status) continue;
     if (c.type === 'Ready') {
-      events.push(c.status === 'True' ? { type: 'Normal', reason: 'Ready', message: c.message } : { type: 'Warning', reason: c.reason, message: c.message });
+      events.push({ type: 'Normal', reason: c.status === 'True' ? 'Ready' : c.reason, message: c.message });
     } else if (c.type === 'Stalled' && c.status === 'True') {
       events.push({ type: 'Warning', reason: c.reason, message: c.message });
     } else if (c.type.endsWith('Ready') && c.status === 'False' && old !== undefined) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import type { Condition, WebStack } from '../../../operator/api/types.js';
+import { transitions } from '../../../operator/reconcile/reconciler.js';
 import { computeStatus, type Observation, type WorkloadState } from '../../../operator/reconcile/status.js';
 
 const stack = withDefaults({
@@ -94,5 +95,23 @@ describe('computeStatus', () => {
     const third = computeStatus(stack, withoutAddress, second, '2026-11-26T02:00:00Z');
     expect(cond(third.conditions, 'LoadBalancerReady')?.lastTransitionTime).toBe('2026-11-26T02:00:00Z');
     expect(cond(third.conditions, 'WebReady')?.lastTransitionTime).toBe(NOW);
+  });
+});
+
+describe('transitions', () => {
+  const at = (type: string, status: 'True' | 'False', reason = 'R'): Condition => ({ type, status, reason, message: `${type} ${reason}`, lastTransitionTime: NOW });
+
+  it('records Ready both ways, Stalled, and concerns that regress', () => {
+    expect(transitions(undefined, [at('Ready', 'False', 'CertificateNotReady'), at('WebReady', 'False')])).toEqual([
+      { type: 'Normal', reason: 'CertificateNotReady', message: 'Ready CertificateNotReady' },
+    ]);
+    expect(transitions([at('Ready', 'False'), at('Stalled', 'False')], [at('Ready', 'True'), at('Stalled', 'True', 'IssuerNotFound')])).toEqual([
+      { type: 'Normal', reason: 'Ready', message: 'Ready R' },
+      { type: 'Warning', reason: 'IssuerNotFound', message: 'Stalled IssuerNotFound' },
+    ]);
+    expect(transitions([at('WebReady', 'True')], [at('WebReady', 'False', 'PodsNotReady')])).toEqual([
+      { type: 'Warning', reason: 'PodsNotReady', message: 'WebReady: WebReady PodsNotReady' },
+    ]);
+    expect(transitions([at('WebReady', 'True')], [at('WebReady', 'True')])).toEqual([]);
   });
 });
