@@ -7,6 +7,10 @@
 
 import { parseQuantity } from '../api/validate.js';
 
+function isEmpty(value: unknown): boolean {
+  return Array.isArray(value) ? value.length === 0 : isRecord(value) && Object.keys(value).length === 0;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -41,6 +45,8 @@ function sameQuantity(desired: string, live: string): boolean {
 
 /** True when `live` already holds every field of `desired` with an equal value. */
 export function satisfies(desired: unknown, live: unknown): boolean {
+  // The server omits empty maps and lists (`matchLabels: {}`, `args: []`): absent is the same value.
+  if (live === undefined && isEmpty(desired)) return true;
   if (Array.isArray(desired)) return Array.isArray(live) && arraySatisfied(desired, live);
   if (isRecord(desired)) {
     if (!isRecord(live)) return false;

@@ -49,4 +49,10 @@ describe('satisfies', () => {
     expect(satisfies({ cpu: '600m' }, { cpu: '500m' })).toBe(false);
     expect(satisfies({ image: 'nginx:1' }, { image: 'nginx:2' })).toBe(false);
   });
+
+  it('treats empty maps and lists the server omitted as present', () => {
+    expect(satisfies({ from: [{ namespaceSelector: { matchLabels: {} } }] }, { from: [{ namespaceSelector: {} }] })).toBe(true);
+    expect(satisfies({ args: [] }, {})).toBe(true);
+    expect(satisfies({ namespaceSelector: { matchLabels: { a: 'b' } } }, { namespaceSelector: {} })).toBe(false);
+  });
 });
