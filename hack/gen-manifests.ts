@@ -3,7 +3,7 @@
 //   manifests/install.yaml          `helm template` of the chart with default values, plus its namespace
 // test/unit/chart/generated.test.ts fails when either is out of date.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,7 +61,9 @@ export function cachedHelm(): string {
   const env = execFileSync(join(ROOT, 'hack/cluster'), ['env'], { encoding: 'utf8' });
   const binDir = /PATH="([^:"]+):/.exec(env)?.[1];
   if (!binDir) throw new Error(`unexpected output of hack/cluster env: ${env}`);
-  return join(binDir, 'helm');
+  const helm = join(binDir, 'helm');
+  if (!existsSync(helm)) throw new Error(`${helm} does not exist: run hack/build.sh (it builds helm with the control plane)`);
+  return helm;
 }
 
 function main(): void {

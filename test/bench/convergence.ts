@@ -72,7 +72,14 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
   return out;
 }
 
-export async function runConvergence(opts: { trials: number; driftTrials: number }): Promise<{ convergence: ConvergenceResult; drift: DriftResult }> {
+export interface ConvergenceOptions {
+  trials: number;
+  driftTrials: number;
+  /** Starts the operator on the comma-separated namespaces; default startTestOperator (this checkout). */
+  start?: (namespaces: string) => Promise<RunningOperator>;
+}
+
+export async function runConvergence(opts: ConvergenceOptions): Promise<{ convergence: ConvergenceResult; drift: DriftResult }> {
   const client = benchClient();
   await clusterPrerequisites();
   const run = randomBytes(2).toString('hex');
@@ -89,7 +96,7 @@ export async function runConvergence(opts: { trials: number; driftTrials: number
   let operator: RunningOperator | undefined;
   try {
     await watch.start();
-    operator = await startTestOperator(opNs.join(','));
+    operator = await (opts.start ?? startTestOperator)(opNs.join(','));
     const op = operator;
     const operatorMs: number[] = [];
     const kubectlMs: number[] = [];

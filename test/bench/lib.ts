@@ -8,7 +8,6 @@ import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { parse } from 'yaml';
 import type { WebStack } from '../../operator/api/types.js';
 import { ChildCaches } from '../../operator/controller/caches.js';
 import { KubeClient } from '../../operator/kube/client.js';
@@ -17,6 +16,7 @@ import { main, type CliIO } from '../../operator/cli/webstack.js';
 import type { KubeObject } from '../../operator/render/index.js';
 import { deleteNamespace, kubeConfig, kubectl, repoRoot, TEST_NAMESPACE_LABEL } from '../support/cluster.js';
 import { AGENT_NAMESPACE } from '../support/operator.js';
+import { loadExample } from '../support/process.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const now = () => performance.now();
@@ -75,8 +75,7 @@ export function benchClient(): KubeClient {
 }
 
 export function example(file: 'full.yaml' | 'minimal.yaml', namespace: string, name?: string): WebStack {
-  const stack = parse(readFileSync(path.join(repoRoot, 'manifests/examples', file), 'utf8')) as WebStack;
-  stack.metadata.namespace = namespace;
+  const stack = loadExample(file, namespace);
   if (name !== undefined) stack.metadata.name = name;
   return stack;
 }

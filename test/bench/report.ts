@@ -18,6 +18,8 @@ export interface Results {
   convergence?: ConvergenceResult;
   drift?: DriftResult;
   scale?: ScaleResult[];
+  /** Scale runs of other builds (--operator-entry), by --label. */
+  scaleVariants?: Record<string, ScaleResult[]>;
 }
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -25,6 +27,36 @@ const table = (header: string[], rows: (string | number)[][]) => [row(header), r
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 const seconds = (s: number | null, cap: number) => (s === null ? `not within the ${cap / 60} min cap` : `${s} s`);
 const when = (r: Results, section: string) => (r.updated?.[section] ? ` (measured ${r.updated[section].slice(0, 16).replace('T', ' ')} UTC)` : '');
+
+function scaleTable(runs: ScaleResult[]): string[] {
+  return [
+    table(
+      ['stacks', 'all reconciled', 'all Ready', 'Ready at end', 'requests / stack', 'writes / stack', 'peak RSS', 'CPU (after startup)', 'idle writes', 'targets'],
+      runs.map((s) => [
+        s.stacks,
+        seconds(s.allReconciledSeconds, s.capSeconds),
+        seconds(s.allReadySeconds, s.capSeconds),
+        `${s.readyAtEnd}/${s.stacks}`,
+        s.requestsPerStack,
+        s.writesPerStack,
+        `${s.peakRssMiB} MiB (startup ${s.startupRssMiB})`,
+        `${s.cpuSeconds} s (startup ${s.startupCpuSeconds} s)`,
+        s.idle ? `${s.idle.writes} in ${s.idle.seconds} s` : '-',
+        [s.stacks >= 300 ? `RSS <= 300 MB: ${verdict(s.peakRssMiB * 1.048576 <= 300)}` : '', s.idle ? `0 idle writes: ${verdict(s.idle.writes === 0)}` : '']
+          .filter(Boolean)
+          .join('; '),
+      ]),
+    ),
+    '',
+    ...runs.map(
+      (s) =>
+        `- ${s.stacks} stacks: requests per stack by verb ${JSON.stringify(s.requestsPerStackByVerb)}; reconciles ${JSON.stringify(s.reconciles)}` +
+        (Object.keys(s.notReadyBy).length > 0 ? `; not Ready at the end: ${JSON.stringify(s.notReadyBy)}` : '') +
+        (s.idle && s.idle.writes > 0 ? `; idle writes: ${JSON.stringify(s.idle.writesBy)}` : ''),
+    ),
+    '',
+  ];
+}
 
 export function renderMarkdown(r: Results): string {
   const out: string[] = [];
@@ -85,31 +117,11 @@ export function renderMarkdown(r: Results): string {
         '(compiled JavaScript, default concurrency). "Reconciled" = every stack has status.observedGeneration (all its children applied); ' +
         '"Ready" = Ready=True for its generation (pods Ready on KWOK, certificates issued and volumes bound by hack/fake-cloud.sh).',
       '',
-      table(
-        ['stacks', 'all reconciled', 'all Ready', 'Ready at end', 'requests / stack', 'writes / stack', 'peak RSS', 'CPU (after startup)', 'idle writes', 'targets'],
-        r.scale.map((s) => [
-          s.stacks,
-          seconds(s.allReconciledSeconds, s.capSeconds),
-          seconds(s.allReadySeconds, s.capSeconds),
-          `${s.readyAtEnd}/${s.stacks}`,
-          s.requestsPerStack,
-          s.writesPerStack,
-          `${s.peakRssMiB} MiB (startup ${s.startupRssMiB})`,
-          `${s.cpuSeconds} s (startup ${s.startupCpuSeconds} s)`,
-          s.idle ? `${s.idle.writes} in ${s.idle.seconds} s` : '-',
-          [s.stacks >= 300 ? `RSS <= 300 MB: ${verdict(s.peakRssMiB * 1.048576 <= 300)}` : '', s.idle ? `0 idle writes: ${verdict(s.idle.writes === 0)}` : '']
-            .filter(Boolean)
-            .join('; '),
-        ]),
-      ),
-      '',
-      ...r.scale.flatMap((s) => [
-        `- ${s.stacks} stacks: requests per stack by verb ${JSON.stringify(s.requestsPerStackByVerb)}; reconciles ${JSON.stringify(s.reconciles)}` +
-          (Object.keys(s.notReadyBy).length > 0 ? `; not Ready at the end: ${JSON.stringify(s.notReadyBy)}` : '') +
-          (s.idle && s.idle.writes > 0 ? `; idle writes: ${JSON.stringify(s.idle.writesBy)}` : ''),
-      ]),
-      '',
+      ...scaleTable(r.scale),
     );
+  }
+  for (const [label, runs] of Object.entries(r.scaleVariants ?? {})) {
+    out.push(`### Scale, ${label}`, '', ...scaleTable(runs));
   }
   if (r.render) {
     out.push(

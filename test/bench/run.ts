@@ -7,6 +7,8 @@
  *   npm run bench -- --only convergence,render      some sections (others keep their last results)
  *   npm run bench -- --trials 10 --drift-trials 60 --scale 100,300 --cap-minutes 15 --idle-seconds 60
  *   npm run bench -- --only scale --scale 100 --cpu-prof   profile the operator (.cpuprofile in test/bench/profiles)
+ *   npm run bench -- --only scale --operator-entry FILE --label "with fix X"
+ *                                                   scale runs of another build (e.g. a patched copy), reported apart
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { repoRoot } from '../support/cluster.js';
 import { runConvergence } from './convergence.js';
 import { log, machine } from './lib.js';
 import { renderMarkdown, type RenderResult, type Results } from './report.js';
-import { raiseNodeCapacity, runScale } from './scale.js';
+import { raiseNodeCapacity, runScale, type ScaleResult } from './scale.js';
 
 const SECTIONS = ['render', 'convergence', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -36,6 +38,8 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '60' },
     'render-runs': { type: 'string', default: '200' },
     'cpu-prof': { type: 'boolean', default: false },
+    'operator-entry': { type: 'string' },
+    label: { type: 'string' },
   },
 });
 
@@ -89,24 +93,30 @@ async function main(): Promise<void> {
     saveResults(results);
   }
   if (only.includes('scale')) {
-    log('scale: compiling the operator to JavaScript (honest RSS: no TypeScript loader in the process)');
-    execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir, '--sourceMap', 'false'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
+    const entry = values['operator-entry'];
+    if (entry !== undefined && !values.label) throw new Error('--operator-entry needs --label, which names its results');
+    if (entry === undefined) {
+      log('scale: compiling the operator to JavaScript (honest RSS: no TypeScript loader in the process)');
+      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir, '--sourceMap', 'false'], {
+        cwd: repoRoot,
+        stdio: 'inherit',
+      });
+    }
     const profiles = path.join(repoRoot, 'test/bench/profiles');
     if (values['cpu-prof']) mkdirSync(profiles, { recursive: true });
     const restoreCapacity = await raiseNodeCapacity();
+    const runs: ScaleResult[] = [];
+    if (entry === undefined) results.scale = runs;
+    else (results.scaleVariants ??= {})[values.label ?? ''] = runs;
     try {
-      results.scale = [];
       for (const count of values.scale.split(',').map((c) => positive('scale', c))) {
-        results.scale.push(
+        runs.push(
           await runScale({
             count,
             namespaces: positive('scale-namespaces', values['scale-namespaces']),
             capMs: positive('cap-minutes', values['cap-minutes']) * 60_000,
             idleMs: positive('idle-seconds', values['idle-seconds']) * 1000,
-            entryFile: path.join(buildDir, 'operator/cli/operator.js'),
+            entryFile: entry ?? path.join(buildDir, 'operator/cli/operator.js'),
             nodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profiles] : [],
           }),
         );

@@ -7,10 +7,30 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { kubeconfigPath, repoRoot } from './cluster.js';
+import { parse } from 'yaml';
+import { withDefaults } from '../../operator/api/defaults.js';
+import type { Condition, WebStack } from '../../operator/api/types.js';
+import { CHILD_KINDS } from '../../operator/controller/kinds.js';
+import type { KubeObject } from '../../operator/kube/types.js';
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../../operator/reconcile/reconciler.js';
+import { render } from '../../operator/render/index.js';
+import { agentNames } from '../../operator/render/logging.js';
+import { names } from '../../operator/render/names.js';
+import { getJson, kubeconfigPath, kubectl, repoRoot } from './cluster.js';
+import { AGENT_NAMESPACE } from './operator.js';
 
 /** How the operator is started: from TypeScript through tsx (tests), or compiled JavaScript (benchmarks). */
-export type Entry = { kind: 'tsx' } | { kind: 'js'; file: string };
+export type Entry = { kind: 'tsx'; file?: string } | { kind: 'js'; file: string };
+
+/**
+ * operator/cli/operator.ts through tsx, unless WEBSTACK_OPERATOR_ENTRY names another entry point
+ * (e.g. dist/operator/cli/operator.js, or a patched copy of the sources to try a fix against the drills).
+ */
+function defaultEntry(): Entry {
+  const file = process.env.WEBSTACK_OPERATOR_ENTRY;
+  if (!file) return { kind: 'tsx' };
+  return file.endsWith('.ts') ? { kind: 'tsx', file } : { kind: 'js', file };
+}
 
 export interface OperatorProcessOptions {
   /** Operator flags; --kubeconfig and --metrics-port are added unless given. */
@@ -90,8 +110,8 @@ export async function startOperatorProcess(options: OperatorProcessOptions): Pro
   if (!args.some((a) => a.startsWith('--kubeconfig'))) args.push('--kubeconfig', kubeconfigPath());
   if (!args.some((a) => a.startsWith('--metrics-port'))) args.push('--metrics-port', String(port));
   const metricsPort = Number(/--metrics-port[= ](\d+)/.exec(args.join(' '))?.[1] ?? port);
-  const entry = options.entry ?? { kind: 'tsx' };
-  const script = entry.kind === 'tsx' ? ['--import', 'tsx', path.join(repoRoot, 'operator/cli/operator.ts')] : [entry.file];
+  const entry = options.entry ?? defaultEntry();
+  const script = entry.kind === 'tsx' ? ['--import', 'tsx', entry.file ?? path.join(repoRoot, 'operator/cli/operator.ts')] : [entry.file];
   // Node itself, not npx/tsx wrappers: signals must reach the operator, not a parent shell.
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...script, ...args], {
     cwd: repoRoot,
@@ -184,4 +204,54 @@ export function writeRequestsIn(text: string): number {
   return metricSeries(text, 'webstack_api_requests_total')
     .filter((s) => !READ_VERBS.has(s.labels.verb ?? '') && !(s.labels.resource ?? '').startsWith('leases'))
     .reduce((sum, s) => sum + s.value, 0);
+}
+
+// ---- What the drills check after a fault: the children a stack should have, and its conditions. ----
+
+/** One of manifests/examples, in the given namespace. */
+export function loadExample(file: 'full.yaml' | 'minimal.yaml', namespace: string): WebStack {
+  const stack = parse(readFileSync(path.join(repoRoot, 'manifests/examples', file), 'utf8')) as WebStack;
+  stack.metadata.namespace = namespace;
+  return stack;
+}
+
+/** Kinds the operator labels with its owner labels (pods only get the role label, so they are left out). */
+const OWNED_KINDS = CHILD_KINDS.filter((k) => k.kind !== 'Pod').map((k) => (k.group ? `${k.plural}.${k.group}` : k.plural));
+
+const childKey = (o: { kind: string; metadata: { namespace?: string; name: string } }) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** Every object in the cluster carrying the stack's owner labels, as sorted "Kind/namespace/name" (duplicates kept). */
+export async function childrenOf(namespace: string, name: string): Promise<string[]> {
+  const selector = `${OWNER_NAMESPACE_LABEL}=${namespace},${OWNER_NAME_LABEL}=${name}`;
+  const { items } = await getJson<{ items: KubeObject[] }>([OWNED_KINDS.join(','), '-A', '-l', selector]);
+  return items.map(childKey).sort();
+}
+
+/**
+ * What the operator should have made for the stack: the rendered objects (the cluster has
+ * cert-manager and prometheus-operator CRDs), the generated database credentials and, when the
+ * log sink has credentials, their copy beside the agent.
+ */
+export function expectedChildren(stack: WebStack): string[] {
+  const defaulted = withDefaults(stack);
+  const objects = render(defaulted, { certManager: true, prometheusOperator: true, agentNamespace: AGENT_NAMESPACE }).map(childKey);
+  const ns = stack.metadata.namespace ?? '';
+  objects.push(`Secret/${ns}/${names(stack.metadata.name).mysqlCredentials}`);
+  if (defaulted.spec.logging.enabled && defaulted.spec.logging.sink.credentialsSecretRef) {
+    objects.push(`Secret/${AGENT_NAMESPACE}/${agentNames(ns, stack.metadata.name).sinkSecret}`);
+  }
+  return objects.sort();
+}
+
+export async function conditionOf(namespace: string, name: string, type: string): Promise<Condition | undefined> {
+  const ws = await getJson<WebStack>(['webstack', name, '-n', namespace]);
+  return ws.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Deletes a stack; when no operator clears its finalizer within the grace period, clears it so the test namespace can go. */
+export async function removeStack(namespace: string, name: string, graceMs = 30_000): Promise<void> {
+  const deleted = await kubectl(['delete', 'webstack', name, '-n', namespace, '--ignore-not-found', `--timeout=${Math.round(graceMs / 1000)}s`], { allowFail: true });
+  if (deleted.code !== 0) {
+    await kubectl(['patch', 'webstack', name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });
+  }
 }

@@ -4,7 +4,10 @@
  * is needed; these checks keep the chart from drifting when a kind is added or removed.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CHILD_KINDS } from '../../../operator/controller/kinds.js';
+import { repoRoot } from '../../support/cluster.js';
 import { RELEASE_NAMESPACE, ofKind, template } from './helm.js';
 import { permission, permissions, type Permission, type Role } from './rbac.js';
 
@@ -75,5 +78,40 @@ describe('RBAC of the chart', () => {
       repeated: [...agentWrites].filter((p) => clusterRole.has(p)),
       beyondNeed: minus(agentWrites, needed),
     }).toEqual({ notCovered: [], repeated: [], beyondNeed: [] });
+  });
+});
+
+/** The permissions each table of docs/rbac.md lists, by the heading above it. */
+function documented(): Map<string, Set<Permission>> {
+  const doc = readFileSync(path.join(repoRoot, 'docs/rbac.md'), 'utf8');
+  const out = new Map<string, Set<Permission>>();
+  let section = '';
+  for (const line of doc.split('\n')) {
+    const heading = /^## (.+)$/.exec(line);
+    if (heading) section = heading[1] ?? '';
+    const row = /^\| ([^|]+) \| ([^|]+) \| ([^|]+) \|/.exec(line);
+    if (!row || !section.includes(' rules') || row[1] === 'API group' || row[1]?.startsWith('---')) continue;
+    const set = out.get(section) ?? new Set<Permission>();
+    const split = (cell: string | undefined) => (cell ?? '').split(',').map((x) => x.trim());
+    const group = (row[1] ?? '').trim().replaceAll('"', '');
+    for (const resource of split(row[2])) for (const verb of split(row[3])) set.add(permission(group, resource, verb));
+    out.set(section, set);
+  }
+  return out;
+}
+
+describe('docs/rbac.md', () => {
+  it('lists exactly the permissions the chart grants (namespaced mode)', () => {
+    const docs = documented();
+    const sections: [string, Set<Permission>][] = [
+      ['Stack rules (where WebStacks live)', role(namespacedMode, 'Role', WATCHED)],
+      ['Agent rules (the log agent namespace)', role(namespacedMode, 'Role', AGENTS, '-log-agents')],
+      ['Cluster rules', role(namespacedMode, 'ClusterRole')],
+      ['Lease rules (release namespace)', role(namespacedMode, 'Role', RELEASE_NAMESPACE, '-leader-election')],
+    ];
+    for (const [section, granted] of sections) {
+      const listed = docs.get(section) ?? new Set<Permission>();
+      expect({ section, undocumented: minus(granted, listed), notGranted: minus(listed, granted) }).toEqual({ section, undocumented: [], notGranted: [] });
+    }
   });
 });
