@@ -18,7 +18,7 @@ import { repoRoot } from '../support/cluster.js';
 import { runConvergence } from './convergence.js';
 import { log, machine } from './lib.js';
 import { renderMarkdown, type RenderResult, type Results } from './report.js';
-import { raiseNodeCapacity, runScale, type ScaleResult } from './scale.js';
+import { makeRoom, runScale, type ScaleResult } from './scale.js';
 
 const SECTIONS = ['render', 'convergence', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     }
     const profiles = path.join(repoRoot, 'test/bench/profiles');
     if (values['cpu-prof']) mkdirSync(profiles, { recursive: true });
-    const restoreCapacity = await raiseNodeCapacity();
+    const undoRoom = await makeRoom();
     const runs: ScaleResult[] = [];
     if (entry === undefined) results.scale = runs;
     else (results.scaleVariants ??= {})[values.label ?? ''] = runs;
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
         saveResults(results);
       }
     } finally {
-      await restoreCapacity();
+      await undoRoom();
     }
   }
   saveResults(results);

@@ -51,19 +51,29 @@ const POLL_MS = 3_000;
 
 /** KWOK's three nodes hold 500 pods and 64 CPUs each; 300 minimal stacks need about 3,900 pods and 700 CPUs. */
 const BENCH_CAPACITY = { cpu: '4000', memory: '16Ti', pods: '3000' };
+/**
+ * The local API server allocates Service IPs from 10.0.0.0/24 (254 addresses) and a minimal stack
+ * has five ClusterIP Services: past ~50 stacks creates fail with "range is full". A second
+ * ServiceCIDR (networking.k8s.io/v1) adds room while the benchmark runs.
+ */
+const BENCH_SERVICE_CIDR = { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name: 'webstack-bench' }, spec: { cidrs: ['10.200.0.0/16'] } };
 
-export async function raiseNodeCapacity(): Promise<() => Promise<void>> {
+/** Makes room for hundreds of stacks on the local cluster; returns how to undo it. */
+export async function makeRoom(): Promise<() => Promise<void>> {
   const { stdout } = await kubectl(['get', 'nodes', '-o', 'json']);
   const nodes = (JSON.parse(stdout) as { items: { metadata: { name: string }; status: { capacity: Record<string, string>; allocatable: Record<string, string> } }[] }).items;
   const patch = (name: string, status: unknown) =>
     kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
   for (const n of nodes) await patch(n.metadata.name, { capacity: BENCH_CAPACITY, allocatable: BENCH_CAPACITY });
+  await kubectl(['apply', '--server-side', '--field-manager', 'webstack-bench', '-f', '-'], { input: JSON.stringify(BENCH_SERVICE_CIDR) });
   return async () => {
     for (const n of nodes) {
       const keys = Object.keys(BENCH_CAPACITY);
       const pick = (r: Record<string, string>) => Object.fromEntries(keys.map((k) => [k, r[k] ?? null]));
       await patch(n.metadata.name, { capacity: pick(n.status.capacity), allocatable: pick(n.status.allocatable) });
     }
+    // Goes once no Service holds an address from it any more.
+    await kubectl(['delete', 'servicecidr', BENCH_SERVICE_CIDR.metadata.name, '--wait=false', '--ignore-not-found']);
   };
 }
 

@@ -113,16 +113,21 @@ interface Stale {
 }
 
 const selector = { matchLabels: { 'rbac-test': 'stale' } };
+// Never scheduled (no node matches), and restricted, so Pod Security has nothing to warn about.
 const template = {
   metadata: { labels: { 'rbac-test': 'stale' } },
-  spec: { nodeSelector: { 'rbac-test/no-such-node': 'true' }, containers: [{ name: 'c', image: 'registry.example/none:1' }] },
+  spec: {
+    nodeSelector: { 'rbac-test/no-such-node': 'true' },
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{ name: 'c', image: 'registry.example/none:1', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+  },
 };
 const STALE: Stale[] = [
   { role: 'stack', owner: 'a', group: 'networking.k8s.io', resource: 'networkpolicies', apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', body: { spec: { podSelector: selector, policyTypes: ['Ingress'] } } },
   { role: 'stack', owner: 'a', group: 'cert-manager.io', resource: 'issuers', apiVersion: 'cert-manager.io/v1', kind: 'Issuer', body: { spec: { selfSigned: {} } } },
   { role: 'stack', owner: 'a', group: 'cert-manager.io', resource: 'certificates', apiVersion: 'cert-manager.io/v1', kind: 'Certificate', body: { spec: { secretName: 'rbac-stale-cert', dnsNames: ['stale.example'], issuerRef: { name: 'rbac-no-such-issuer', kind: 'Issuer' } } } },
   { role: 'stack', owner: 'a', group: '', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap', body: { data: {} } },
-  { role: 'stack', owner: 'a', group: '', resource: 'services', apiVersion: 'v1', kind: 'Service', body: { spec: { ports: [{ port: 80 }], selector: selector.matchLabels } } },
+  { role: 'stack', owner: 'a', group: '', resource: 'services', apiVersion: 'v1', kind: 'Service', body: { spec: { clusterIP: 'None', ports: [{ port: 80 }], selector: selector.matchLabels } } },
   { role: 'stack', owner: 'a', group: 'apps', resource: 'statefulsets', apiVersion: 'apps/v1', kind: 'StatefulSet', body: { spec: { replicas: 0, serviceName: 'none', selector, template } } },
   { role: 'agents', owner: 'a', group: 'apps', resource: 'daemonsets', apiVersion: 'apps/v1', kind: 'DaemonSet', body: { spec: { selector, template } } },
   { role: 'agents', owner: 'a', group: '', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap', body: { data: {} } },
@@ -200,7 +205,6 @@ const PLAN = plan(ALL_PERMS);
 // A release of the chart's RBAC, with a token of its ServiceAccount.
 
 interface Release {
-  mode: 'namespaced' | 'cluster';
   ns: { release: string; stack: string; agents: string };
   roles: Map<RoleName, Role>;
   user: string;
@@ -264,7 +268,7 @@ async function install(mode: 'namespaced' | 'cluster'): Promise<Release> {
     return Promise.resolve();
   });
 
-  const result: Release = { mode, ns, roles, user, kubeConfig: kc, kubeconfigFile };
+  const result: Release = { ns, roles, user, kubeConfig: kc, kubeconfigFile };
   await eventually(async () => expectCan(result, { role: mode === 'namespaced' ? 'stack' : 'cluster', group: 'webstack.dev', resource: 'webstacks', verb: 'list' }, true), {
     description: 'the RoleBindings to take effect',
   });

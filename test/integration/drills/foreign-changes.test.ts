@@ -118,14 +118,7 @@ describe('changes by other field managers', () => {
     );
   });
 
-  // Known bug, hence `failing` (this test and the next): the minimal stack never goes idle. Its
-  // NetworkPolicies carry `namespaceSelector: { matchLabels: {} }` (monitoring.namespaceLabels
-  // unset); the API server drops the empty map, so every server-side apply bumps the generation,
-  // the change event queues the stack again, and the apply repeats: ~27 writes/s per stack, and
-  // a refused child fails ~5 times a second instead of backing off (measured 111 errors in 20 s).
-  // Fix in operator/render/firewall.ts: render `{}` for an empty selector. Turn these back into
-  // `it` when that lands.
-  it.failing('restores or reports a Service replaced by an ExternalName one', async () => {
+  it('restores or reports a Service replaced by an ExternalName one', async () => {
     const impostor = await copyOf('service/minimal-web');
     impostor.spec = { type: 'ExternalName', externalName: 'intruder.example.com' };
     await swapWhilePaused('service/minimal-web', impostor);
@@ -138,7 +131,7 @@ describe('changes by other field managers', () => {
     expect(op?.alive()).toBe(true);
   });
 
-  it.failing('restores or reports a StatefulSet replaced by one with another selector, without a hot loop', async () => {
+  it('restores or reports a StatefulSet replaced by one with another selector, without a hot loop', async () => {
     const impostor = await copyOf('statefulset/minimal-mysql');
     const ours = JSON.stringify((impostor.spec.selector as { matchLabels: Record<string, string> }).matchLabels);
     const intruderLabels = { app: 'intruder' };
