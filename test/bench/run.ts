@@ -9,6 +9,8 @@
  *   npm run bench -- --only scale --scale 100 --cpu-prof   profile the operator (.cpuprofile in test/bench/profiles)
  *   npm run bench -- --only scale --operator-entry FILE --label "with fix X"
  *                                                   scale runs of another build (e.g. a patched copy), reported apart
+ *   npm run bench -- --only scale --node-args=--max-old-space-size=128 --label "heap 128 MiB"
+ *                                                   the same with node flags for the operator process
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'render-runs': { type: 'string', default: '200' },
     'cpu-prof': { type: 'boolean', default: false },
     'operator-entry': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
     label: { type: 'string' },
   },
 });
@@ -94,7 +97,9 @@ async function main(): Promise<void> {
   }
   if (only.includes('scale')) {
     const entry = values['operator-entry'];
-    if (entry !== undefined && !values.label) throw new Error('--operator-entry needs --label, which names its results');
+    const nodeArgs = values['node-args'].split(' ').filter(Boolean);
+    const variant = entry !== undefined || nodeArgs.length > 0;
+    if (variant && !values.label) throw new Error('--operator-entry and --node-args need --label, which names their results');
     if (entry === undefined) {
       log('scale: compiling the operator to JavaScript (honest RSS: no TypeScript loader in the process)');
       execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir, '--sourceMap', 'false'], {
@@ -106,7 +111,7 @@ async function main(): Promise<void> {
     if (values['cpu-prof']) mkdirSync(profiles, { recursive: true });
     const undoRoom = await makeRoom();
     const runs: ScaleResult[] = [];
-    if (entry === undefined) results.scale = runs;
+    if (!variant) results.scale = runs;
     else (results.scaleVariants ??= {})[values.label ?? ''] = runs;
     try {
       for (const count of values.scale.split(',').map((c) => positive('scale', c))) {
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
             capMs: positive('cap-minutes', values['cap-minutes']) * 60_000,
             idleMs: positive('idle-seconds', values['idle-seconds']) * 1000,
             entryFile: entry ?? path.join(buildDir, 'operator/cli/operator.js'),
-            nodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profiles] : [],
+            nodeArgs: [...nodeArgs, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profiles] : [])],
           }),
         );
         stamp('scale');

@@ -52,9 +52,10 @@ const POLL_MS = 3_000;
 /** KWOK's three nodes hold 500 pods and 64 CPUs each; 300 minimal stacks need about 3,900 pods and 700 CPUs. */
 const BENCH_CAPACITY = { cpu: '4000', memory: '16Ti', pods: '3000' };
 /**
- * The local API server allocates Service IPs from 10.0.0.0/24 (254 addresses) and a minimal stack
- * has five ClusterIP Services: past ~50 stacks creates fail with "range is full". A second
- * ServiceCIDR (networking.k8s.io/v1) adds room while the benchmark runs.
+ * A minimal stack has five ClusterIP Services. Clusters that hack/cluster created before it asked
+ * for a /16 allocate from kube-apiserver's default 10.0.0.0/24 (254 addresses), where creates fail
+ * with "range is full" past ~50 stacks; a second ServiceCIDR (networking.k8s.io/v1) adds room
+ * while the benchmark runs, and does no harm on newer clusters.
  */
 const BENCH_SERVICE_CIDR = { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name: 'webstack-bench' }, spec: { cidrs: ['10.200.0.0/16'] } };
 
