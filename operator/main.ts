@@ -146,6 +146,9 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
 
   let elector: LeaderElector | undefined;
   let leading = !config.leaderElection;
+  // Set by stop(): giving the lease up on purpose is not losing it, so the caller must not exit
+  // before the lease is released.
+  let stopping = false;
   if (config.leaderElection) {
     elector = new LeaderElector({
       store: kubeLeaseStore(client, config.leaseNamespace, config.leaseName),
@@ -164,7 +167,7 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
         const wasLeading = leading;
         leading = false;
         metrics.setLeader(false);
-        if (wasLeading) {
+        if (wasLeading && !stopping) {
           logger.warn({ identity: config.identity }, 'lost the lease; stopping work');
           void queue.shutdown();
           options.onLostLeadership?.();
@@ -190,9 +193,11 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
     port: server.port,
     isLeader: () => leading,
     async stop() {
+      stopping = true;
       for (const t of timers) clearInterval(t);
-      await elector?.stop({ release: true });
+      // Drain first, so no reconcile of ours overlaps the next leader's.
       await queue.shutdown();
+      await elector?.stop({ release: true });
       await Promise.all([...stackInformers.map((i) => i.stop()), caches.stop()]);
       await server.close(1_000);
       logger.info('operator stopped');

@@ -111,12 +111,8 @@ describe('leader election between two operator processes', () => {
     replicas = [follower];
   });
 
-  // Known bug, hence `failing`: on SIGTERM, stop() steps down before releasing the lease, the
-  // step-down callback calls onLostLeadership, and the CLI exits with code 1 right there, so the
-  // lease is never released and the follower waits the full lease duration (measured: 6.2 s of
-  // 6 s, exit code 1). Fix in operator/main.ts: ignore the step-down while stopping, and drain the
-  // queue before releasing. Turn this back into `it` when that lands.
-  it.failing('SIGTERM: the leader releases the lease, the follower takes over well before it would expire', async () => {
+  // A graceful stop drains the queue, then releases the lease: the follower need not wait it out.
+  it('SIGTERM: the leader releases the lease, the follower takes over well before it would expire', async () => {
     const [leader] = replicas;
     if (!leader) throw new Error('no leader');
     const follower = await startReplica('replica-c');
