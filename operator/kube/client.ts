@@ -62,6 +62,12 @@ export interface KubeClientOptions {
 /** Keep-alive probes on watch sockets, so a peer that vanished is noticed by the OS. */
 const WATCH_KEEPALIVE_MS = 30_000;
 
+/** What identifies a connection's TLS identity and trust; equal strings can share an agent. */
+function tlsFingerprint(options: https.AgentOptions): string {
+  const fields = [options.ca, options.cert, options.key, options.pfx, options.passphrase, options.servername, options.rejectUnauthorized];
+  return JSON.stringify(fields.map((value) => (Buffer.isBuffer(value) ? value.toString('base64') : value)));
+}
+
 function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError';
 }
@@ -71,6 +77,7 @@ export class KubeClient {
   private readonly server: string;
   private readonly requestTimeoutMs: number;
   private readonly onRequest: RequestObserver | undefined;
+  private agent: { tls: string; agent: https.Agent } | undefined;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -90,6 +97,22 @@ export class KubeClient {
         ...(options.httpApi ? { inner: options.httpApi } : {}),
       }),
     });
+  }
+
+  /**
+   * client-node builds a new https.Agent for every request, so each request opened its own TCP
+   * and TLS connection (a full handshake, client certificate included). One keep-alive agent with
+   * the same TLS options lets requests share connections, as kubectl does. It is rebuilt when the
+   * TLS material changes (a rotated client certificate); proxy agents are left as they come.
+   */
+  private sharedAgent(fresh: http.Agent | undefined): http.Agent | undefined {
+    if (!(fresh instanceof https.Agent) || fresh.constructor !== https.Agent) return fresh;
+    const tls = tlsFingerprint(fresh.options);
+    if (this.agent?.tls !== tls) {
+      this.agent?.agent.destroy();
+      this.agent = { tls, agent: new https.Agent({ ...fresh.options, keepAlive: true }) };
+    }
+    return this.agent.agent;
   }
 
   /** A client-node generated API client (e.g. CoreV1Api) sharing this client's transport. */
@@ -113,6 +136,8 @@ export class KubeClient {
     }
     if (req.signal) ctx.setSignal(req.signal);
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    const agent = this.sharedAgent(ctx.getAgent());
+    if (agent) ctx.setAgent(agent);
     const what = `${req.method} ${req.path}`;
 
     let code: number;

@@ -13,6 +13,16 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: 'Apply' | 'Update';
+  subresource?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: unknown;
+}
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -25,6 +35,8 @@ export interface ObjectMeta {
   finalizers?: string[];
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  /** Server-side apply's record of who set which field; the informers drop it from their caches. */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface KubeObject {

@@ -32,6 +32,20 @@ export const OWNER_NAME_LABEL = 'webstack.dev/owner-name';
 /** Held while a WebStack has children the garbage collector cannot reach (other namespaces, kept credentials). */
 export const FINALIZER = 'webstack.dev/cleanup';
 
+/** Children of one kind applied at the same time, at most. */
+const APPLY_PARALLELISM = 8;
+
+/** Consecutive objects of the same kind, in order. */
+function runsOfOneKind(objects: KubeObject[]): KubeObject[][] {
+  const runs: KubeObject[][] = [];
+  for (const obj of objects) {
+    const last = runs[runs.length - 1];
+    if (last?.[0]?.kind === obj.kind) last.push(obj);
+    else runs.push([obj]);
+  }
+  return runs;
+}
+
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
 
@@ -141,9 +155,9 @@ export class Reconciler {
 
   private async applyAll(desired: KubeObject[], log: Logger): Promise<Record<string, string>> {
     const errors: Record<string, string> = {};
-    for (const obj of desired) {
+    const applyOne = async (obj: KubeObject): Promise<void> => {
       const live = this.deps.caches.get(obj.kind, obj.metadata.namespace, obj.metadata.name);
-      if (live && satisfies(obj, live)) continue;
+      if (live && satisfies(obj, live)) return;
       try {
         await this.deps.objects.applyObject(obj, { fieldManager: FIELD_MANAGER, force: true });
         log.debug({ kind: obj.kind, name: obj.metadata.name, created: !live }, 'applied');
@@ -152,6 +166,12 @@ export class Reconciler {
         errors[`${obj.kind}/${obj.metadata.name}`] = message;
         log.warn({ kind: obj.kind, name: obj.metadata.name, err: message }, 'apply refused');
       }
+    };
+    // Render's order holds between kinds (policies first, the CA chain before what it signs,
+    // configs and Services before workloads). Objects of one kind in a row do not depend on each
+    // other, so they are applied together, a few at a time: one round trip instead of several.
+    for (const run of runsOfOneKind(desired)) {
+      for (let i = 0; i < run.length; i += APPLY_PARALLELISM) await Promise.all(run.slice(i, i + APPLY_PARALLELISM).map(applyOne));
     }
     return errors;
   }

@@ -173,7 +173,7 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.source.list({ labelSelector: this.labelSelector, limit: this.pageSize, continue: cont });
       if (signal.aborted) return;
-      items.push(...page.items);
+      for (const item of page.items) items.push(withoutManagedFields(item));
       resourceVersion = page.resourceVersion;
       cont = page.continue;
     } while (cont);
@@ -240,7 +240,7 @@ export class Informer<T extends KubeObject> {
   /** Applies one watch event to the cache. Throws on ERROR events (the watch then restarts). */
   private apply(event: WatchEvent): void {
     if (event.type === 'ERROR') throw toKubeApiError(event.object);
-    const obj = event.object as T;
+    const obj = withoutManagedFields(event.object as T);
     const rv = obj.metadata.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (event.type === 'BOOKMARK') return;
@@ -265,6 +265,17 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
+}
+
+/**
+ * Cached objects lose metadata.managedFields: nothing here reads them (server-side apply tracks
+ * ownership on the server), and they are a large share of every object, so dropping them keeps
+ * the caches of hundreds of stacks small.
+ */
+function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 function keyOf(obj: KubeObject): string {

@@ -20,10 +20,6 @@ let discovery: Discovery;
 let api: ObjectApi;
 let ns: string;
 
-interface Managed extends KubeObject {
-  metadata: KubeObject['metadata'] & { managedFields?: { manager: string; operation: string; subresource?: string }[] };
-}
-
 beforeAll(async () => {
   client = createKubeClient({ path: kubeconfigPath(), requestTimeoutMs: 10_000 }).client;
   discovery = new Discovery(client);
@@ -78,7 +74,7 @@ describe('server-side apply', () => {
     expect(stored.spec.template.spec.topologySpreadConstraints).toEqual(deployment().spec.template.spec.topologySpreadConstraints);
 
     const rv = await stableResourceVersion(['deployment', 'web', '-n', ns]);
-    const second = (await api.applyObject(deployment(), { fieldManager: MANAGER, force: true })) as Managed;
+    const second = (await api.applyObject(deployment(), { fieldManager: MANAGER, force: true })) as KubeObject;
     expect(second.metadata.resourceVersion).toBe(rv);
     expect(second.metadata.managedFields?.some((f) => f.manager === MANAGER && f.operation === 'Apply')).toBe(true);
   }, 60_000);
@@ -162,7 +158,7 @@ describe('status apply on a custom resource', () => {
     await api.applyObject(widget, { fieldManager: MANAGER, force: true });
     // A status in the main resource is ignored by the server; status has to go through /status.
     const status = { observedGeneration: 1, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] };
-    const written = (await api.applyStatus({ ...widget, spec: { size: 99 }, status }, { fieldManager: MANAGER, force: true })) as Managed & {
+    const written = (await api.applyStatus({ ...widget, spec: { size: 99 }, status }, { fieldManager: MANAGER, force: true })) as KubeObject & {
       spec: unknown;
       status: unknown;
     };

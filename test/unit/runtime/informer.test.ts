@@ -263,4 +263,21 @@ describe('Informer', () => {
     expect(informer.get('one', 'a')?.metadata.resourceVersion).toBe('1');
     await informer.stop();
   });
+
+  it('caches objects without managedFields, from lists and from watch events', async () => {
+    const { source, informer } = setup();
+    const managed = (o: ConfigMap): ConfigMap => ({ ...o, metadata: { ...o.metadata, managedFields: [{ manager: 'someone', operation: 'Apply' }] } });
+    source.objects = [managed(cm('a', 1, { k: 'v' }))];
+    informer.start();
+    await informer.waitForSync();
+    await settle();
+    source.send('ADDED', managed(cm('b', 101)));
+    for (const name of ['a', 'b']) {
+      const cached = informer.get('ns', name);
+      expect(cached?.metadata.name).toBe(name);
+      expect(cached?.metadata).not.toHaveProperty('managedFields');
+    }
+    expect(informer.get('ns', 'a')?.data).toEqual({ k: 'v' });
+    await informer.stop();
+  });
 });
