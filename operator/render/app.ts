@@ -97,6 +97,7 @@ export function renderApp(ctx: RenderContext): void {
       labels: { [VARIANT_LABEL]: variantName },
       template: podTemplate(ctx, {
         component: 'app',
+        owner: 'Deployment',
         labels,
         tierSelector,
         uid: UID.app,

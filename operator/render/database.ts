@@ -152,6 +152,7 @@ export function renderDatabase(ctx: RenderContext): void {
       selector: { matchLabels: selector },
       template: podTemplate(ctx, {
         component: 'database',
+        owner: 'StatefulSet',
         labels: selector,
         tierSelector: selector,
         uid: UID.mysql,

@@ -92,6 +92,7 @@ export function renderLoadBalancer(ctx: RenderContext): void {
     selector,
     template: podTemplate(ctx, {
       component: 'loadbalancer',
+      owner: 'Deployment',
       labels: selector,
       tierSelector: selector,
       uid: UID.haproxy,

@@ -133,7 +133,10 @@ export function servicePort(name: string, port: number, targetPort: number): k8s
   return { name, port, targetPort: k8s.IntOrString.fromNumber(targetPort), protocol: 'TCP' };
 }
 
-function spread(mode: SpreadMode, topologyKey: string, selector: Record<string, string>): k8s.TopologySpreadConstraint[] {
+/** The controller that owns a tier's pods; it decides how a rollout replaces them. */
+export type PodOwner = 'Deployment' | 'StatefulSet';
+
+function spread(mode: SpreadMode, topologyKey: string, selector: Record<string, string>, owner: PodOwner): k8s.TopologySpreadConstraint[] {
   if (mode === 'Disabled') return [];
   return [
     {
@@ -141,16 +144,21 @@ function spread(mode: SpreadMode, topologyKey: string, selector: Record<string, 
       topologyKey,
       whenUnsatisfiable: mode === 'Required' ? 'DoNotSchedule' : 'ScheduleAnyway',
       labelSelector: { matchLabels: selector },
+      // A Deployment rollout adds new pods while the old ones still run. Counted together, the old
+      // pods (one per node) allow any placement of the new ones, which can end up two on one node
+      // once the old ones are gone. Counting each ReplicaSet on its own spreads every revision.
+      // A StatefulSet replaces one pod at a time, so the others still steer the new one.
+      ...(owner === 'Deployment' ? { matchLabelKeys: ['pod-template-hash'] } : {}),
     },
   ];
 }
 
-/** Spread over nodes and zones per spec.placement, counting every pod of the tier (all variants). */
-export function spreadConstraints(ctx: RenderContext, tierSelector: Record<string, string>): k8s.TopologySpreadConstraint[] {
+/** Spread over nodes and zones per spec.placement, counting the tier's pods of one revision. */
+export function spreadConstraints(ctx: RenderContext, tierSelector: Record<string, string>, owner: PodOwner): k8s.TopologySpreadConstraint[] {
   const p = ctx.spec.placement;
   return [
-    ...spread(p.hostnameSpread, 'kubernetes.io/hostname', tierSelector),
-    ...spread(p.zoneSpread, 'topology.kubernetes.io/zone', tierSelector),
+    ...spread(p.hostnameSpread, 'kubernetes.io/hostname', tierSelector, owner),
+    ...spread(p.zoneSpread, 'topology.kubernetes.io/zone', tierSelector, owner),
   ];
 }
 
@@ -171,9 +179,10 @@ export function placement(ctx: RenderContext): Pick<k8s.PodSpec, 'nodeSelector' 
 
 export interface PodOptions {
   component: Component;
+  owner: PodOwner;
   /** Labels of the pods (include the selector labels). */
   labels: Record<string, string>;
-  /** Labels the tier's pods share, for topology spread across variants. */
+  /** Labels the tier's pods share, for topology spread. */
   tierSelector: Record<string, string>;
   /** Pod-level uid/gid/fsGroup; containers run as their own uid. */
   uid: number;
@@ -197,7 +206,7 @@ export function podTemplate(ctx: RenderContext, o: PodOptions): k8s.PodTemplateS
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       securityContext: podSecurityContext(o.uid),
-      topologySpreadConstraints: spreadConstraints(ctx, o.tierSelector),
+      topologySpreadConstraints: spreadConstraints(ctx, o.tierSelector, o.owner),
       ...placement(ctx),
       ...(o.initContainers ? { initContainers: o.initContainers } : {}),
       containers: o.containers,

@@ -89,6 +89,7 @@ export function renderWeb(ctx: RenderContext): void {
     selector,
     template: podTemplate(ctx, {
       component: 'web',
+      owner: 'Deployment',
       labels: selector,
       tierSelector: selector,
       uid: UID.nginx,

@@ -115,7 +115,7 @@ export function renderMarkdown(r: Results): string {
       '',
       'manifests/examples/minimal.yaml with unique names, all created at once (8 parallel creates) over a few namespaces; the operator as a child process ' +
         '(compiled JavaScript, default concurrency). "Reconciled" = every stack has status.observedGeneration (all its children applied); ' +
-        '"Ready" = Ready=True for its generation (pods Ready on KWOK, certificates issued and volumes bound by hack/fake-cloud.sh).',
+        '"Ready" = Ready=True for its generation (pods Ready on KWOK, certificates issued and volumes bound by hack/fake-cloud.ts).',
       '',
       ...scaleTable(r.scale),
     );

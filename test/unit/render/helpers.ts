@@ -51,7 +51,7 @@ export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   securityContext?: Record<string, unknown>;
-  topologySpreadConstraints?: { topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Labels } }[];
+  topologySpreadConstraints?: { topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Labels }; matchLabelKeys?: string[] }[];
   volumes?: { name: string }[];
   automountServiceAccountToken?: boolean;
   imagePullSecrets?: { name: string }[];
@@ -227,6 +227,10 @@ function spreadViolations(stack: DefaultedWebStack, w: Workload): string[] {
       if (c) v.push(`${w.object.metadata.name}: spreads over ${key} although Disabled`);
     } else if (c?.whenUnsatisfiable !== when || !matches(c.labelSelector.matchLabels, w.labels)) {
       v.push(`${w.object.metadata.name}: no ${when} spread over ${key} counting its own pods`);
+    } else if ((w.object.kind === 'Deployment') !== (c.matchLabelKeys?.includes('pod-template-hash') ?? false)) {
+      // A Deployment's rollout must spread the new ReplicaSet on its own (else it can end up two
+      // pods on one node); a StatefulSet's replacement pod must still count its siblings.
+      v.push(`${w.object.metadata.name}: ${w.object.kind} spread over ${key} with matchLabelKeys ${JSON.stringify(c.matchLabelKeys ?? [])}`);
     }
   };
   expect('kubernetes.io/hostname', stack.spec.placement.hostnameSpread);

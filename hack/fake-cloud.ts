@@ -1,0 +1,235 @@
+/**
+ * What a cloud and cert-manager give a cluster that KWOK does not: volumes, load balancer
+ * addresses and issued certificates. Started and stopped by hack/cluster (`tsx hack/fake-cloud.ts
+ * KUBECONFIG`), logging to the cluster's logs/fake-cloud.log.
+ *
+ * - PVCs of the `standard` StorageClass get a PersistentVolume bound to them (nothing is stored:
+ *   KWOK pods never run), and Released volumes are deleted, as reclaimPolicy Delete promises.
+ * - Services of type LoadBalancer get an address from TEST-NET-3 (203.0.113.0/24) in their
+ *   status. The address is only written to status; nothing ever sends traffic to it.
+ * - cert-manager Certificates whose issuer exists get a throwaway self-signed certificate in their
+ *   Secret (with the secretTemplate's labels and annotations) and a Ready condition for their
+ *   generation, as cert-manager would report (only the CRDs are installed here). A Certificate
+ *   whose issuer is missing is looked at again every few seconds.
+ *
+ * It is a small controller built from the operator's own informer and work queue, so hundreds of
+ * objects are handled concurrently at a few API requests each (one kubectl process per object
+ * made the harness, not the operator, the bottleneck of the scale benchmark).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { createKubeClient } from '../operator/kube/config.js';
+import { isAlreadyExists, isNotFound } from '../operator/kube/errors.js';
+import { kubeListWatch, type CollectionRef } from '../operator/kube/listwatch.js';
+import { resourcePath, type KubeObject } from '../operator/kube/types.js';
+import { Informer } from '../operator/runtime/informer.js';
+import { WorkQueue, type ProcessResult } from '../operator/runtime/queue.js';
+
+const PROVISIONER = 'webstack.dev/fake-provisioner';
+const FIELD_MANAGER = 'fake-cloud';
+const ISSUER_RECHECK_MS = 5_000;
+const CERT_MANAGER = { group: 'cert-manager.io', version: 'v1' };
+const CORE = { group: '', version: 'v1' };
+
+interface Condition {
+  type: string;
+  status: string;
+  observedGeneration?: number;
+}
+
+interface Claim extends KubeObject {
+  spec: { storageClassName?: string; volumeName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } } };
+  status?: { phase?: string };
+}
+
+interface Volume extends KubeObject {
+  status?: { phase?: string };
+}
+
+interface Service extends KubeObject {
+  spec: { type?: string };
+  status?: { loadBalancer?: { ingress?: unknown[] } };
+}
+
+interface Certificate extends KubeObject {
+  spec: {
+    secretName: string;
+    commonName?: string;
+    dnsNames?: string[];
+    issuerRef: { name: string; kind?: string };
+    secretTemplate?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  };
+  status?: { conditions?: Condition[] };
+}
+
+const kubeconfig = process.argv[2];
+if (!kubeconfig) {
+  console.error('usage: tsx hack/fake-cloud.ts KUBECONFIG');
+  process.exit(2);
+}
+const { client } = createKubeClient({ path: kubeconfig, requestTimeoutMs: 30_000 });
+const run = promisify(execFile);
+
+function log(message: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+/** Informer logs: only warnings (a failing watch). */
+const informerLog = pino({ level: 'warn', base: null });
+
+/**
+ * Watches one collection in all namespaces and runs `handle` for each object that changes, a few
+ * at a time; a thrown error retries the object with backoff.
+ */
+function control<T extends KubeObject>(ref: CollectionRef, handle: (obj: T) => Promise<ProcessResult | undefined>): Informer<T> {
+  const informer = new Informer<T>({ source: kubeListWatch<T>(client, ref), name: ref.plural, logger: informerLog });
+  const queue = new WorkQueue({
+    concurrency: 4,
+    backoff: { baseMs: 500, maxMs: 10_000 },
+    handler: async (key) => {
+      const [namespace, name] = key.split('/') as [string, string];
+      const obj = informer.get(namespace === '' ? undefined : namespace, name);
+      return obj ? handle(obj) : undefined;
+    },
+    onProcessed: (key, outcome, _ms, error) => {
+      if (outcome === 'error') log(`${ref.plural} ${key}: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  });
+  informer.onChange(({ type, object }) => {
+    if (type !== 'delete') queue.add(`${object.metadata.namespace ?? ''}/${object.metadata.name}`);
+  });
+  queue.start();
+  informer.start();
+  return informer;
+}
+
+async function ignore(request: Promise<unknown>, expected: (err: unknown) => boolean): Promise<boolean> {
+  try {
+    await request;
+    return true;
+  } catch (err) {
+    if (expected(err)) return false;
+    throw err;
+  }
+}
+
+async function provision(pvc: Claim): Promise<undefined> {
+  const { spec, metadata } = pvc;
+  if (spec.storageClassName !== 'standard' || pvc.status?.phase !== 'Pending' || spec.volumeName || !metadata.uid) return undefined;
+  const name = `pvc-${metadata.uid}`;
+  const volume = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER } },
+    spec: {
+      storageClassName: 'standard',
+      persistentVolumeReclaimPolicy: 'Delete',
+      capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
+      accessModes: [spec.accessModes?.[0] ?? 'ReadWriteOnce'],
+      hostPath: { path: `/var/lib/fake-volumes/${name}` },
+      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: metadata.namespace, name: metadata.name, uid: metadata.uid },
+    },
+  };
+  if (await ignore(client.request({ method: 'POST', path: resourcePath(CORE, 'persistentvolumes'), body: volume }), isAlreadyExists)) {
+    log(`provisioned ${name} for ${metadata.namespace ?? ''}/${metadata.name}`);
+  }
+  return undefined;
+}
+
+async function reclaim(pv: Volume): Promise<undefined> {
+  if (pv.status?.phase !== 'Released' || pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] !== PROVISIONER) return undefined;
+  if (await ignore(client.request({ method: 'DELETE', path: resourcePath(CORE, 'persistentvolumes', { name: pv.metadata.name }) }), isNotFound)) {
+    log(`deleted released volume ${pv.metadata.name}`);
+  }
+  return undefined;
+}
+
+async function assignAddress(svc: Service): Promise<undefined> {
+  if (svc.spec.type !== 'LoadBalancer' || (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0) return undefined;
+  const { namespace = '', name } = svc.metadata;
+  // Stable per Service, so a recreated Service gets its old address back.
+  const ip = `203.0.113.${(createHash('sha256').update(`${namespace}/${name}`).digest().readUInt32BE(0) % 250) + 2}`;
+  await client.request({
+    method: 'PATCH',
+    path: resourcePath(CORE, 'services', { namespace, name, subresource: 'status' }),
+    contentType: 'application/merge-patch+json',
+    body: { status: { loadBalancer: { ingress: [{ ip }] } } },
+  });
+  log(`assigned ${ip} to ${namespace}/${name}`);
+  return undefined;
+}
+
+async function selfSigned(dnsName: string): Promise<{ crt: string; key: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'fake-cert-'));
+  try {
+    const [crtFile, keyFile] = [path.join(dir, 'tls.crt'), path.join(dir, 'tls.key')];
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '90',
+      '-subj', `/CN=${dnsName.replace(/^\*\./, '')}`, '-addext', `subjectAltName=DNS:${dnsName}`, '-keyout', keyFile, '-out', crtFile,
+    ]);
+    return { crt: await readFile(crtFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
+  const { namespace = '', name, generation } = cert.metadata;
+  const { spec } = cert;
+  const secretPath = resourcePath(CORE, 'secrets', { namespace, name: spec.secretName });
+  const ready = cert.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === generation);
+  if (ready && (await ignore(client.request({ method: 'GET', path: secretPath }), isNotFound))) return undefined;
+
+  const issuerKind = spec.issuerRef.kind ?? 'Issuer';
+  const issuerPath =
+    issuerKind === 'ClusterIssuer'
+      ? resourcePath(CERT_MANAGER, 'clusterissuers', { name: spec.issuerRef.name })
+      : resourcePath(CERT_MANAGER, 'issuers', { namespace, name: spec.issuerRef.name });
+  if (!(await ignore(client.request({ method: 'GET', path: issuerPath }), isNotFound))) return { requeueAfterMs: ISSUER_RECHECK_MS };
+
+  const { crt, key } = await selfSigned(spec.dnsNames?.[0] ?? spec.commonName ?? name);
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  await client.request({
+    method: 'PATCH',
+    path: secretPath,
+    query: { fieldManager: FIELD_MANAGER, force: true },
+    contentType: 'application/apply-patch+yaml',
+    body: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: spec.secretName, namespace, labels: spec.secretTemplate?.labels ?? {}, annotations: spec.secretTemplate?.annotations ?? {} },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(crt), 'tls.key': b64(key), 'ca.crt': b64(crt) },
+    },
+  });
+  const now = new Date();
+  await client.request({
+    method: 'PATCH',
+    path: resourcePath(CERT_MANAGER, 'certificates', { namespace, name, subresource: 'status' }),
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired', lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: generation },
+        ],
+        notBefore: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+        notAfter: new Date(now.getTime() + 90 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+    },
+  });
+  log(`issued ${namespace}/${spec.secretName} for certificate ${name}`);
+  return undefined;
+}
+
+control<Claim>({ ...CORE, plural: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim' }, provision);
+control<Volume>({ ...CORE, plural: 'persistentvolumes', kind: 'PersistentVolume' }, reclaim);
+control<Service>({ ...CORE, plural: 'services', kind: 'Service' }, assignAddress);
+// Without the cert-manager CRDs (WEBSTACK_OPTIONAL_CRDS=false) this informer keeps retrying its
+// list quietly, and starts working if the CRDs are installed later.
+control<Certificate>({ ...CERT_MANAGER, plural: 'certificates', kind: 'Certificate' }, issue);
+log('fake-cloud running');
