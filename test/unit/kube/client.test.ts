@@ -3,12 +3,14 @@
  * authentication hook, JSON handling and streaming, without a cluster.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KubeClient, type WatchEvent } from '../../../operator/kube/client.js';
 import { KubeApiError } from '../../../operator/kube/errors.js';
 import type { RequestRecord } from '../../../operator/kube/transport.js';
+import { testCertificates } from '../config/helpers.js';
 
 interface Seen {
   method: string;
@@ -235,5 +237,33 @@ describe('KubeClient.watch', () => {
       res.write('{not json\n');
     };
     await expect(client.watch('/api/v1/configmaps', {}, () => undefined, new AbortController().signal)).rejects.toMatchObject({ reason: 'InvalidResponse' });
+  });
+});
+
+describe('KubeClient over TLS', () => {
+  it('reuses one TLS connection for sequential requests instead of a handshake each', async () => {
+    const certs = testCertificates();
+    const tlsServer = https.createServer({ cert: certs.cert, key: certs.key }, (_req, res) => {
+      json(res, 200, { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'x' } });
+    });
+    let handshakes = 0;
+    tlsServer.on('secureConnection', () => handshakes++);
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = tlsServer.address() as AddressInfo;
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'tls', server: `https://127.0.0.1:${port}`, caData: Buffer.from(certs.ca).toString('base64'), tlsServerName: 'www.example.com', skipTLSVerify: false }],
+        users: [{ name: 'u', token: 'secret-token' }],
+        contexts: [{ name: 'ctx', cluster: 'tls', user: 'u' }],
+        currentContext: 'ctx',
+      });
+      const tlsClient = new KubeClient(kc, { requestTimeoutMs: 10_000 });
+      for (let i = 0; i < 5; i++) await expect(tlsClient.request({ method: 'GET', path: '/api/v1/namespaces/default/configmaps/x' })).resolves.toMatchObject({ kind: 'ConfigMap' });
+      expect(handshakes).toBe(1);
+    } finally {
+      tlsServer.closeAllConnections();
+      await new Promise((resolve) => tlsServer.close(resolve));
+    }
   });
 });
