@@ -10,7 +10,8 @@
  * - cert-manager Certificates whose issuer exists get a throwaway self-signed certificate in their
  *   Secret (with the secretTemplate's labels and annotations) and a Ready condition for their
  *   generation, as cert-manager would report (only the CRDs are installed here). A Certificate
- *   whose issuer is missing is looked at again every few seconds.
+ *   whose issuer is missing is looked at again every few seconds; one with Issuing=True (as
+ *   `cmctl renew` sets) is issued again, with status.revision counted up.
  *
  * It is a small controller built from the operator's own informer and work queue, so hundreds of
  * objects are handled concurrently at a few API requests each (one kubectl process per object
@@ -64,7 +65,7 @@ interface Certificate extends KubeObject {
     issuerRef: { name: string; kind?: string };
     secretTemplate?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   };
-  status?: { conditions?: Condition[] };
+  status?: { conditions?: Condition[]; revision?: number };
 }
 
 const kubeconfig = process.argv[2];
@@ -183,7 +184,9 @@ async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
   const { spec } = cert;
   const secretPath = resourcePath(CORE, 'secrets', { namespace, name: spec.secretName });
   const ready = cert.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === generation);
-  if (ready && (await ignore(client.request({ method: 'GET', path: secretPath }), isNotFound))) return undefined;
+  // `cmctl renew` asks for a new certificate by setting Issuing=True.
+  const renewing = cert.status?.conditions?.some((c) => c.type === 'Issuing' && c.status === 'True');
+  if (ready && !renewing && (await ignore(client.request({ method: 'GET', path: secretPath }), isNotFound))) return undefined;
 
   const issuerKind = spec.issuerRef.kind ?? 'Issuer';
   const issuerPath =
@@ -202,7 +205,18 @@ async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
     body: {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: spec.secretName, namespace, labels: spec.secretTemplate?.labels ?? {}, annotations: spec.secretTemplate?.annotations ?? {} },
+      metadata: {
+        name: spec.secretName,
+        namespace,
+        labels: spec.secretTemplate?.labels ?? {},
+        // cert-manager names the Certificate and issuer on every Secret it writes.
+        annotations: {
+          ...spec.secretTemplate?.annotations,
+          'cert-manager.io/certificate-name': name,
+          'cert-manager.io/issuer-name': spec.issuerRef.name,
+          'cert-manager.io/issuer-kind': issuerKind,
+        },
+      },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': b64(crt), 'tls.key': b64(key), 'ca.crt': b64(crt) },
     },
@@ -217,6 +231,8 @@ async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
         conditions: [
           { type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired', lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: generation },
         ],
+        // Counts issuances, as cert-manager does; the operator rolls pods on renewals by it.
+        revision: (cert.status?.revision ?? 0) + 1,
         notBefore: now.toISOString().replace(/\.\d+Z$/, 'Z'),
         notAfter: new Date(now.getTime() + 90 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
       },

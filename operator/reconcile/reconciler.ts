@@ -46,6 +46,17 @@ function runsOfOneKind(objects: KubeObject[]): KubeObject[][] {
   return runs;
 }
 
+/** Set by cert-manager on the Secrets it issues. */
+const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
+
+interface IssuedCertificate extends KubeObject {
+  spec?: { secretName?: string };
+  status?: { revision?: number };
+}
+
+/** How long a found issuer is believed to exist before it is read again. */
+const ISSUER_FOUND_TTL_MS = 60_000;
+
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
 
@@ -70,6 +81,8 @@ type Events = { type: 'Normal' | 'Warning'; reason: string; message: string }[];
 
 export class Reconciler {
   private readonly now: () => Date;
+  /** Issuers found, by path, until when the finding is trusted (see issuerExists). */
+  private readonly issuersFound = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -123,10 +136,18 @@ export class Reconciler {
   private renderFacts(stack: DefaultedWebStack, apis: OptionalApis, known: Record<string, string>): RenderFacts {
     const ns = stack.metadata.namespace;
     const secretVersions: Record<string, string> = { ...known };
+    const ours = (o: KubeObject) => o.metadata.labels?.[INSTANCE_LABEL] === stack.metadata.name;
+    // A certificate's Secret counts by renewals (cert-manager's status.revision less the first
+    // issuance), not by resourceVersion: a pod created before its first certificate waits for the
+    // volume and then starts, so that arrival must not roll it (it would double every new stack's
+    // pod churn), while every renewal must, for the servers to load the new certificate.
     for (const secret of this.deps.caches.list('Secret', ns)) {
-      if (secret.metadata.labels?.[INSTANCE_LABEL] === stack.metadata.name && secret.metadata.resourceVersion) {
-        secretVersions[secret.metadata.name] = secret.metadata.resourceVersion;
-      }
+      if (!ours(secret) || !secret.metadata.resourceVersion || secret.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION]) continue;
+      secretVersions[secret.metadata.name] = secret.metadata.resourceVersion;
+    }
+    for (const cert of this.deps.caches.list('Certificate', ns) as IssuedCertificate[]) {
+      const renewals = (cert.status?.revision ?? 1) - 1;
+      if (ours(cert) && cert.spec?.secretName && renewals > 0) secretVersions[cert.spec.secretName] = `renewals:${renewals}`;
     }
     const facts: RenderFacts = { ...apis, agentNamespace: this.deps.agentNamespace, secretVersions };
     // volumeClaimTemplates are immutable: keep what the StatefulSet was created with.
@@ -292,17 +313,29 @@ export class Reconciler {
     }
   }
 
+  /**
+   * One issuer usually serves every stack (a ClusterIssuer), and a reconcile runs on every change
+   * of every child, so a found issuer is trusted for ISSUER_FOUND_TTL_MS instead of being read
+   * each time: a deleted issuer is reported that much later. A missing one is read again on every
+   * reconcile, so a stalled stack sees it appear at its next recheck.
+   */
   private async issuerExists(stack: DefaultedWebStack): Promise<boolean | undefined> {
     const { issuerRef } = stack.spec.tls;
     // External issuers (other groups) are not ours to check; cert-manager reports on them.
     if (issuerRef.group !== 'cert-manager.io') return undefined;
-    const found = await this.deps.objects.getObject({
+    const ref = {
       apiVersion: 'cert-manager.io/v1',
       kind: issuerRef.kind,
       name: issuerRef.name,
       ...(issuerRef.kind === 'Issuer' ? { namespace: stack.metadata.namespace } : {}),
-    });
-    return found !== undefined;
+    };
+    const key = `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+    const now = this.now().getTime();
+    if ((this.issuersFound.get(key) ?? 0) > now) return true;
+    const found = (await this.deps.objects.getObject(ref)) !== undefined;
+    if (found) this.issuersFound.set(key, now + ISSUER_FOUND_TTL_MS);
+    else this.issuersFound.delete(key);
+    return found;
   }
 
   private async writeStatus(raw: WebStack, status: WebStackStatus): Promise<void> {

@@ -50,7 +50,7 @@ function scaleTable(runs: ScaleResult[]): string[] {
     '',
     ...runs.map(
       (s) =>
-        `- ${s.stacks} stacks: requests per stack by verb ${JSON.stringify(s.requestsPerStackByVerb)}; reconciles ${JSON.stringify(s.reconciles)}` +
+        `- ${s.stacks} stacks: node flags \`${s.nodeArgs?.length ? s.nodeArgs.join(' ') : 'none'}\`; longest event-loop stall ${s.maxEventLoopLagMs ?? '?'} ms; requests per stack by verb ${JSON.stringify(s.requestsPerStackByVerb)}; reconciles ${JSON.stringify(s.reconciles)}` +
         (Object.keys(s.notReadyBy).length > 0 ? `; not Ready at the end: ${JSON.stringify(s.notReadyBy)}` : '') +
         (s.idle && s.idle.writes > 0 ? `; idle writes: ${JSON.stringify(s.idle.writesBy)}` : ''),
     ),
@@ -114,7 +114,7 @@ export function renderMarkdown(r: Results): string {
       `## Scale${when(r, 'scale')}`,
       '',
       'manifests/examples/minimal.yaml with unique names, all created at once (8 parallel creates) over a few namespaces; the operator as a child process ' +
-        '(compiled JavaScript, default concurrency). "Reconciled" = every stack has status.observedGeneration (all its children applied); ' +
+        '(compiled JavaScript, default concurrency, the Node.js flags of the Helm chart). "Reconciled" = every stack has status.observedGeneration (all its children applied); ' +
         '"Ready" = Ready=True for its generation (pods Ready on KWOK, certificates issued and volumes bound by hack/fake-cloud.ts).',
       '',
       ...scaleTable(r.scale),

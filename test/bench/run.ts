@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
 import { repoRoot } from '../support/cluster.js';
 import { runConvergence } from './convergence.js';
 import { log, machine } from './lib.js';
@@ -53,6 +54,12 @@ const positive = (name: string, text: string | undefined): number => {
 };
 const only = (values.only?.split(',') ?? [...SECTIONS]) as Section[];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section "${s}" (known: ${SECTIONS.join(', ')})`);
+
+/** NODE_OPTIONS of the Helm chart's operator Deployment (values.yaml `nodeOptions`). */
+function chartNodeOptions(): string {
+  const chartValues = parse(readFileSync(path.join(repoRoot, 'charts/webstack-operator/values.yaml'), 'utf8')) as { nodeOptions?: string };
+  return chartValues.nodeOptions ?? '';
+}
 
 function saveResults(results: Results): void {
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -97,8 +104,9 @@ async function main(): Promise<void> {
   }
   if (only.includes('scale')) {
     const entry = values['operator-entry'];
-    const nodeArgs = values['node-args'].split(' ').filter(Boolean);
-    const variant = entry !== undefined || nodeArgs.length > 0;
+    // Unless told otherwise, the operator runs with the Node.js flags the Helm chart gives it.
+    const nodeArgs = (values['node-args'] || chartNodeOptions()).split(' ').filter(Boolean);
+    const variant = entry !== undefined || values['node-args'] !== '';
     if (variant && !values.label) throw new Error('--operator-entry and --node-args need --label, which names their results');
     if (entry === undefined) {
       log('scale: compiling the operator to JavaScript (honest RSS: no TypeScript loader in the process)');

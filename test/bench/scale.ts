@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebStack } from '../../operator/api/types.js';
 import { kubectl } from '../support/cluster.js';
-import { metricSeries, startOperatorProcess, writeRequestsIn, type OperatorProcess } from '../support/process.js';
+import { metricSeries, metricValue, startOperatorProcess, writeRequestsIn, type OperatorProcess } from '../support/process.js';
 import { benchClient, cleanupNamespaces, clusterPrerequisites, createNamespace, createStack, example, log, now, round, sleep, waitNamespacesGone } from './lib.js';
 
 export interface ScaleResult {
@@ -26,6 +26,10 @@ export interface ScaleResult {
   requestsPerStackByVerb: Record<string, number>;
   writesPerStack: number;
   reconciles: Record<string, number>;
+  /** Longest event-loop stall seen (prom-client's lag gauge, scraped every 30 s). */
+  maxEventLoopLagMs?: number;
+  /** Node.js flags of the operator process (by default the Helm chart's nodeOptions). */
+  nodeArgs?: string[];
   startupRssMiB: number;
   peakRssMiB: number;
   startupCpuSeconds: number;
@@ -146,6 +150,7 @@ export async function runScale(opts: {
     let allReady: number | null = null;
     let last: StackStatus[] = [];
     let lastReport = 0;
+    let maxLagSeconds = 0;
     while (now() - start < opts.capMs) {
       if (!op.alive()) throw new Error(`the operator exited:\n${op.output()}`);
       last = await listStacks(client, namespaces);
@@ -160,12 +165,16 @@ export async function runScale(opts: {
       if (elapsed - lastReport >= 30) {
         lastReport = elapsed;
         const s = op.stats();
-        log(`scale ${opts.count}: ${round(elapsed)} s: ${reconciled} reconciled, ${ready} Ready; RSS ${round(s.rssBytes / 2 ** 20)} MiB, CPU ${s.cpuSeconds} s`);
+        // prom-client's lag gauges cover the time since the previous scrape.
+        const lag = metricValue(await op.metrics(), 'nodejs_eventloop_lag_max_seconds');
+        maxLagSeconds = Math.max(maxLagSeconds, lag);
+        log(`scale ${opts.count}: ${round(elapsed)} s: ${reconciled} reconciled, ${ready} Ready; RSS ${round(s.rssBytes / 2 ** 20)} MiB, CPU ${s.cpuSeconds} s, event loop lag max ${round(lag * 1000)} ms`);
       }
       await sleep(POLL_MS);
     }
     const end = op.stats();
     const metrics = await op.metrics();
+    maxLagSeconds = Math.max(maxLagSeconds, metricValue(metrics, 'nodejs_eventloop_lag_max_seconds'));
     const requests = metricSeries(metrics, 'webstack_api_requests_total');
     const byVerb: Record<string, number> = {};
     for (const s of requests) {
@@ -190,6 +199,8 @@ export async function runScale(opts: {
       requestsPerStackByVerb: Object.fromEntries(Object.entries(byVerb).map(([k, v]) => [k, round(v / opts.count, 1)])),
       writesPerStack: round(writes / opts.count, 1),
       reconciles,
+      nodeArgs: opts.nodeArgs ?? [],
+      maxEventLoopLagMs: round(maxLagSeconds * 1000),
       startupRssMiB: round(startup.peakRssBytes / 2 ** 20),
       peakRssMiB: round(end.peakRssBytes / 2 ** 20),
       startupCpuSeconds: round(startup.cpuSeconds, 1),

@@ -106,6 +106,33 @@ describe('a full WebStack', () => {
     expect(row).toMatch(/^foobar\s+www\.foobar\.com\s+True\s+3\/3\s+3\/3\s+5\/5\s+3\/3\s+203\.0\.113\.\d+\s+\S+$/);
   });
 
+  it('does not roll pods for the first certificates, and rolls them for a renewal', async () => {
+    type Deployment = Obj & { spec: { template: { metadata: { annotations: Record<string, string> } } } };
+    const hashOf = (d: Deployment) => d.spec.template.metadata.annotations['webstack.dev/config-hash'];
+    const before = await getJson<Deployment>(['deployment', 'foobar-lb', '-n', ns]);
+    // Created before its certificate was issued; the issuance alone did not change the template.
+    expect(before.metadata.generation).toBe(1);
+    const cert = (await getJson<List>(['certificates', '-n', ns, '-l', 'app.kubernetes.io/instance=foobar'])).items.find(
+      (c) => c.spec?.secretName === 'foobar-tls',
+    );
+    expect(cert).toBeDefined();
+    // What `cmctl renew` does: cert-manager issues again and counts status.revision up.
+    const issuing = { type: 'Issuing', status: 'True', reason: 'ManuallyTriggered', message: 'renewal requested by the test', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    await kubectl(['patch', 'certificate', cert?.metadata.name ?? '', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [issuing] } })]);
+    const after = await eventually(
+      async () => {
+        const d = await getJson<Deployment>(['deployment', 'foobar-lb', '-n', ns]);
+        if (hashOf(d) === hashOf(before)) throw new Error(`config hash still ${hashOf(d) ?? 'absent'}`);
+        return d;
+      },
+      { description: 'the load balancer pods to roll for the renewed certificate', timeoutMs: 60_000 },
+    );
+    expect(after.metadata.generation).toBe(2);
+    const web = await getJson<Deployment>(['deployment', 'foobar-web', '-n', ns]);
+    expect(web.metadata.generation).toBe(1); // its own certificate was not renewed
+    await waitForCondition(ns, 'foobar', 'Ready', 'True');
+  });
+
   it('owns every namespaced child and labels the agent namespace ones', async () => {
     const deployments = await getJson<List>(['deployments', '-n', ns, '-l', 'app.kubernetes.io/instance=foobar']);
     expect(deployments.items.map((d) => d.metadata.name).sort()).toEqual(['foobar-app', 'foobar-app-canary', 'foobar-lb', 'foobar-web']);

@@ -147,7 +147,8 @@ export async function startOperatorProcess(options: OperatorProcessOptions): Pro
     exited,
     alive: () => !done,
     output: () => lines.join('\n'),
-    metrics: async () => (await httpGet(metricsPort, '/metrics')).body,
+    // A busy operator (hundreds of stacks on two shared cores) may answer slowly; that is measured, not a failure.
+    metrics: async () => (await httpGet(metricsPort, '/metrics', 15_000)).body,
     stats: () => processStats(pid),
     signal: (sig) => {
       if (!done) child.kill(sig);
