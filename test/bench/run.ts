@@ -10,7 +10,8 @@
  *   npm run bench -- --only scale --operator-entry FILE --label "with fix X"
  *                                                   scale runs of another build (e.g. a patched copy), reported apart
  *   npm run bench -- --only scale --node-args=--max-old-space-size=128 --label "heap 128 MiB"
- *                                                   the same with node flags for the operator process
+ *                                                   the same with other Node.js flags than the chart's
+ *                                                   (`--node-args none`: Node.js defaults)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -104,8 +105,10 @@ async function main(): Promise<void> {
   }
   if (only.includes('scale')) {
     const entry = values['operator-entry'];
-    // Unless told otherwise, the operator runs with the Node.js flags the Helm chart gives it.
-    const nodeArgs = (values['node-args'] || chartNodeOptions()).split(' ').filter(Boolean);
+    // Unless told otherwise, the operator runs with the Node.js flags the Helm chart gives it;
+    // `--node-args none` runs it with Node.js defaults.
+    const requested = values['node-args'];
+    const nodeArgs = (requested === 'none' ? '' : requested || chartNodeOptions()).split(' ').filter(Boolean);
     const variant = entry !== undefined || values['node-args'] !== '';
     if (variant && !values.label) throw new Error('--operator-entry and --node-args need --label, which names their results');
     if (entry === undefined) {
@@ -119,8 +122,10 @@ async function main(): Promise<void> {
     if (values['cpu-prof']) mkdirSync(profiles, { recursive: true });
     const undoRoom = await makeRoom();
     const runs: ScaleResult[] = [];
-    if (!variant) results.scale = runs;
-    else (results.scaleVariants ??= {})[values.label ?? ''] = runs;
+    // Runs of other stack counts from earlier invocations stay (e.g. `--scale 300` keeps the 100 run).
+    const counts = new Set(values.scale.split(',').map(Number));
+    const previousScale = results.scale ?? [];
+    if (variant) (results.scaleVariants ??= {})[values.label ?? ''] = runs;
     try {
       for (const count of values.scale.split(',').map((c) => positive('scale', c))) {
         runs.push(
@@ -133,6 +138,7 @@ async function main(): Promise<void> {
             nodeArgs: [...nodeArgs, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profiles] : [])],
           }),
         );
+        if (!variant) results.scale = [...previousScale.filter((r) => !counts.has(r.stacks)), ...runs].sort((a, b) => a.stacks - b.stacks);
         stamp('scale');
         saveResults(results);
       }

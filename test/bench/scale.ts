@@ -40,6 +40,8 @@ export interface ScaleResult {
 
 export interface IdleResult {
   seconds: number;
+  /** Seconds after Ready until the work queue was empty (the start of the count). */
+  settleSeconds?: number;
   writes: number;
   /** The write series that moved, when any did. */
   writesBy: Record<string, number>;
@@ -223,9 +225,21 @@ export async function runScale(opts: {
   }
 }
 
-/** Writes over `ms` once things have settled: a converged operator should make none. */
+/** How long the queue may take to drain before idleness is measured anyway. */
+const SETTLE_CAP_MS = 5 * 60_000;
+
+/**
+ * Writes over `ms` once the operator has settled: its work queue empty on two scrapes in a row
+ * (the events of the creation wave processed). A converged operator should then make none.
+ */
 export async function measureIdle(op: OperatorProcess, ms: number): Promise<IdleResult> {
-  await sleep(10_000);
+  const start = now();
+  let emptyScrapes = 0;
+  while (emptyScrapes < 2 && now() - start < SETTLE_CAP_MS) {
+    await sleep(2_000);
+    emptyScrapes = metricValue(await op.metrics(), 'webstack_workqueue_depth') === 0 ? emptyScrapes + 1 : 0;
+  }
+  const settleSeconds = round((now() - start) / 1000, 1);
   const before = await op.metrics();
   await sleep(ms);
   const after = await op.metrics();
@@ -237,6 +251,6 @@ export async function measureIdle(op: OperatorProcess, ms: number): Promise<Idle
     if (d > 0) writesBy[`${s.labels.verb ?? ''} ${s.labels.resource ?? ''} ${s.labels.code ?? ''}`] = d;
   }
   const writes = writeRequestsIn(after) - writeRequestsIn(before);
-  log(`idle: ${writes} writes in ${ms / 1000} s ${JSON.stringify(writesBy)}`);
-  return { seconds: ms / 1000, writes, writesBy };
+  log(`idle: queue drained after ${settleSeconds} s; then ${writes} writes in ${ms / 1000} s ${JSON.stringify(writesBy)}`);
+  return { seconds: ms / 1000, settleSeconds, writes, writesBy };
 }
