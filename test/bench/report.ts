@@ -41,7 +41,9 @@ function scaleTable(runs: ScaleResult[]): string[] {
         s.writesPerStack,
         `${s.peakRssMiB} MiB (startup ${s.startupRssMiB})`,
         `${s.cpuSeconds} s (startup ${s.startupCpuSeconds} s)`,
-        s.idle ? `${s.idle.writes} in ${s.idle.seconds} s` + (s.idle.settleSeconds !== undefined ? ` (queue drained ${s.idle.settleSeconds} s after Ready)` : '') : '-',
+        s.idle
+          ? `${s.idle.writes} in ${s.idle.seconds} s` + (s.allConvergedSeconds !== undefined ? ` (from ${s.allConvergedSeconds === null ? 'the 5 min cap' : `${s.allConvergedSeconds} s`}: all converged, queue empty)` : '')
+          : '-',
         [s.stacks >= 300 ? `RSS <= 300 MB: ${verdict(s.peakRssMiB * 1.048576 <= 300)}` : '', s.idle ? `0 idle writes: ${verdict(s.idle.writes === 0)}` : '']
           .filter(Boolean)
           .join('; '),

@@ -20,6 +20,8 @@ export interface ScaleResult {
   /** Seconds until every stack was Ready for its generation; null when the cap came first. */
   allReadySeconds: number | null;
   readyAtEnd: number;
+  /** Seconds until every stack had Reconciling=False (every tier, logging included, settled); null after 5 more minutes. */
+  allConvergedSeconds?: number | null;
   /** Why stacks were not Ready at the end: "condition=False reason" -> stacks. */
   notReadyBy: Record<string, number>;
   requestsPerStack: number;
@@ -210,7 +212,12 @@ export async function runScale(opts: {
     };
     log(`scale ${opts.count}: ${JSON.stringify(result)}`);
 
-    if (opts.idleMs !== undefined) result.idle = await measureIdle(op, opts.idleMs);
+    if (opts.idleMs !== undefined) {
+      // Ready does not wait for the log agents (logging degrades, it does not block), so their
+      // pods may still be starting and their conditions still changing: wait for full convergence.
+      result.allConvergedSeconds = await waitConverged(client, namespaces, start, opts.count);
+      result.idle = await measureIdle(op, opts.idleMs);
+    }
     return result;
   } finally {
     log(`scale ${opts.count}: cleaning up`);
@@ -223,6 +230,17 @@ export async function runScale(opts: {
     const gone = await waitNamespacesGone(namespaces, 600_000);
     log(`scale ${opts.count}: namespaces ${gone ? 'deleted' : 'still terminating after 10 min'}`);
   }
+}
+
+async function waitConverged(client: ReturnType<typeof benchClient>, namespaces: string[], start: number, count: number): Promise<number | null> {
+  const deadline = now() + SETTLE_CAP_MS;
+  while (now() < deadline) {
+    const stacks = await listStacks(client, namespaces);
+    const settled = stacks.filter((s) => s.status?.conditions?.some((c) => c.type === 'Reconciling' && c.status === 'False')).length;
+    if (settled === count) return round((now() - start) / 1000, 1);
+    await sleep(POLL_MS);
+  }
+  return null;
 }
 
 /** How long the queue may take to drain before idleness is measured anyway. */
