@@ -7,14 +7,14 @@ import type { Logger } from 'pino';
 import { API_VERSION, GROUP, PLURAL, VERSION, type WebStack } from './api/types.js';
 import { ChildCaches } from './controller/caches.js';
 import { MANAGED_SELECTOR } from './controller/kinds.js';
+import { stackKeyOf } from './controller/owner.js';
 import { ObjectApi } from './kube/apply.js';
 import { KubeClient } from './kube/client.js';
 import { loadKubeConfig } from './kube/config.js';
 import { Discovery } from './kube/discovery.js';
 import { kubeLeaseStore } from './kube/lease.js';
 import { kubeListWatch } from './kube/listwatch.js';
-import type { KubeObject } from './kube/types.js';
-import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, Reconciler, type OptionalApis } from './reconcile/reconciler.js';
+import { Reconciler, type OptionalApis } from './reconcile/reconciler.js';
 import { DEFAULT_AGENT_NAMESPACE } from './render/index.js';
 import type { OperatorConfig } from './runtime/config.js';
 import { Informer, type ChangeEvent } from './runtime/informer.js';
@@ -44,13 +44,6 @@ export interface RunningOperator {
   isLeader(): boolean;
   /** Releases the lease (so a follower takes over at once), drains the queue and closes everything. */
   stop(): Promise<void>;
-}
-
-/** A child event names its WebStack through the owner labels the reconciler puts on every child. */
-function ownerKey(obj: KubeObject): string | undefined {
-  const ns = obj.metadata.labels?.[OWNER_NAMESPACE_LABEL];
-  const name = obj.metadata.labels?.[OWNER_NAME_LABEL];
-  return ns && name ? `${ns}/${name}` : undefined;
 }
 
 /** Status writes (ours included) change neither generation, deletion nor finalizers: no need to reconcile again. */
@@ -129,7 +122,7 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
     });
   }
   caches.onChange((e) => {
-    const key = ownerKey(e.object);
+    const key = stackKeyOf(e.object);
     if (key) queue.add(key);
   });
 

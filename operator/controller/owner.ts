@@ -1,0 +1,21 @@
+/** Which WebStack a changed child belongs to, so its event reconciles that stack. */
+import type { KubeObject } from '../kube/types.js';
+import { INSTANCE_LABEL } from '../render/names.js';
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../reconcile/reconciler.js';
+
+/**
+ * The owner labels the reconciler puts on every child it applies name the stack. Pods carry only
+ * their template's labels (the MySQL pods are watched for their role labels); they live in the
+ * stack's namespace and their instance label is the stack's name. Without this, a role label
+ * landing after the StatefulSet's last status change left the status at NoPrimary until the
+ * periodic resync (seen once in 300 stacks).
+ */
+export function stackKeyOf(obj: KubeObject): string | undefined {
+  const labels = obj.metadata.labels ?? {};
+  const ns = labels[OWNER_NAMESPACE_LABEL];
+  const name = labels[OWNER_NAME_LABEL];
+  if (ns && name) return `${ns}/${name}`;
+  const instance = labels[INSTANCE_LABEL];
+  if (obj.kind === 'Pod' && obj.metadata.namespace && instance) return `${obj.metadata.namespace}/${instance}`;
+  return undefined;
+}
