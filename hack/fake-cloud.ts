@@ -76,6 +76,9 @@ if (!kubeconfig) {
 const { client } = createKubeClient({ path: kubeconfig, requestTimeoutMs: 30_000 });
 const run = promisify(execFile);
 
+/** RFC 3339 without fractions, as Kubernetes writes its timestamps. */
+const timestamp = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
+
 function log(message: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
@@ -229,12 +232,12 @@ async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
     body: {
       status: {
         conditions: [
-          { type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired', lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: generation },
+          { type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired', lastTransitionTime: timestamp(now), observedGeneration: generation },
         ],
         // Counts issuances, as cert-manager does; the operator rolls pods on renewals by it.
         revision: (cert.status?.revision ?? 0) + 1,
-        notBefore: now.toISOString().replace(/\.\d+Z$/, 'Z'),
-        notAfter: new Date(now.getTime() + 90 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        notBefore: timestamp(now),
+        notAfter: timestamp(new Date(now.getTime() + 90 * 86_400_000)),
       },
     },
   });

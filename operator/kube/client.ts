@@ -108,10 +108,9 @@ export class KubeClient {
   private sharedAgent(fresh: http.Agent | undefined): http.Agent | undefined {
     if (!(fresh instanceof https.Agent) || fresh.constructor !== https.Agent) return fresh;
     const tls = tlsFingerprint(fresh.options);
-    if (this.agent?.tls !== tls) {
-      this.agent?.agent.destroy();
-      this.agent = { tls, agent: new https.Agent({ ...fresh.options, keepAlive: true }) };
-    }
+    // The old agent is not destroyed: requests still on it finish, and its idle sockets close
+    // when the server times them out.
+    if (this.agent?.tls !== tls) this.agent = { tls, agent: new https.Agent({ ...fresh.options, keepAlive: true }) };
     return this.agent.agent;
   }
 
