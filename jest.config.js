@@ -1,5 +1,7 @@
-// Two projects: fast unit tests of pure code, and integration tests against the real control plane
-// that hack/cluster starts (test/integration/global-setup.ts brings it up when it is not running).
+// Three projects: fast unit tests of pure code (and real programs checking rendered configs),
+// integration tests against the real control plane with KWOK nodes that hack/cluster starts
+// (test/integration/global-setup.ts brings it up when it is not running), and e2e tests on real
+// nodes that run containers (test/e2e/global-setup.ts starts `hack/cluster up --real-nodes N`).
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -10,6 +12,8 @@ const common = {
 
 export default {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  // Only reorders e2e files: their lifecycle test runs last.
+  testSequencer: '<rootDir>/test/e2e/sequencer.js',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
@@ -18,6 +22,14 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       slowTestThreshold: 60,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/e2e/env.ts'],
+      globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+      slowTestThreshold: 120,
     },
   ],
 };

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Builds the local control plane from upstream Go modules at the versions in hack/versions.env:
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, kwokctl and helm,
-# plus the cert-manager and prometheus-operator CRDs. Results are cached outside the checkout
-# (see hack/lib.sh); a warm run only checks that every file is there.
+# Builds the local cluster from upstream Go modules at the versions in hack/versions.env.
+#
+#   hack/build.sh [control-plane] [node]     (default: both)
+#
+# control-plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
+#   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs.
+# node: what a real node runs (hack/cluster up --real-nodes N): kubelet, kube-proxy, containerd
+#   with ctr and its runc shim, CoreDNS and kube-router.
+# Results are cached outside the checkout (see hack/lib.sh); a warm run only checks that every
+# file is there.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -25,9 +31,10 @@ with_progress() {
 }
 
 have() { local f; for f in "$@"; do [ -x "$BIN_DIR/$f" ] || return 1; done; }
+have_node() { local f; for f in "$@"; do [ -x "$NODE_BIN_DIR/$f" ] || return 1; done; }
 
-build_kubernetes() {
-  have kube-apiserver kube-controller-manager kube-scheduler kubectl && return
+build_kubernetes() { # commands...
+  have "$@" && return
   local src="$TOOLS_DIR/src/kubernetes" gomod minor
   mkdir -p "$src"
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
@@ -51,7 +58,7 @@ build_kubernetes() {
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   local cmd
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for cmd in "$@"; do
     have "$cmd" && continue
     with_progress "$cmd $KUBERNETES_VERSION" \
       bash -c "cd '$src' && go get 'k8s.io/kubernetes/cmd/$cmd@$KUBERNETES_VERSION' >/dev/null 2>&1; go build -trimpath -ldflags '-s -w $ldflags' -o '$BIN_DIR/$cmd' 'k8s.io/kubernetes/cmd/$cmd'"
@@ -74,6 +81,28 @@ go_install() { # name module/cmd version
   with_progress "$1 $3" env GOBIN="$BIN_DIR" go install -trimpath -ldflags '-s -w' "$2@$3"
 }
 
+# containerd without cgo: the btrfs snapshotter needs cgo (dropped with no_btrfs), and the shim is
+# built with no_grpc as upstream's Makefile does. Debian's runc runs the containers.
+build_containerd() {
+  have_node containerd ctr containerd-shim-runc-v2 && return
+  local m=github.com/containerd/containerd/v2 ld="-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION"
+  with_progress "containerd $CONTAINERD_VERSION" env GOBIN="$NODE_BIN_DIR" go install -trimpath \
+    -tags "urfave_cli_no_docs no_btrfs" -ldflags "$ld" "$m/cmd/containerd@$CONTAINERD_VERSION" "$m/cmd/ctr@$CONTAINERD_VERSION"
+  with_progress "containerd-shim-runc-v2 $CONTAINERD_VERSION" env GOBIN="$NODE_BIN_DIR" go install -trimpath \
+    -tags "urfave_cli_no_docs no_grpc" -ldflags "$ld" "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
+}
+
+build_node() {
+  mkdir -p "$NODE_BIN_DIR"
+  build_containerd
+  have_node coredns || with_progress "coredns $COREDNS_VERSION" \
+    env GOBIN="$NODE_BIN_DIR" go install -trimpath -ldflags '-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"
+  have_node kube-router || with_progress "kube-router $KUBE_ROUTER_VERSION" \
+    env GOBIN="$NODE_BIN_DIR" go install -trimpath -ldflags '-s -w' "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  build_kubernetes kubelet kube-proxy
+  log "node binaries ready in $NODE_BIN_DIR and $BIN_DIR ($(elapsed))"
+}
+
 # CRDs of cert-manager and prometheus-operator, as their Go modules ship them; never committed.
 fetch_crds() {
   [ -f "$CRDS_DIR/.complete" ] && return
@@ -93,11 +122,22 @@ fetch_crds() {
   touch "$CRDS_DIR/.complete"
 }
 
+build_control_plane() {
+  build_etcd
+  go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
+  go_install kwokctl sigs.k8s.io/kwok/cmd/kwokctl "$KWOK_VERSION"
+  go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+  build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+  fetch_crds
+  log "control plane binaries ready in $BIN_DIR ($(elapsed))"
+}
+
 mkdir -p "$BIN_DIR"
-build_etcd
-go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
-go_install kwokctl sigs.k8s.io/kwok/cmd/kwokctl "$KWOK_VERSION"
-go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
-build_kubernetes
-fetch_crds
-log "control plane binaries ready in $BIN_DIR ($(elapsed))"
+[ $# -gt 0 ] || set -- control-plane node
+for target in "$@"; do
+  case "$target" in
+    control-plane) build_control_plane ;;
+    node) build_node ;;
+    *) die "unknown target '$target' (control-plane, node)" ;;
+  esac
+done

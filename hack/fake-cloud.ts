@@ -1,12 +1,16 @@
 /**
  * What a cloud and cert-manager give a cluster that KWOK does not: volumes, load balancer
  * addresses and issued certificates. Started and stopped by hack/cluster (`tsx hack/fake-cloud.ts
- * KUBECONFIG`), logging to the cluster's logs/fake-cloud.log.
+ * KUBECONFIG [--local-volumes DIR]`), logging to the cluster's logs/fake-cloud.log.
  *
- * - PVCs of the `standard` StorageClass get a PersistentVolume bound to them (nothing is stored:
- *   KWOK pods never run), and Released volumes are deleted, as reclaimPolicy Delete promises.
- * - Services of type LoadBalancer get an address from TEST-NET-3 (203.0.113.0/24) in their
- *   status. The address is only written to status; nothing ever sends traffic to it.
+ * - PVCs of the `standard` StorageClass get a PersistentVolume bound to them, and Released volumes
+ *   are deleted, as reclaimPolicy Delete promises. On KWOK nodes nothing is stored (the pods never
+ *   run). With --local-volumes (the real-node cluster, whose StorageClass waits for the first
+ *   consumer) the volume is a `local` PV in DIR/<node>/<pv> on the node the scheduler picked, so
+ *   its data survives a pod restart and goes with the PV.
+ * - On KWOK clusters, Services of type LoadBalancer get an address from TEST-NET-3
+ *   (203.0.113.0/24) in their status. The address is only written to status; nothing ever sends
+ *   traffic to it.
  * - cert-manager Certificates whose issuer exists get a throwaway self-signed certificate in their
  *   Secret (with the secretTemplate's labels and annotations) and a Ready condition for their
  *   generation, as cert-manager would report (only the CRDs are installed here). A Certificate
@@ -19,7 +23,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +53,7 @@ interface Claim extends KubeObject {
 }
 
 interface Volume extends KubeObject {
+  spec?: { local?: { path?: string } };
   status?: { phase?: string };
 }
 
@@ -68,11 +73,12 @@ interface Certificate extends KubeObject {
   status?: { conditions?: Condition[]; revision?: number };
 }
 
-const kubeconfig = process.argv[2];
-if (!kubeconfig) {
-  console.error('usage: tsx hack/fake-cloud.ts KUBECONFIG');
+const [kubeconfig, flag, localVolumes] = process.argv.slice(2);
+if (!kubeconfig || (flag !== undefined && (flag !== '--local-volumes' || !localVolumes))) {
+  console.error('usage: tsx hack/fake-cloud.ts KUBECONFIG [--local-volumes DIR]');
   process.exit(2);
 }
+const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 const { client } = createKubeClient({ path: kubeconfig, requestTimeoutMs: 30_000 });
 const run = promisify(execFile);
 
@@ -122,10 +128,26 @@ async function ignore(request: Promise<unknown>, expected: (err: unknown) => boo
   }
 }
 
+/** Where a volume lives: a directory on its node (real nodes), or nowhere (KWOK). */
+async function volumeSource(name: string, node: string | undefined): Promise<Record<string, unknown> | undefined> {
+  if (localVolumes === undefined) return { hostPath: { path: `/var/lib/fake-volumes/${name}` } };
+  if (node === undefined) return undefined; // WaitForFirstConsumer: the scheduler has not picked a node yet
+  const dir = path.join(localVolumes, node, name);
+  // World-writable like local-path-provisioner's: kubelet gives `local` volumes the pod's fsGroup.
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o777);
+  return {
+    local: { path: dir },
+    nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
+  };
+}
+
 async function provision(pvc: Claim): Promise<undefined> {
   const { spec, metadata } = pvc;
   if (spec.storageClassName !== 'standard' || pvc.status?.phase !== 'Pending' || spec.volumeName || !metadata.uid) return undefined;
   const name = `pvc-${metadata.uid}`;
+  const source = await volumeSource(name, metadata.annotations?.[SELECTED_NODE]);
+  if (!source) return undefined;
   const volume = {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
@@ -135,7 +157,7 @@ async function provision(pvc: Claim): Promise<undefined> {
       persistentVolumeReclaimPolicy: 'Delete',
       capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
       accessModes: [spec.accessModes?.[0] ?? 'ReadWriteOnce'],
-      hostPath: { path: `/var/lib/fake-volumes/${name}` },
+      ...source,
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: metadata.namespace, name: metadata.name, uid: metadata.uid },
     },
   };
@@ -147,6 +169,9 @@ async function provision(pvc: Claim): Promise<undefined> {
 
 async function reclaim(pv: Volume): Promise<undefined> {
   if (pv.status?.phase !== 'Released' || pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] !== PROVISIONER) return undefined;
+  // The data goes with the volume, as with any cloud disk under reclaimPolicy Delete.
+  const dir = pv.spec?.local?.path;
+  if (localVolumes !== undefined && dir?.startsWith(localVolumes + path.sep)) await rm(dir, { recursive: true, force: true });
   if (await ignore(client.request({ method: 'DELETE', path: resourcePath(CORE, 'persistentvolumes', { name: pv.metadata.name }) }), isNotFound)) {
     log(`deleted released volume ${pv.metadata.name}`);
   }
@@ -247,7 +272,7 @@ async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
 
 control<Claim>({ ...CORE, plural: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim' }, provision);
 control<Volume>({ ...CORE, plural: 'persistentvolumes', kind: 'PersistentVolume' }, reclaim);
-control<Service>({ ...CORE, plural: 'services', kind: 'Service' }, assignAddress);
+if (localVolumes === undefined) control<Service>({ ...CORE, plural: 'services', kind: 'Service' }, assignAddress);
 // Without the cert-manager CRDs (WEBSTACK_OPTIONAL_CRDS=false) this informer keeps retrying its
 // list quietly, and starts working if the CRDs are installed later.
 control<Certificate>({ ...CERT_MANAGER, plural: 'certificates', kind: 'Certificate' }, issue);

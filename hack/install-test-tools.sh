@@ -1,53 +1,59 @@
 #!/bin/sh
-# Installs the programs that test/unit/config checks the rendered configurations with:
-# haproxy (haproxy -c), nginx (nginx -t) and promtool (from the prometheus package).
-# Idempotent: returns at once when all three are already on PATH.
+# Installs the Debian packages the tests and the real nodes need, when any is missing:
+# - programs that check rendered configs: haproxy (haproxy -c), nginx (nginx -t), promtool;
+# - what a real node runs beside the binaries hack/build.sh makes: runc, the CNI plugins,
+#   iptables/nftables/ipset/conntrack (kube-proxy, kube-router), busybox-static, and the files the
+#   local images are made of (hack/images/build.ts): mariadb, curl, openssl, the exporters.
+# Idempotent: returns at once when every program is there. Not root: prints the command to run.
 set -eu
 
-have_all() {
-  command -v haproxy >/dev/null 2>&1 &&
-    command -v nginx >/dev/null 2>&1 &&
-    command -v promtool >/dev/null 2>&1
+PACKAGES="haproxy nginx prometheus runc containernetworking-plugins iptables nftables ipset conntrack
+  busybox-static mariadb-server mariadb-client curl openssl prometheus-mysqld-exporter prometheus-nginx-exporter"
+PROGRAMS="haproxy nginx promtool runc /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/portmap
+  /usr/lib/cni/loopback iptables nft ipset conntrack /bin/busybox mariadbd mariadb curl openssl
+  prometheus-mysqld-exporter prometheus-nginx-exporter"
+
+missing() {
+  for p in $PROGRAMS; do
+    if [ "${p#/}" != "$p" ]; then [ -x "$p" ] || echo "$p"; else command -v "$p" >/dev/null 2>&1 || echo "$p"; fi
+  done
 }
 
-if have_all; then
-  exit 0
-fi
+[ -z "$(missing)" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  SUDO=sudo
-else
-  SUDO=
+  echo "install-test-tools: missing $(missing | tr '\n' ' ')" >&2
+  echo "install-test-tools: run as root:  apt-get update && apt-get install -y --no-install-recommends $(echo $PACKAGES)" >&2
+  exit 1
 fi
 
-# The packages' maintainer scripts would start haproxy, nginx and prometheus (and the node
-# exporter pulled in by prometheus). Tests only need the binaries, so a temporary policy-rc.d
-# refuses every service start (exit 101) while apt runs; an existing policy is left alone.
+echo "install-test-tools: installing Debian packages for $(missing | tr '\n' ' ')" >&2
+# The packages' maintainer scripts would start haproxy, nginx, prometheus, mariadb and the
+# exporters. Tests only need the binaries, so a temporary policy-rc.d refuses every service start
+# (exit 101) while apt runs; an existing policy is left alone.
 POLICY=/usr/sbin/policy-rc.d
 created_policy=
 if [ ! -e "$POLICY" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
-  $SUDO chmod 0755 "$POLICY"
+  printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+  chmod 0755 "$POLICY"
   created_policy=1
 fi
-cleanup() {
-  if [ -n "$created_policy" ]; then
-    $SUDO rm -f "$POLICY"
-  fi
-}
+cleanup() { if [ -n "$created_policy" ]; then rm -f "$POLICY"; fi; }
 trap cleanup EXIT INT TERM
 
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends haproxy nginx prometheus
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PACKAGES
 
 # With systemd present, policy-rc.d does not stop `systemctl enable`; make sure no daemon
 # from these packages starts at the next boot either.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now haproxy nginx prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  systemctl disable --now haproxy nginx prometheus prometheus-node-exporter mariadb \
+    prometheus-mysqld-exporter prometheus-nginx-exporter >/dev/null 2>&1 || true
 fi
 
-if ! have_all; then
-  echo "install-test-tools: haproxy, nginx or promtool still missing after apt-get install" >&2
+if [ -n "$(missing)" ]; then
+  echo "install-test-tools: still missing after apt-get install: $(missing | tr '\n' ' ')" >&2
   exit 1
 fi

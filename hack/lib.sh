@@ -11,3 +11,6 @@ CRDS_DIR="$CACHE_ROOT/crds-cert-manager-${CERT_MANAGER_VERSION}_prometheus-opera
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# Node components have their own versions, so they get their own folder.
+NODE_VERSIONS_KEY="containerd-${CONTAINERD_VERSION}_coredns-${COREDNS_VERSION}_kube-router-${KUBE_ROUTER_VERSION}"
+NODE_BIN_DIR="$CACHE_ROOT/node-$NODE_VERSIONS_KEY/bin"

@@ -1,6 +1,8 @@
 /**
- * Test harness for integration tests: the local control plane from hack/cluster, a kubectl that
+ * Test harness for integration and e2e tests: the local cluster from hack/cluster, a kubectl that
  * matches its version, per-test namespaces and a polling helper with a clear failure message.
+ * Integration tests use the KWOK cluster; e2e tests (WEBSTACK_TEST_CLUSTER=real, set by
+ * test/e2e/env.ts) the real-node cluster.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,8 @@ let cachedEnv: { kubeconfig: string; binDir: string } | undefined;
 /** Paths published by hack/cluster (global-setup has already brought the cluster up). */
 function clusterEnv(): { kubeconfig: string; binDir: string } {
   if (!cachedEnv) {
-    const line = execFileSync(hackCluster, ['env'], { encoding: 'utf8' });
+    const real = process.env.WEBSTACK_TEST_CLUSTER === 'real';
+    const line = execFileSync(hackCluster, real ? ['env', '--real'] : ['env'], { encoding: 'utf8' });
     const binDir = /PATH="([^:"]+):/.exec(line)?.[1];
     const kubeconfig = /KUBECONFIG="([^"]+)"/.exec(line)?.[1];
     if (!binDir || !kubeconfig) throw new Error(`unexpected output of hack/cluster env: ${line}`);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Prints what of this machine's state a real-node cluster could change, in a stable order, so
+# that a snapshot before `up` and one after `down` compare equal when nothing was left behind:
+# processes of the cluster's programs, network links/addresses/routes/namespaces, mounts,
+# nftables and iptables rules, ipsets, cgroups, the sysctls kubelet and the CNI plugins touch,
+# and the host paths kubelet, containerd and CNI write to by default.
+set -uo pipefail
+section() { printf '\n## %s\n' "$1"; }
+
+section processes
+# By name: anything a node or the control plane runs (containers included).
+ps -eo comm= | grep -xE 'etcd|kube-apiserver|kube-controller|kube-scheduler|kubelet|kube-proxy|kube-router|containerd|containerd-shim|containerd-shim-runc-v2|runc|pause|coredns|prometheus-mysql|prometheus-ngin' | sort | uniq -c
+section links
+ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+section addresses
+ip -o addr show | awk '{print $2, $3, $4}' | sort
+section routes
+ip route show table all | sort
+ip -6 route show table all | sort
+section netns
+ip netns list 2>/dev/null | sort
+section mounts
+awk '{print $5, $9}' /proc/self/mountinfo | sort
+section nftables
+nft list ruleset 2>/dev/null
+section iptables
+for t in filter nat mangle raw; do iptables-legacy -t "$t" -S 2>/dev/null; done
+section ipsets
+ipset list -n 2>/dev/null | sort
+section cgroups
+find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d 2>/dev/null | sort
+section sysctls
+sysctl kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward net.ipv4.conf.all.forwarding \
+  net.ipv4.conf.all.accept_redirects net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables \
+  net.bridge.bridge-nf-call-ip6tables net.ipv6.conf.all.forwarding fs.inotify.max_user_instances \
+  fs.inotify.max_user_watches kernel.keys.root_maxkeys kernel.keys.root_maxbytes 2>/dev/null
+section paths
+for p in /var/lib/kubelet /var/lib/containerd /var/lib/cni /var/log/pods /var/log/containers /run/containerd \
+  /run/netns /var/run/netns /etc/cni /opt/cni /run/flannel /var/lib/kube-router /run/xtables.lock /var/lib/fake-volumes; do
+  [ -e "$p" ] && echo "$p"
+done
+exit 0
