@@ -1,0 +1,26 @@
+/**
+ * SQL string literals for the statements that take no placeholders (CHANGE MASTER TO, CLONE
+ * INSTANCE, SET GLOBAL): the builders stay pure strings that tests can read, and a password
+ * with a quote in it stays a password.
+ */
+const ESCAPES: Record<string, string> = {
+  '\0': '\\0',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\x1a': '\\Z',
+  "'": "\\'",
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+export function sqlString(value: string): string {
+  return `'${value.replace(/[\0\b\t\n\r\x1a'"\\]/g, (c) => ESCAPES[c] ?? c)}'`;
+}
+
+/** A port or count: refuses anything that is not a non-negative integer, so no text reaches SQL. */
+export function sqlInteger(value: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${value}`);
+  return String(value);
+}
