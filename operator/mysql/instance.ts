@@ -10,6 +10,7 @@ import {
   repointStatements,
   semiSyncSourceOffStatements,
   semiSyncSourceOnStatements,
+  type FenceOptions,
   type PromoteOptions,
   type RepointOptions,
 } from './operations.js';
@@ -60,8 +61,9 @@ export class Instance {
     await this.run(repointStatements(this.adapter, source, options));
   }
 
-  async fence(): Promise<void> {
-    await this.run(fenceStatements(this.adapter));
+  /** Read-only; rejects with the server's lock wait timeout while commits wait for acks. */
+  async fence(options: FenceOptions = {}): Promise<void> {
+    await this.run(fenceStatements(this.adapter, options));
   }
 
   async enableSemiSyncSource(ackCount: number): Promise<void> {

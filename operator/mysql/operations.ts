@@ -75,11 +75,21 @@ export function repointStatements(adapter: EngineAdapter, source: ReplicationSou
   ];
 }
 
+export interface FenceOptions {
+  /**
+   * How long read_only may wait for commits in progress. A commit waiting for a semi-sync ack
+   * holds it up for as long as no replica acks, so fencing gives up rather than hang.
+   */
+  lockWaitSeconds?: number;
+}
+
+const DEFAULT_FENCE_LOCK_WAIT_SECONDS = 10;
+
 /**
  * Stops an instance from accepting writes. The semi-sync source half is deliberately left as it
  * is: switching it off would let every session waiting for an ack commit and report success for
  * a write no replica holds, exactly the acknowledged write a failover must not lose.
  */
-export function fenceStatements(adapter: EngineAdapter): string[] {
-  return readOnlyStatements(adapter, true);
+export function fenceStatements(adapter: EngineAdapter, options: FenceOptions = {}): string[] {
+  return [`SET SESSION lock_wait_timeout = ${sqlInteger(options.lockWaitSeconds ?? DEFAULT_FENCE_LOCK_WAIT_SECONDS)}`, ...readOnlyStatements(adapter, true)];
 }

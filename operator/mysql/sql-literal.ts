@@ -16,7 +16,11 @@ const ESCAPES: Record<string, string> = {
 };
 
 export function sqlString(value: string): string {
-  return `'${value.replace(/[\0\b\t\n\r\x1a'"\\]/g, (c) => ESCAPES[c] ?? c)}'`;
+  const escaped = value
+    .replace(/[\b\t\n\r'"\\]/g, (c) => ESCAPES[c] ?? c)
+    .replaceAll('\0', '\\0')
+    .replaceAll('\x1a', '\\Z');
+  return `'${escaped}'`;
 }
 
 /** A port or count: refuses anything that is not a non-negative integer, so no text reaches SQL. */
