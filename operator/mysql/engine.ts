@@ -60,6 +60,16 @@ export interface EngineAdapter {
 /** The largest timeout both engines accept (about 49.7 days): semi-sync must never degrade silently. */
 export const SEMI_SYNC_NEVER_DEGRADE_TIMEOUT_MS = 4294967295;
 
+/**
+ * Acks each commit waits for, by instance count: a single instance has no replica to wait for;
+ * MariaDB's semi-sync always waits for exactly one; MySQL waits for half the instances (rounded
+ * down), so a failover that sees the other half of the replicas finds every acknowledged write.
+ */
+export function semiSyncAckCount(engine: EngineName, instances: number): number {
+  if (instances <= 1) return 0;
+  return engine === 'mariadb' ? 1 : Math.floor(instances / 2);
+}
+
 /** Schemas that exist on every server; a table anywhere else is application data. */
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
 
