@@ -138,6 +138,11 @@ function decideFailover(facts: ClusterFacts, primary: InstanceFacts): Decision {
     }
   }
   const why = lostData ? `${primary.name} lost its data` : `${primary.name} has not answered for ${seconds(primary.unreachableForMs)}`;
+  if (instanceIsWritable(primary)) {
+    // An emptied primary that answers still takes writes from clients that reach it: fence it
+    // before another instance becomes writable.
+    return finish(facts, primary, 'Failed', `${why}: fencing it first`, { kind: 'fence', instance: primary.name, reason: why });
+  }
   // Candidates: answering replicas with data, not excluded, whose pods stay.
   const pool = replicas.filter((r): r is Reachable => instanceHoldsData(r) && !instanceIsExcluded(r, facts) && !podIsGoingAway(r));
   if (!enoughReplicasAnswerToKeepEveryAcknowledgedWrite(pool.length, replicas.length, facts.ackCount)) {
