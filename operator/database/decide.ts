@@ -15,6 +15,7 @@ import {
   instanceIsExcluded,
   instanceIsReachable,
   instanceIsWritable,
+  instanceMayBecomeWritable,
   kubernetesReportsInstanceDown,
   mostAdvanced,
   podIsGoingAway,
@@ -181,7 +182,7 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
 
   const planned = primary.pod.terminating ? 'its pod is terminating' : facts.switchoverRequested?.reason;
   if (planned !== undefined) {
-    const candidate = mostAdvanced(healthy.filter((r): r is Reachable => instanceHoldsData(r) || !instanceHoldsData(primary)));
+    const candidate = mostAdvanced(healthy.filter((r): r is Reachable => instanceIsReachable(r) && instanceMayBecomeWritable(r, facts.instances)));
     if (candidate) {
       return finish(facts, primary, state, reason, {
         kind: 'switchover',
@@ -193,6 +194,10 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
   }
 
   if (!primaryIsConfiguredAsPrimary(primary, facts.ackCount)) {
+    if (!instanceMayBecomeWritable(primary, facts.instances)) {
+      const silent = facts.instances.filter((i) => !instanceIsReachable(i)).map((i) => i.name);
+      return finish(facts, primary, 'Incomplete', `${primary.name} has an empty data directory and ${silent.join(', ')} do not answer: they may hold the data, so ${primary.name} stays read-only`, NONE);
+    }
     return finish(facts, primary, 'Incomplete', `${primary.name} is not yet a writable semi-sync primary`, {
       kind: 'promote',
       instance: primary.name,

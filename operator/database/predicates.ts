@@ -25,6 +25,15 @@ export function instanceHoldsData(instance: InstanceFacts): instance is Reachabl
   return instanceIsReachable(instance) && !instance.sql.dataDirEmpty;
 }
 
+/**
+ * An instance may be made writable when it holds data, or when every instance answers and is
+ * empty (a new cluster). An empty one is never made writable while another instance does not
+ * answer: that one may hold the data (the empty one's volume may be the one that was lost).
+ */
+export function instanceMayBecomeWritable(instance: InstanceFacts, instances: readonly InstanceFacts[]): boolean {
+  return instanceHoldsData(instance) || instances.every((i) => instanceIsReachable(i) && i.sql.dataDirEmpty);
+}
+
 export function anyInstanceHoldsData(instances: readonly InstanceFacts[]): boolean {
   return instances.some(instanceHoldsData);
 }

@@ -151,6 +151,13 @@ describe('decide: failover', () => {
     expect(d).toMatchObject({ state: 'Lost', action: { kind: 'none' } });
   });
 
+  it('keeps an emptied primary read-only while the replica that may hold the data does not answer', () => {
+    const emptied = instance({ name: 'db-0', role: 'primary', gtid: '', readOnly: true });
+    const d = decide(cluster([emptied, instance({ name: 'db-1', ...down })]));
+    expect(d).toMatchObject({ state: 'Incomplete', action: { kind: 'none' } });
+    expect(d.reason).toMatch(/db-1 do not answer: they may hold the data/);
+  });
+
   it('fails over at once from a primary that answers with an empty data directory, fencing it first', () => {
     const emptied = instance({ name: 'db-0', role: 'primary', gtid: '', readOnly: false });
     expect(decide(cluster([emptied, instance({ name: 'db-1', io: 'stopped' })])).action).toMatchObject({ kind: 'fence', instance: 'db-0' });
