@@ -7,8 +7,12 @@ import { holdsTransactionsMissingFrom } from '../mysql/gtid.js';
 import type { InstanceStatus } from '../mysql/types.js';
 import type { ClusterFacts, InstanceFacts } from './facts.js';
 
-/** MySQL's error when a replica asks for transactions the source's binlogs no longer hold. */
-export const ER_SOURCE_FATAL_ERROR_READING_BINLOG = 1236;
+/**
+ * The IO thread's error when the source's binlogs no longer hold what the replica asks for:
+ * 1236 on MariaDB (ER_MASTER_FATAL_ERROR_READING_BINLOG), 13114 on MySQL 8
+ * (ER_SERVER_SOURCE_FATAL_ERROR_READING_BINLOG, "Got fatal error 1236 from source").
+ */
+export const BINLOG_UNAVAILABLE_ERRORS: readonly number[] = [1236, 13114];
 
 export type Reachable = InstanceFacts & { sql: { reachable: true } & InstanceStatus };
 
@@ -95,7 +99,8 @@ export function replicaLagsMoreThan(replica: InstanceFacts, seconds: number): bo
 }
 
 export function replicaCannotBeServedFromBinlogs(replica: InstanceFacts): boolean {
-  return instanceIsReachable(replica) && replica.sql.replication?.lastIoError?.code === ER_SOURCE_FATAL_ERROR_READING_BINLOG;
+  const code = instanceIsReachable(replica) ? replica.sql.replication?.lastIoError?.code : undefined;
+  return code !== undefined && BINLOG_UNAVAILABLE_ERRORS.includes(code);
 }
 
 export function replicaApplierFailed(replica: InstanceFacts): boolean {

@@ -49,6 +49,8 @@ describe('decide: a live primary', () => {
     expect(errant).toMatchObject({ kind: 'exclude', instance: 'db-1', remedy: expect.stringContaining('PersistentVolumeClaim data-db-1') as unknown });
     const purged = decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-2', io: 'stopped', lastIoError: { code: 1236, message: 'binlog purged' } })])).action;
     expect(purged).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('binary logs') as unknown });
+    const purgedOnMysql = decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-2', io: 'stopped', lastIoError: { code: 13114, message: 'Got fatal error 1236 from source' } })])).action;
+    expect(purgedOnMysql).toMatchObject({ kind: 'exclude', instance: 'db-1' });
     const applier = decide(cluster([primary(), instance({ name: 'db-1', sqlRunning: false, lastSqlError: { code: 1062, message: 'Duplicate entry' } })])).action;
     expect(applier).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('Duplicate entry') as unknown });
   });
