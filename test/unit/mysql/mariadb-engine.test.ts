@@ -4,6 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import mysql from 'mysql2/promise';
+import { decide } from '../../../operator/database/decide.js';
+import type { ClusterFacts } from '../../../operator/database/facts.js';
+import { semiSyncAckCount } from '../../../operator/mysql/engine.js';
 import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator/mysql/gtid.js';
 import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
 import { mariadb } from '../../../operator/mysql/mariadb.js';
@@ -78,13 +81,12 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const server of servers()) {
-    if (!server.running) await server.start();
-    await server.reset();
-    await server.rootQuery('CREATE DATABASE shop');
-    // CREATE DATABASE is logged: wipe it from the GTID state so each test starts from nothing.
-    await server.rootQuery('RESET MASTER');
-  }
+  await Promise.all(
+    servers().map(async (server) => {
+      if (!server.running) await server.start();
+      await server.reset();
+    }),
+  );
 });
 
 afterEach(async () => {
@@ -201,27 +203,46 @@ describe('semi-sync and fencing', () => {
     const { primary, replicas } = await cluster(a, b);
     const [replica] = replicas;
     if (!replica) throw new Error('no replica');
-    await insertRows(a, 1, 3);
-
-    // A switchover: fence, let the replica catch up, promote it, repoint the old primary.
     await primary.fence();
-    expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
     await replica.promote({ ackCount: 1 });
     await primary.repoint(b.asSource(), { semiSync: true });
     const old = await eventually('old primary replicating', () => primary.status(), replicating);
     expect(old).toMatchObject({ readOnly: true, replication: { sourcePort: b.port } });
-    expect(old.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true });
-    await insertRows(b, 4, 6);
-    expect(await primary.waitForGtid((await replica.status()).executed, 5000)).toBe(true);
-    expect(await rowCount(a)).toBe(6);
+    expect(old.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true, replicaActive: true });
     const promoted = await replica.status();
-    expect(promoted.semiSync).toMatchObject({ sourceActive: true, sourceClients: 1, replicaEnabled: false });
+    expect(promoted.semiSync).toMatchObject({ sourceEnabled: true, sourceActive: true, sourceClients: 1, replicaEnabled: false });
     expect(promoted.replication).toBeUndefined();
   });
 });
 
-describe('failover', () => {
-  it('stops the IO threads, promotes the superset replica after it applied everything, and spots the old primary\'s errant write', async () => {
+/** What the database loop would gather: SQL status of each server, pod facts as given. */
+async function observe(members: MariadbServer[], primary: string, options: { podsDown?: string[]; switchover?: string } = {}): Promise<ClusterFacts> {
+  const instances = await Promise.all(
+    members.map(async (server) => {
+      const sql = await observeInstance(mariadb, server.target());
+      const down = options.podsDown?.includes(server.name) ?? false;
+      return {
+        name: server.name,
+        address: { host: '127.0.0.1', port: server.port },
+        pod: { exists: true, ready: !down, terminating: false, nodeReady: true },
+        sql,
+        unreachableForMs: sql.reachable ? 0 : 60_000,
+      };
+    }),
+  );
+  return {
+    instances,
+    primary,
+    excluded: [],
+    failoverDelayMs: 30_000,
+    ackCount: semiSyncAckCount('mariadb', members.length),
+    maxLagSeconds: 30,
+    ...(options.switchover === undefined ? {} : { switchoverRequested: { reason: options.switchover } }),
+  };
+}
+
+describe('failover, driven by decide()', () => {
+  it('stops the IO threads, promotes the superset replica after it applied everything, repoints, then fences and excludes the errant old primary', async () => {
     const [a, b, c] = servers();
     const { replicas } = await cluster(a, b, c);
     const [rb, rc] = replicas;
@@ -232,28 +253,65 @@ describe('failover', () => {
     await insertRows(a, 11, 15);
     await a.kill();
 
+    const first = decide(await observe([a, b, c], 'db0', { podsDown: ['db0'] }));
+    expect(first).toMatchObject({ state: 'Failed', action: { kind: 'stopReplicationIo', instances: ['db1'] } });
     await rb.stopReplicationIo();
     const [sb, sc] = await Promise.all([rb.status(), rc.status()]);
     expect(compareGtidSets(sb.received, sc.received)).toBe('superset');
+
+    const second = decide(await observe([a, b, c], 'db0', { podsDown: ['db0'] }));
+    expect(second.action).toMatchObject({ kind: 'failover', from: 'db0', candidate: 'db1' });
     expect(await rb.waitUntilApplied(5000)).toBe(true);
     await rb.promote({ ackCount: 1 });
+
+    const third = decide(await observe([a, b, c], 'db1', { podsDown: ['db0'] }));
+    expect(third.action).toMatchObject({ kind: 'repoint', instance: 'db2', source: 'db1' });
     await rc.repoint(b.asSource(), { semiSync: true });
     await eventually('c replicating from b', () => rc.status(), replicating);
     await insertRows(b, 16, 20);
     expect(await rc.waitForGtid((await rb.status()).executed, 5000)).toBe(true);
     expect(await rowCount(c)).toBe(20);
+    const settled = decide(await observe([a, b, c], 'db1', { podsDown: ['db0'] }));
+    expect(settled).toMatchObject({ state: 'Degraded', action: { kind: 'none' } });
 
-    // The old primary restarts writable and takes a write nobody acknowledged for the cluster.
+    // The old primary restarts writable and takes a write no replica acknowledged.
     await a.start();
     const old = await connect(a);
     await insertRows(a, 100, 100);
     const [sa, newPrimary] = await Promise.all([old.status(), rb.status()]);
     // By sequence number alone a (0-1-17) looks behind b (0-2-21); its server-1 write is errant.
-    expect(MariadbGtidSet.parse(newPrimary.executed.toString()).position()).toMatch(/^0-2-/);
+    expect([MariadbGtidSet.parse(sa.executed.toString()).position(), MariadbGtidSet.parse(newPrimary.executed.toString()).position()]).toEqual(['0-1-17', '0-2-21']);
     expect(holdsTransactionsMissingFrom(sa.executed, newPrimary.executed)).toBe(true);
-    expect(compareGtidSets(sa.executed, newPrimary.executed)).toBe('diverged');
+
+    const fourth = decide(await observe([a, b, c], 'db1'));
+    expect(fourth.action).toMatchObject({ kind: 'fence', instance: 'db0' });
     await old.fence();
     expect((await old.status()).readOnly).toBe(true);
+    const fifth = decide(await observe([a, b, c], 'db1'));
+    expect(fifth.action).toMatchObject({ kind: 'exclude', instance: 'db0', remedy: expect.stringContaining('PersistentVolumeClaim data-db0') as unknown });
+  }, 30_000);
+
+  it('switches over on request and the old primary, holding nothing extra, rejoins as a replica', async () => {
+    const [a, b] = servers();
+    const { primary, replicas } = await cluster(a, b);
+    const [replica] = replicas;
+    if (!replica) throw new Error('no replica');
+    await insertRows(a, 1, 3);
+    expect(decide(await observe([a, b], 'db0'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
+    const planned = decide(await observe([a, b], 'db0', { switchover: 'node drain' }));
+    expect(planned.action).toMatchObject({ kind: 'switchover', from: 'db0', candidate: 'db1' });
+
+    await primary.fence();
+    expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
+    await replica.promote({ ackCount: 1 });
+    const after = decide(await observe([a, b], 'db1'));
+    expect(after.action).toMatchObject({ kind: 'repoint', instance: 'db0', source: 'db1' });
+    await primary.repoint(b.asSource(), { semiSync: true });
+    await eventually('old primary replicating', () => primary.status(), replicating);
+    await insertRows(b, 4, 6);
+    expect(await primary.waitForGtid((await replica.status()).executed, 5000)).toBe(true);
+    expect(await rowCount(a)).toBe(6);
+    expect(decide(await observe([a, b], 'db1'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
   }, 30_000);
 });
 

@@ -14,7 +14,8 @@ import type { ConnectionTarget, ReplicationSource } from '../../../operator/mysq
 import { requireProgram, run } from '../config/helpers.js';
 
 export const OPERATOR = { user: 'operator', password: "op'pass\\1" };
-export const REPLICATION = { user: 'repl', password: 'repl-pass' };
+// Quotes and backslashes: CHANGE MASTER TO must carry them to the server intact.
+export const REPLICATION = { user: 'repl', password: "re'pl\\pass" };
 export const APP = { user: 'app', password: 'app-pass' };
 
 const PROGRAMS = ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'openssl'];
@@ -121,7 +122,7 @@ export class MariadbServer {
     });
   }
 
-  /** Back to a standalone, writable, empty server (unlogged, so the GTID state stays empty). */
+  /** Back to a standalone, writable server with an empty `shop` database and no GTID (unlogged). */
   async reset(): Promise<void> {
     await this.root(async (c) => {
       for (const sql of [
@@ -132,6 +133,7 @@ export class MariadbServer {
         'SET GLOBAL rpl_semi_sync_slave_enabled = OFF',
         'SET GLOBAL read_only = OFF',
         'DROP DATABASE IF EXISTS shop',
+        'CREATE DATABASE shop',
         'RESET MASTER',
         "SET GLOBAL gtid_slave_pos = ''",
       ]) {
