@@ -1,7 +1,7 @@
 /**
  * The engine port: everything that differs between MySQL 8.4 and MariaDB, as a vocabulary of
  * variable and column names plus the few statements whose grammar differs. Both adapters share
- * the reading of those facts (readStatus/interpretStatus here) and the operation sequences
+ * the reading of those facts (readRawStatus/interpretStatus here) and the operation sequences
  * (operations.ts), so the two engines cannot drift apart in what an operation means.
  */
 import type { GtidSet } from './gtid.js';
