@@ -14,7 +14,7 @@ import {
   type PromoteOptions,
   type RepointOptions,
 } from './operations.js';
-import { openSession, type Row, type SqlSession } from './session.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, openSession, type Row, type SqlSession } from './session.js';
 import type { ConnectionTarget, InstanceObservation, InstanceStatus, ReplicationSource } from './types.js';
 
 export class Instance {
@@ -42,7 +42,9 @@ export class Instance {
 
   /** Waits until `set` is applied; false when the timeout passed first. */
   async waitForGtid(set: GtidSet, timeoutMs: number): Promise<boolean> {
-    const rows = await this.session.query(this.adapter.waitForGtid(set, Math.max(1, Math.ceil(timeoutMs / 1000))));
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    // The server's own timeout answers first; the session's only guards against a hung server.
+    const rows = await this.session.query(this.adapter.waitForGtid(set, seconds), { timeoutMs: seconds * 1000 + DEFAULT_QUERY_TIMEOUT_MS });
     return Number(rows[0]?.reached ?? 0) === 1;
   }
 

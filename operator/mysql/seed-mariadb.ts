@@ -54,8 +54,9 @@ export async function seedFromLogicalDump(request: SeedRequest): Promise<SeedRes
         `refusing to seed ${request.target.host}:${request.target.port}: it holds ${before.applicationTables} application tables and GTIDs ${before.executed.toString() || '(none)'}`,
       );
     }
-    await target.run([mariadb.stopReplica(), mariadb.resetReplicaAll(), 'SET GLOBAL read_only = ON']);
+    // Ask the donor first: a donor that refuses leaves the target as it was.
     const databases = await applicationDatabases(request.donor);
+    await target.run([mariadb.stopReplica(), mariadb.resetReplicaAll(), 'SET GLOBAL read_only = ON']);
     const position = await streamDump(request, databases);
     await target.run([setReplicaPosition(position)]);
     await target.repoint(request.source, { semiSync: request.semiSync });

@@ -9,12 +9,16 @@ import type { ConnectionTarget } from './types.js';
 export type Row = Readonly<Record<string, unknown>>;
 
 export interface SqlSession {
-  /** Rows for a statement that returns a result set; [] for one that does not. */
-  query(sql: string): Promise<Row[]>;
+  /**
+   * Rows for a statement that returns a result set; [] for one that does not. Rejects after
+   * `timeoutMs` (default 30 s): a server that accepts connections but hangs must not hang the loop.
+   */
+  query(sql: string, options?: { timeoutMs?: number }): Promise<Row[]>;
   close(): Promise<void>;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 export async function openSession(target: ConnectionTarget): Promise<SqlSession> {
   const connection = await mysql.createConnection({
@@ -38,8 +42,8 @@ export async function openSession(target: ConnectionTarget): Promise<SqlSession>
       : {}),
   });
   return {
-    async query(sql) {
-      const [result] = await connection.query(sql);
+    async query(sql, options = {}) {
+      const [result] = await connection.query({ sql, timeout: options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS });
       return Array.isArray(result) ? (result as Row[]) : [];
     },
     async close() {

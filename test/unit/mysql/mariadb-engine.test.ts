@@ -122,6 +122,22 @@ describe('status over verified TLS', () => {
   });
 });
 
+describe('unreachable servers', () => {
+  it('reports a frozen server unreachable within the connect timeout, and reachable once it runs again', async () => {
+    const [a] = servers();
+    a.freeze(true);
+    try {
+      const started = Date.now();
+      const frozen = await observeInstance(mariadb, a.target());
+      expect(frozen).toMatchObject({ reachable: false, error: expect.stringMatching(/timeout|ETIMEDOUT/i) as unknown });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      a.freeze(false);
+    }
+    expect((await observeInstance(mariadb, a.target())).reachable).toBe(true);
+  });
+});
+
 describe('promote and repoint', () => {
   it('makes a semi-sync primary and a read-only replica that verifies the primary over TLS', async () => {
     const [a, b] = servers();
@@ -336,4 +352,20 @@ describe('seeding', () => {
 
     await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true })).rejects.toThrow(/refusing to seed/);
   }, 30_000);
+
+  it('leaves the target as it was when the donor refuses the operator', async () => {
+    const [a, , c] = servers();
+    const donor = { ...a.target(), password: 'wrong' };
+    await expect(seedFromLogicalDump({ donor, target: c.target(), source: a.asSource(), semiSync: false })).rejects.toThrow(/Access denied/);
+    expect(await (await connect(c)).status()).toMatchObject({ dataDirEmpty: true, readOnly: false, replication: undefined });
+  });
+
+  it('reports a load that failed and starts no replication on the half-seeded target', async () => {
+    const [a, , c] = servers();
+    await (await app(a)).query('CREATE TABLE shop.t (id INT PRIMARY KEY, note VARCHAR(40))');
+    await insertRows(a, 1, 1);
+    const failing = { dump: 'mariadb-dump', client: 'false' };
+    await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: false, programs: failing })).rejects.toThrow(/false exited 1/);
+    expect(await (await connect(c)).status()).toMatchObject({ readOnly: true, replication: undefined });
+  });
 });

@@ -101,6 +101,11 @@ export class MariadbServer {
     this.child = undefined;
   }
 
+  /** SIGSTOP / SIGCONT: a server that holds its connections open but answers nothing. */
+  freeze(frozen: boolean): void {
+    this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   killSync(): void {
     this.child?.kill('SIGKILL');
   }
