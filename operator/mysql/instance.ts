@@ -5,7 +5,10 @@
 import { interpretStatus, readRawStatus, type EngineAdapter } from './engine.js';
 import type { GtidSet } from './gtid.js';
 import {
+  commitsWaitingForAckQuery,
+  ER_LOCK_WAIT_TIMEOUT,
   fenceStatements,
+  killConnectionStatement,
   promoteStatements,
   repointStatements,
   semiSyncSourceOffStatements,
@@ -63,9 +66,20 @@ export class Instance {
     await this.run(repointStatements(this.adapter, source, options));
   }
 
-  /** Read-only; rejects with the server's lock wait timeout while commits wait for acks. */
+  /**
+   * Read-only. While commits wait for acks it rejects with the server's lock wait timeout, unless
+   * asked to interrupt them (see FenceOptions).
+   */
   async fence(options: FenceOptions = {}): Promise<void> {
-    await this.run(fenceStatements(this.adapter, options));
+    try {
+      await this.run(fenceStatements(this.adapter, options));
+    } catch (err) {
+      if (!options.interruptCommitsWaitingForAck || errorCode(err) !== ER_LOCK_WAIT_TIMEOUT) throw err;
+      for (const row of await this.session.query(commitsWaitingForAckQuery())) {
+        await this.session.query(killConnectionStatement(Number(row.id)));
+      }
+      await this.run(fenceStatements(this.adapter, options));
+    }
   }
 
   async enableSemiSyncSource(ackCount: number): Promise<void> {
@@ -88,6 +102,11 @@ export class Instance {
   async close(): Promise<void> {
     await this.session.close();
   }
+}
+
+function errorCode(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null || !('errno' in err)) return undefined;
+  return typeof err.errno === 'number' ? err.errno : undefined;
 }
 
 /** The status of the instance at `target`, or why it could not be read: never throws. */

@@ -4,7 +4,7 @@
  * repointed one is read-only before it is anyone's replica.
  */
 import { SEMI_SYNC_NEVER_DEGRADE_TIMEOUT_MS, type EngineAdapter } from './engine.js';
-import { sqlInteger } from './sql-literal.js';
+import { sqlInteger, sqlString } from './sql-literal.js';
 import type { ReplicationSource } from './types.js';
 
 export function readOnlyStatements(adapter: EngineAdapter, on: boolean): string[] {
@@ -81,6 +81,25 @@ export interface FenceOptions {
    * holds it up for as long as no replica acks, so fencing gives up rather than hang.
    */
   lockWaitSeconds?: number;
+  /**
+   * When the lock wait runs out, end the connections whose commits wait for an ack and try once
+   * more. Their clients get an error, never a success; the commits stay on this instance only,
+   * which then holds errant transactions and is excluded.
+   */
+  interruptCommitsWaitingForAck?: boolean;
+}
+
+/** Both engines' thread state for a commit waiting for an ack ("... from slave" / "... from replica"). */
+export const WAITING_FOR_ACK_STATE = 'Waiting for semi-sync ACK from %';
+
+export const ER_LOCK_WAIT_TIMEOUT = 1205;
+
+export function commitsWaitingForAckQuery(): string {
+  return `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE STATE LIKE ${sqlString(WAITING_FOR_ACK_STATE)}`;
+}
+
+export function killConnectionStatement(id: number): string {
+  return `KILL CONNECTION ${sqlInteger(id)}`;
 }
 
 const DEFAULT_FENCE_LOCK_WAIT_SECONDS = 10;

@@ -214,6 +214,24 @@ describe('semi-sync and fencing', () => {
     expect(await rowCount(b)).toBe(1);
   }, 20_000);
 
+  it('fences an old primary stuck on acks by interrupting its waiting commits: their clients get errors, and the commits are errant', async () => {
+    const [a, b] = servers();
+    const { primary, replicas } = await cluster(a, b);
+    const [replica] = replicas;
+    if (!replica) throw new Error('no replica');
+    await replica.stopReplicationIo(); // as the first step of a failover does
+    const writer = await app(a);
+    const pending = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['never acknowledged']);
+    await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
+
+    await primary.fence({ lockWaitSeconds: 1, interruptCommitsWaitingForAck: true });
+    await expect(pending).rejects.toThrow(/connection|killed|interrupted/i);
+    const fenced = await primary.status();
+    expect(fenced).toMatchObject({ readOnly: true, semiSync: { waitingSessions: 0 } });
+    const replicaStatus = await replica.status();
+    expect(holdsTransactionsMissingFrom(fenced.executed, replicaStatus.executed)).toBe(true);
+  });
+
   it('switches the source half off and the replica half on when a primary is repointed', async () => {
     const [a, b] = servers();
     const { primary, replicas } = await cluster(a, b);

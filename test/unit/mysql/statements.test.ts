@@ -9,7 +9,7 @@ import { mariadb, setReplicaPosition } from '../../../operator/mysql/mariadb.js'
 import { MariadbGtidSet } from '../../../operator/mysql/mariadb-gtid.js';
 import { MysqlGtidSet } from '../../../operator/mysql/mysql-gtid.js';
 import { cloneInstanceStatements, mysql84 } from '../../../operator/mysql/mysql84.js';
-import { fenceStatements, promoteStatements, repointStatements } from '../../../operator/mysql/operations.js';
+import { commitsWaitingForAckQuery, fenceStatements, killConnectionStatement, promoteStatements, repointStatements } from '../../../operator/mysql/operations.js';
 import { sqlInteger, sqlString } from '../../../operator/mysql/sql-literal.js';
 
 const source = { host: 'shop-mysql-1.shop-mysql.shop.svc', port: 3306, user: 'repl', password: "p'w\\d", caFile: '/etc/mysql/tls/ca.crt' };
@@ -103,6 +103,13 @@ describe('MariaDB statements', () => {
 
   it('refuses to wait for a MySQL set', () => {
     expect(() => mariadb.waitForGtid(MysqlGtidSet.parse('3e11fa47-71ca-11e1-9e33-c80aa9429562:1'), 5)).toThrow(/MariaDB cannot wait for a mysql GTID set/);
+  });
+});
+
+describe('interrupting commits that wait for an ack', () => {
+  it('finds them by the thread state both engines give them, and ends their connections', () => {
+    expect(commitsWaitingForAckQuery()).toBe("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK from %'");
+    expect(killConnectionStatement(42)).toBe('KILL CONNECTION 42');
   });
 });
 
