@@ -27,8 +27,9 @@ else
 fi
 
 # The packages' maintainer scripts would start haproxy, nginx, prometheus (and the node
-# exporter pulled in by prometheus) and mariadb. Tests only need the binaries, so a temporary policy-rc.d
-# refuses every service start (exit 101) while apt runs; an existing policy is left alone.
+# exporter pulled in by prometheus) and mariadb. Tests only need the binaries, so a temporary
+# policy-rc.d refuses every service start (exit 101) while apt runs; an existing policy is left
+# alone.
 POLICY=/usr/sbin/policy-rc.d
 created_policy=
 if [ ! -e "$POLICY" ]; then
