@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
-import { cluster, instance } from './builders.js';
+import { cluster, instance, type InstanceSpec } from './builders.js';
 
-const primary = (extra: Parameters<typeof instance>[0] extends infer S ? Partial<S> : never = {}) => instance({ name: 'db-0', role: 'primary', ...extra });
+const primary = (extra: Partial<InstanceSpec> = {}) => instance({ name: 'db-0', role: 'primary', ...extra });
 const down = { reachable: false, pod: { ready: false } } as const;
 
 describe('decide: a live primary', () => {
