@@ -7,6 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Instance } from '../../../operator/mysql/instance.js';
 import { mariadb } from '../../../operator/mysql/mariadb.js';
 import { mysql84 } from '../../../operator/mysql/mysql84.js';
+import { seedByClone } from '../../../operator/mysql/seed-mysql.js';
 import type { Row, SqlSession } from '../../../operator/mysql/session.js';
 
 const U1 = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
@@ -117,5 +118,44 @@ describe('MariaDB status', () => {
     const session = scripted({});
     await new Instance(mariadb, session).fence({ lockWaitSeconds: 2 });
     expect(session.sent).toEqual(['SET SESSION lock_wait_timeout = 2', 'SET GLOBAL read_only = ON']);
+  });
+});
+
+describe('MySQL seeding by CLONE', () => {
+  const donor = { host: 'shop-mysql-0.shop-mysql.shop.svc', port: 3306, user: 'clone', password: 'pw' };
+  const empty = { 'SHOW GLOBAL VARIABLES': vars({ super_read_only: 'ON', gtid_executed: '' }), 'SELECT COUNT(*)': [{ n: '0' }] };
+
+  it('clones into an empty instance, and takes the restart that ends its session as success', async () => {
+    const session = scripted(empty);
+    const restarting: SqlSession = {
+      ...session,
+      query: async (sql) => {
+        const rows = await session.query(sql);
+        if (sql.startsWith('CLONE')) throw Object.assign(new Error('Connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
+        return rows;
+      },
+    };
+    await seedByClone(new Instance(mysql84, restarting), donor);
+    expect(session.sent.slice(-2)).toEqual([
+      "SET GLOBAL clone_valid_donor_list = 'shop-mysql-0.shop-mysql.shop.svc:3306'",
+      "CLONE INSTANCE FROM 'clone'@'shop-mysql-0.shop-mysql.shop.svc':3306 IDENTIFIED BY 'pw' REQUIRE SSL",
+    ]);
+  });
+
+  it('refuses an instance that holds data, and passes on a real clone error', async () => {
+    const full = scripted({ 'SHOW GLOBAL VARIABLES': vars({ gtid_executed: `${U1}:1-9` }), 'SELECT COUNT(*)': [{ n: '2' }] });
+    await expect(seedByClone(new Instance(mysql84, full), donor)).rejects.toThrow(/refusing to clone into an instance with 2 application tables/);
+    expect(full.sent.some((sql) => sql.startsWith('CLONE'))).toBe(false);
+
+    const session = scripted(empty);
+    const refused: SqlSession = {
+      ...session,
+      query: (sql) => (sql.startsWith('CLONE') ? Promise.reject(Object.assign(new Error('Access denied; you need the BACKUP_ADMIN privilege'), { errno: 1227 })) : session.query(sql)),
+    };
+    await expect(seedByClone(new Instance(mysql84, refused), donor)).rejects.toThrow(/BACKUP_ADMIN/);
+  });
+
+  it('is for MySQL only', async () => {
+    await expect(seedByClone(new Instance(mariadb, scripted(empty)), donor)).rejects.toThrow(/CLONE seeds MySQL instances, not mariadb/);
   });
 });
