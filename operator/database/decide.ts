@@ -283,7 +283,13 @@ function verdict(instance: InstanceFacts, primary: InstanceFacts | undefined, fa
   if (instanceIsExcluded(instance, facts)) return { name, role: 'excluded', healthy: false, reason: 'excluded: see the remedy in Events' };
   if (instance === primary) {
     if (!instanceIsReachable(instance)) return { name, role: 'primary', healthy: false, reason: unreachable(instance) };
-    return { name, role: 'primary', healthy: primaryIsConfiguredAsPrimary(instance, facts.ackCount), reason: instance.sql.readOnly ? 'read-only' : 'accepts writes' };
+    const waiting = primaryIsWaitingForAcks(instance) ? `; ${String(instance.sql.semiSync.waitingSessions)} commits wait for a replica's ack` : '';
+    return {
+      name,
+      role: 'primary',
+      healthy: primaryIsConfiguredAsPrimary(instance, facts.ackCount),
+      reason: `${instance.sql.readOnly ? 'read-only' : 'accepts writes'}${waiting}`,
+    };
   }
   if (!instanceIsReachable(instance)) return { name, role: 'replica', healthy: false, reason: unreachable(instance) };
   if (primary === undefined || !instanceIsReachable(primary)) return { name, role: 'replica', healthy: false, reason: 'no primary to replicate from' };

@@ -26,6 +26,7 @@ describe('decide: a live primary', () => {
     const d = decide(cluster([primary({ semiSync: { waitingSessions: 2 } }), instance({ name: 'db-1', ...down })]));
     expect(d.state).toBe('Incomplete');
     expect(d.reason).toMatch(/writes stall; 2 commits wait/);
+    expect(d.instances[0]?.reason).toBe("accepts writes; 2 commits wait for a replica's ack");
   });
 
   it('repoints a replica that replicates from elsewhere, and one whose source half is on', () => {
