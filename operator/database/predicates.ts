@@ -3,6 +3,7 @@
  * in decide.ts reads as the policy it is, and so the documented rules (docs/database.md) map to
  * one named function each.
  */
+import { SEMI_SYNC_NEVER_DEGRADE_TIMEOUT_MS } from '../mysql/engine.js';
 import { holdsTransactionsMissingFrom } from '../mysql/gtid.js';
 import type { InstanceStatus } from '../mysql/types.js';
 import type { ClusterFacts, InstanceFacts } from './facts.js';
@@ -117,11 +118,18 @@ export function replicaIsStillReceiving(replica: InstanceFacts): boolean {
   return instanceIsReachable(replica) && replica.sql.replication !== undefined && replica.sql.replication.ioThread !== 'stopped';
 }
 
-/** Writable, not anyone's replica, semi-sync source half on with AFTER_SYNC when acks are awaited. */
+/**
+ * Writable, not anyone's replica, and, when acks are awaited, the semi-sync source half on with
+ * AFTER_SYNC, the ack count, and a timeout that never degrades it (a short one from a config file
+ * is put right by promoting again).
+ */
 export function primaryIsConfiguredAsPrimary(primary: InstanceFacts, ackCount: number): boolean {
   if (!instanceIsReachable(primary)) return false;
   const s = primary.sql.semiSync;
-  const semiSyncRight = ackCount === 0 ? !s.sourceEnabled : s.sourceEnabled && s.waitPoint === 'AFTER_SYNC' && s.ackCount === Math.max(1, ackCount);
+  const semiSyncRight =
+    ackCount === 0
+      ? !s.sourceEnabled
+      : s.sourceEnabled && s.waitPoint === 'AFTER_SYNC' && s.ackCount === ackCount && (s.timeoutMs ?? 0) >= SEMI_SYNC_NEVER_DEGRADE_TIMEOUT_MS;
   return !primary.sql.readOnly && primary.sql.replication === undefined && !s.replicaEnabled && semiSyncRight;
 }
 

@@ -71,6 +71,8 @@ describe('decide: a live primary', () => {
   it('promotes the recorded primary again when it came back read-only or without semi-sync', () => {
     expect(decide(cluster([primary({ readOnly: true }), instance({ name: 'db-1' })])).action).toMatchObject({ kind: 'promote', instance: 'db-0' });
     expect(decide(cluster([primary({ semiSync: { sourceEnabled: false } }), instance({ name: 'db-1' })])).action).toMatchObject({ kind: 'promote' });
+    // A 10 s timeout from a config file would degrade to asynchronous silently.
+    expect(decide(cluster([primary({ semiSync: { timeoutMs: 10_000 } }), instance({ name: 'db-1' })])).action).toMatchObject({ kind: 'promote' });
   });
 
   it('switches over to the most advanced in-sync replica when the primary pod is terminating or asked to move', () => {

@@ -242,6 +242,7 @@ function makeCertificates(root: string): { ca: string; otherCa: string; caFile: 
   };
 }
 
+/** Like test/support/process.ts's, which cannot be imported here without the reconciler behind it. */
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
