@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests and the real nodes need, when any is missing:
-# - programs that check rendered configs: haproxy (haproxy -c), nginx (nginx -t), promtool;
+# - programs the unit tier runs for real: haproxy (haproxy -c), nginx (nginx -t), promtool, and the
+#   MariaDB servers and clients test/unit/mysql starts on loopback;
 # - what a real node runs beside the binaries hack/build.sh makes: runc, the CNI plugins,
 #   iptables/nftables/ipset/conntrack (kube-proxy, kube-router), busybox-static, and the files the
 #   local images are made of (hack/images/build.ts): mariadb, curl, openssl, the exporters.
@@ -10,7 +11,7 @@ set -eu
 PACKAGES="haproxy nginx prometheus runc containernetworking-plugins iptables nftables ipset conntrack
   busybox-static mariadb-server mariadb-client curl openssl prometheus-mysqld-exporter prometheus-nginx-exporter"
 PROGRAMS="haproxy nginx promtool runc /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/portmap
-  /usr/lib/cni/loopback iptables nft ipset conntrack /bin/busybox mariadbd mariadb curl openssl
+  /usr/lib/cni/loopback iptables nft ipset conntrack /bin/busybox mariadbd mariadb-install-db mariadb mariadb-dump curl openssl
   prometheus-mysqld-exporter prometheus-nginx-exporter"
 
 missing() {

@@ -1,0 +1,312 @@
+/**
+ * The database loop's policy, pure: from what is known about every instance, the cluster's state
+ * and the one action to take next. The loop acts, gathers again and decides again, so each action
+ * is a single step and a half-done step is finished (or undone) by the next decision.
+ * docs/database.md states these rules in prose.
+ */
+import type { ClusterFacts, InstanceFacts } from './facts.js';
+import {
+  anyInstanceHoldsData,
+  enoughReplicasAnswerToKeepEveryAcknowledgedWrite,
+  everyReplicaLostTheSource,
+  instanceHasEmptyDataDir,
+  instanceHoldsData,
+  instanceHoldsErrantTransactions,
+  instanceIsExcluded,
+  instanceIsReachable,
+  instanceIsWritable,
+  instanceMayBecomeWritable,
+  kubernetesReportsInstanceDown,
+  mostAdvanced,
+  podIsGoingAway,
+  primaryIsConfiguredAsPrimary,
+  primaryIsUnreachableLongerThan,
+  primaryIsWaitingForAcks,
+  replicaApplierFailed,
+  replicaCannotBeServedFromBinlogs,
+  replicaIoThreadHasError,
+  replicaIsConfiguredAsReplica,
+  replicaIsPointedAt,
+  replicaIsReplicatingFrom,
+  replicaIsStillReceiving,
+  replicaLagsMoreThan,
+  type Reachable,
+} from './predicates.js';
+
+export type ClusterState = 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
+
+export type Action =
+  | { kind: 'none' }
+  /** Make the chosen primary writable with semi-sync on (first choice, or repair). */
+  | { kind: 'promote'; instance: string; reason: string }
+  /** Failover, first step: no replica may ack the old primary any more. */
+  | { kind: 'stopReplicationIo'; instances: string[]; reason: string }
+  /** Failover, second step: wait until `candidate` applied what it received, record it as primary, promote it. */
+  | { kind: 'failover'; from: string; candidate: string; reason: string }
+  /** Fence `from`, wait until `candidate` has all of it, record `candidate`, promote it, repoint `from`. */
+  | { kind: 'switchover'; from: string; candidate: string; reason: string }
+  | { kind: 'repoint'; instance: string; source: string; reason: string }
+  | { kind: 'fence'; instance: string; reason: string }
+  | { kind: 'seed'; instance: string; donor: string; reason: string }
+  /** Record `instance` as excluded (no role label, not replicating) and report the remedy. */
+  | { kind: 'exclude'; instance: string; reason: string; remedy: string };
+
+export type Role = 'primary' | 'replica' | 'excluded';
+
+export interface InstanceVerdict {
+  name: string;
+  role: Role;
+  healthy: boolean;
+  reason: string;
+}
+
+export interface Decision {
+  state: ClusterState;
+  reason: string;
+  action: Action;
+  instances: InstanceVerdict[];
+}
+
+const NONE: Action = { kind: 'none' };
+
+const RESEED_REMEDY = (name: string): string =>
+  `delete PersistentVolumeClaim data-${name} and then Pod ${name}: it is re-created empty and seeded from the primary`;
+
+export function decide(facts: ClusterFacts): Decision {
+  const primary = facts.instances.find((i) => i.name === facts.primary);
+  if (primary === undefined) return chooseFirstPrimary(facts);
+
+  // Two writable instances are a split brain in the making: fence before anything else.
+  const strayWriter = facts.instances.find((i) => i !== primary && instanceIsWritable(i));
+  if (strayWriter) {
+    return finish(facts, primary, 'Incomplete', `${strayWriter.name} accepts writes but is not the primary`, {
+      kind: 'fence',
+      instance: strayWriter.name,
+      reason: `${strayWriter.name} is writable while ${primary.name} is the primary`,
+    });
+  }
+
+  if (!instanceIsReachable(primary) || primaryLostItsData(primary, facts)) return decideFailover(facts, primary);
+  return decideWithLivePrimary(facts, primary);
+}
+
+/** No primary recorded yet: wait for every instance, then take the one with the most data (or the first). */
+function chooseFirstPrimary(facts: ClusterFacts): Decision {
+  const silent = facts.instances.filter((i) => !instanceIsReachable(i));
+  if (silent.length > 0 || facts.instances.length === 0) {
+    return finish(facts, undefined, 'Incomplete', `waiting for ${silent.map((i) => i.name).join(', ') || 'instances'} to answer before choosing the first primary`, NONE);
+  }
+  const holders = facts.instances.filter(instanceHoldsData);
+  const first = holders.length > 0 ? mostAdvanced(holders) : facts.instances[0];
+  if (first === undefined) {
+    return finish(facts, undefined, 'Lost', `${holders.map((i) => i.name).join(', ')} hold diverged data: choose the primary by hand`, NONE);
+  }
+  const writer = facts.instances.find((i) => i !== first && instanceIsWritable(i));
+  if (writer) {
+    return finish(facts, undefined, 'Incomplete', `fencing ${writer.name} before ${first.name} becomes the first primary`, {
+      kind: 'fence',
+      instance: writer.name,
+      reason: `only ${first.name} may accept writes`,
+    });
+  }
+  return finish(facts, undefined, 'Incomplete', `choosing ${first.name} as the first primary`, {
+    kind: 'promote',
+    instance: first.name,
+    reason: holders.length > 0 ? `${first.name} holds the most data` : 'every instance is empty; the first ordinal starts the cluster',
+  });
+}
+
+/** The primary answers but its data directory is empty while a replica holds data: its volume was lost. */
+function primaryLostItsData(primary: InstanceFacts, facts: ClusterFacts): boolean {
+  return instanceHasEmptyDataDir(primary) && anyInstanceHoldsData(facts.instances.filter((i) => i !== primary));
+}
+
+function decideFailover(facts: ClusterFacts, primary: InstanceFacts): Decision {
+  const replicas = facts.instances.filter((i) => i !== primary);
+  const lostData = primaryLostItsData(primary, facts);
+  if (!lostData) {
+    if (!primaryIsUnreachableLongerThan(primary, facts.failoverDelayMs)) {
+      return finish(facts, primary, 'Failed', `${primary.name} has not answered for ${seconds(primary.unreachableForMs)}; failover after ${seconds(facts.failoverDelayMs)}`, NONE);
+    }
+    if (!kubernetesReportsInstanceDown(primary) && !everyReplicaLostTheSource(replicas)) {
+      return finish(
+        facts,
+        primary,
+        'Incomplete',
+        `the operator cannot reach ${primary.name}, but its pod is Ready and a replica is still connected to it: the operator is the one cut off, so it does not fail over`,
+        NONE,
+      );
+    }
+  }
+  const why = lostData ? `${primary.name} lost its data` : `${primary.name} has not answered for ${seconds(primary.unreachableForMs)}`;
+  if (instanceIsWritable(primary)) {
+    // An emptied primary that answers still takes writes from clients that reach it: fence it
+    // before another instance becomes writable.
+    return finish(facts, primary, 'Failed', `${why}: fencing it first`, { kind: 'fence', instance: primary.name, reason: why });
+  }
+  // Candidates: answering replicas with data, not excluded, whose pods stay.
+  const pool = replicas.filter((r): r is Reachable => instanceHoldsData(r) && !instanceIsExcluded(r, facts) && !podIsGoingAway(r));
+  if (!enoughReplicasAnswerToKeepEveryAcknowledgedWrite(pool.length, replicas.length, facts.ackCount)) {
+    return finish(
+      facts,
+      primary,
+      'Lost',
+      `${why}, and only ${pool.length} of ${replicas.length} replicas answer with data: an acknowledged write may exist only on the others, so no failover until more return`,
+      NONE,
+    );
+  }
+  const receiving = replicas.filter(replicaIsStillReceiving);
+  if (receiving.length > 0) {
+    return finish(facts, primary, 'Failed', `${why}: stopping replication first`, {
+      kind: 'stopReplicationIo',
+      instances: receiving.map((r) => r.name),
+      reason: `${why}; a half-alive old primary must get no more acks`,
+    });
+  }
+  const candidate = mostAdvanced(pool);
+  if (candidate === undefined) {
+    return finish(facts, primary, 'Lost', `${why}, and no replica has every transaction the others have: choose by hand`, NONE);
+  }
+  return finish(facts, primary, 'Failed', `${why}: failing over to ${candidate.name}`, {
+    kind: 'failover',
+    from: primary.name,
+    candidate: candidate.name,
+    reason: `${why}; ${candidate.name} has every transaction the answering replicas received`,
+  });
+}
+
+function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decision {
+  const replicas = facts.instances.filter((i) => i !== primary);
+  const healthy = replicas.filter((r) => replicaIsHealthy(r, primary, facts));
+  const { state, reason } = liveState(facts, primary, healthy.length, replicas.length);
+
+  const planned = primary.pod.terminating ? 'its pod is terminating' : facts.switchoverRequested?.reason;
+  if (planned !== undefined) {
+    const candidate = mostAdvanced(healthy.filter((r): r is Reachable => instanceIsReachable(r) && instanceMayBecomeWritable(r, facts.instances)));
+    if (candidate) {
+      return finish(facts, primary, state, reason, {
+        kind: 'switchover',
+        from: primary.name,
+        candidate: candidate.name,
+        reason: `${primary.name} must move: ${planned}`,
+      });
+    }
+  }
+
+  if (!primaryIsConfiguredAsPrimary(primary, facts.ackCount)) {
+    if (!instanceMayBecomeWritable(primary, facts.instances)) {
+      const silent = facts.instances.filter((i) => !instanceIsReachable(i)).map((i) => i.name);
+      return finish(facts, primary, 'Incomplete', `${primary.name} has an empty data directory and ${silent.join(', ')} do not answer: they may hold the data, so ${primary.name} stays read-only`, NONE);
+    }
+    return finish(facts, primary, 'Incomplete', `${primary.name} is not yet a writable semi-sync primary`, {
+      kind: 'promote',
+      instance: primary.name,
+      reason: 'the recorded primary must accept writes, with semi-sync on when replicas exist',
+    });
+  }
+
+  for (const replica of replicas) {
+    const action = repairReplica(replica, primary, facts);
+    if (action) return finish(facts, primary, state, reason, action);
+  }
+  return finish(facts, primary, state, planned === undefined ? reason : `${reason}; ${primary.name} must move (${planned}) but no replica is ready to take over`, NONE);
+}
+
+function liveState(facts: ClusterFacts, primary: Reachable, healthy: number, replicas: number): { state: ClusterState; reason: string } {
+  const waiting = primaryIsWaitingForAcks(primary) ? `; ${primary.sql.semiSync.waitingSessions} commits wait for a replica's ack` : '';
+  if (healthy === replicas && facts.instances.every((i) => i.pod.ready)) return { state: 'Healthy', reason: `${primary.name} is the primary; every replica is in sync${waiting}` };
+  if (healthy >= facts.ackCount) return { state: 'Degraded', reason: `${primary.name} is the primary; ${healthy} of ${replicas} replicas are in sync${waiting}` };
+  return {
+    state: 'Incomplete',
+    reason: `${primary.name} is the primary, but only ${healthy} of the ${facts.ackCount} replicas each commit waits for are in sync: writes stall${waiting}`,
+  };
+}
+
+function replicaIsHealthy(replica: InstanceFacts, primary: Reachable, facts: ClusterFacts): boolean {
+  return (
+    !instanceIsExcluded(replica, facts) &&
+    replicaIsReplicatingFrom(replica, primary) &&
+    replicaIsConfiguredAsReplica(replica, facts.ackCount) &&
+    !replicaLagsMoreThan(replica, facts.maxLagSeconds) &&
+    !instanceHoldsErrantTransactions(replica, primary)
+  );
+}
+
+/** The next step for one replica of a live primary, if it needs one. */
+function repairReplica(replica: InstanceFacts, primary: Reachable, facts: ClusterFacts): Action | undefined {
+  if (!instanceIsReachable(replica)) return undefined;
+  const excluded = instanceIsExcluded(replica, facts);
+  const seedable = instanceHasEmptyDataDir(replica) && instanceHoldsData(primary);
+  // An excluded instance comes back only re-initialized (empty): then it is seeded like any other.
+  if (excluded && !seedable) return undefined;
+  if (seedable) {
+    return { kind: 'seed', instance: replica.name, donor: primary.name, reason: `${replica.name} has an empty data directory` };
+  }
+  if (instanceHoldsErrantTransactions(replica, primary)) {
+    return {
+      kind: 'exclude',
+      instance: replica.name,
+      reason: `${replica.name} holds transactions ${primary.name} does not have (${replica.sql.executed.toString()} vs ${primary.sql.executed.toString()})`,
+      remedy: RESEED_REMEDY(replica.name),
+    };
+  }
+  if (replicaCannotBeServedFromBinlogs(replica)) {
+    return {
+      kind: 'exclude',
+      instance: replica.name,
+      reason: `${primary.name} no longer has the binary logs ${replica.name} needs: ${replica.sql.replication?.lastIoError?.message ?? ''}`,
+      remedy: RESEED_REMEDY(replica.name),
+    };
+  }
+  if (replicaApplierFailed(replica)) {
+    return {
+      kind: 'exclude',
+      instance: replica.name,
+      reason: `${replica.name} stopped applying: ${replica.sql.replication?.lastSqlError?.message ?? ''}`,
+      remedy: RESEED_REMEDY(replica.name),
+    };
+  }
+  const pointed = replicaIsPointedAt(replica, primary);
+  if (!pointed || !replicaIsConfiguredAsReplica(replica, facts.ackCount) || (!replicaIsStillReceiving(replica) && !replicaIoThreadHasError(replica))) {
+    return { kind: 'repoint', instance: replica.name, source: primary.name, reason: `${replica.name} does not replicate from ${primary.name} as a semi-sync replica` };
+  }
+  // Pointed right but failing to connect (credentials, TLS, network): repeating the repoint cannot help.
+  return undefined;
+}
+
+function finish(facts: ClusterFacts, primary: InstanceFacts | undefined, state: ClusterState, reason: string, action: Action): Decision {
+  return { state, reason, action, instances: facts.instances.map((i) => verdict(i, primary, facts)) };
+}
+
+function verdict(instance: InstanceFacts, primary: InstanceFacts | undefined, facts: ClusterFacts): InstanceVerdict {
+  const name = instance.name;
+  if (instanceIsExcluded(instance, facts)) return { name, role: 'excluded', healthy: false, reason: 'excluded: see the remedy in Events' };
+  if (instance === primary) {
+    if (!instanceIsReachable(instance)) return { name, role: 'primary', healthy: false, reason: unreachable(instance) };
+    const waiting = primaryIsWaitingForAcks(instance) ? `; ${String(instance.sql.semiSync.waitingSessions)} commits wait for a replica's ack` : '';
+    return {
+      name,
+      role: 'primary',
+      healthy: primaryIsConfiguredAsPrimary(instance, facts.ackCount),
+      reason: `${instance.sql.readOnly ? 'read-only' : 'accepts writes'}${waiting}`,
+    };
+  }
+  if (!instanceIsReachable(instance)) return { name, role: 'replica', healthy: false, reason: unreachable(instance) };
+  if (primary === undefined || !instanceIsReachable(primary)) return { name, role: 'replica', healthy: false, reason: 'no primary to replicate from' };
+  const r = instance.sql.replication;
+  if (instanceHasEmptyDataDir(instance)) return { name, role: 'replica', healthy: false, reason: 'empty data directory' };
+  if (!replicaIsReplicatingFrom(instance, primary)) {
+    const error = r?.lastIoError?.message ?? r?.lastSqlError?.message;
+    return { name, role: 'replica', healthy: false, reason: error === undefined ? `not replicating from ${primary.name}` : `replication error: ${error}` };
+  }
+  if (replicaLagsMoreThan(instance, facts.maxLagSeconds)) return { name, role: 'replica', healthy: false, reason: `${String(r?.lagSeconds)} s behind` };
+  return { name, role: 'replica', healthy: replicaIsHealthy(instance, primary, facts), reason: `in sync, ${String(r?.lagSeconds ?? 0)} s behind` };
+}
+
+function unreachable(instance: InstanceFacts): string {
+  return instance.sql.reachable ? 'reachable' : `unreachable: ${instance.sql.error}`;
+}
+
+function seconds(ms: number): string {
+  return `${String(Math.round(ms / 100) / 10)} s`;
+}

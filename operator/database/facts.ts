@@ -1,0 +1,44 @@
+/**
+ * What the database loop knows when it decides: each instance as seen over SQL and as the
+ * Kubernetes API reports its pod, plus the cluster's recorded primary and settings. Gathered by
+ * the wiring; decide.ts only reads it.
+ */
+import type { Endpoint, InstanceObservation } from '../mysql/types.js';
+
+export interface PodFacts {
+  exists: boolean;
+  /** The kubelet's Ready condition: it probes the container where it runs, not from the operator. */
+  ready: boolean;
+  /** metadata.deletionTimestamp is set: a planned stop (deletion, eviction, rollout). */
+  terminating: boolean;
+  /** The node's Ready condition; undefined when the pod is unscheduled or the node is unknown. */
+  nodeReady: boolean | undefined;
+}
+
+export interface InstanceFacts {
+  /** The pod name, e.g. foobar-mysql-1. */
+  name: string;
+  /** Where the other servers reach it; matched against a replica's configured source. */
+  address: Endpoint;
+  pod: PodFacts;
+  sql: InstanceObservation;
+  /** How long the operator has failed to reach it over SQL; 0 when the last attempt succeeded. */
+  unreachableForMs: number;
+}
+
+export interface ClusterFacts {
+  /** Every instance the spec asks for, in ordinal order (the order breaks ties). */
+  instances: readonly InstanceFacts[];
+  /** The primary as recorded in status (and the role label); undefined before the first choice. */
+  primary: string | undefined;
+  /** Instances already reported as excluded (errant, or unserviceable from binlogs). */
+  excluded: readonly string[];
+  /** How long the primary must be unreachable before a failover. */
+  failoverDelayMs: number;
+  /** Semi-sync acks each commit waits for (0 for a single instance). */
+  ackCount: number;
+  /** A replica further behind than this serves stale reads: not healthy. */
+  maxLagSeconds: number;
+  /** A planned event asks the primary to move (node drain, rollout, certificate renewal). */
+  switchoverRequested?: { reason: string };
+}

@@ -1,0 +1,79 @@
+/**
+ * MySQL 8.4 LTS: GTID sets (gtid_executed), CHANGE REPLICATION SOURCE TO with
+ * SOURCE_AUTO_POSITION=1, the semisync_source/semisync_replica plugins
+ * (rpl_semi_sync_source_* / _replica_*), super_read_only, and the CLONE plugin for seeding.
+ * Covered by tests of its statements only: no MySQL 8.x server runs in this project's tests.
+ */
+import type { EngineAdapter } from './engine.js';
+import type { GtidSet } from './gtid.js';
+import { MysqlGtidSet } from './mysql-gtid.js';
+import { sqlInteger, sqlString } from './sql-literal.js';
+import type { Credentials, Endpoint, ReplicationSource } from './types.js';
+
+export const mysql84: EngineAdapter = {
+  engine: 'mysql',
+  vocabulary: {
+    readOnlyVariable: 'super_read_only',
+    serverIdVariable: 'server_uuid',
+    executedVariables: ['gtid_executed'],
+    replicaStatusQuery: 'SHOW REPLICA STATUS',
+    columns: {
+      ioRunning: 'Replica_IO_Running',
+      sqlRunning: 'Replica_SQL_Running',
+      sourceHost: 'Source_Host',
+      sourcePort: 'Source_Port',
+      lag: 'Seconds_Behind_Source',
+      received: 'Retrieved_Gtid_Set',
+      autoPosition: 'Auto_Position',
+    },
+    semiSync: {
+      sourceEnabled: 'rpl_semi_sync_source_enabled',
+      waitPoint: 'rpl_semi_sync_source_wait_point',
+      timeout: 'rpl_semi_sync_source_timeout',
+      waitNoReplica: 'rpl_semi_sync_source_wait_no_replica',
+      ackCount: 'rpl_semi_sync_source_wait_for_replica_count',
+      replicaEnabled: 'rpl_semi_sync_replica_enabled',
+      sourceStatus: 'Rpl_semi_sync_source_status',
+      sourceClients: 'Rpl_semi_sync_source_clients',
+      waitingSessions: 'Rpl_semi_sync_source_wait_sessions',
+      replicaStatus: 'Rpl_semi_sync_replica_status',
+    },
+  },
+  parseGtidSet: (text) => MysqlGtidSet.parse(text),
+  autoPositioningIn: (value) => String(value) === '1',
+  stopReplica: () => 'STOP REPLICA',
+  stopReplicaIo: () => 'STOP REPLICA IO_THREAD',
+  startReplica: () => 'START REPLICA',
+  resetReplicaAll: () => 'RESET REPLICA ALL',
+  changeSource: (source: ReplicationSource) => [
+    [
+      'CHANGE REPLICATION SOURCE TO',
+      [
+        `SOURCE_HOST=${sqlString(source.host)}`,
+        `SOURCE_PORT=${sqlInteger(source.port)}`,
+        `SOURCE_USER=${sqlString(source.user)}`,
+        `SOURCE_PASSWORD=${sqlString(source.password)}`,
+        'SOURCE_AUTO_POSITION=1',
+        ...(source.caFile === undefined
+          ? // caching_sha2_password over a plain connection needs the source's RSA key.
+            ['GET_SOURCE_PUBLIC_KEY=1']
+          : ['SOURCE_SSL=1', `SOURCE_SSL_CA=${sqlString(source.caFile)}`, 'SOURCE_SSL_VERIFY_SERVER_CERT=1']),
+      ].join(', '),
+    ].join(' '),
+  ],
+  waitForGtid: (set: GtidSet, timeoutSeconds: number) =>
+    `SELECT WAIT_FOR_EXECUTED_GTID_SET(${sqlString(set.toString())}, ${sqlInteger(timeoutSeconds)}) = 0 AS reached`,
+};
+
+/**
+ * Seeds an empty MySQL instance with the CLONE plugin: the recipient replaces its data with the
+ * donor's (and its gtid_executed), then restarts; after the restart it is repointed with
+ * auto-positioning like any replica. The recipient's own account needs CLONE_ADMIN, the donor's
+ * BACKUP_ADMIN.
+ */
+export function cloneInstanceStatements(donor: Endpoint & Credentials): string[] {
+  return [
+    `SET GLOBAL clone_valid_donor_list = ${sqlString(`${donor.host}:${sqlInteger(donor.port)}`)}`,
+    `CLONE INSTANCE FROM ${sqlString(donor.user)}@${sqlString(donor.host)}:${sqlInteger(donor.port)} IDENTIFIED BY ${sqlString(donor.password)} REQUIRE SSL`,
+  ];
+}

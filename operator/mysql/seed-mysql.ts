@@ -1,0 +1,35 @@
+/**
+ * Seeds an empty MySQL 8.4 instance with the CLONE plugin (statements in mysql84.ts): the
+ * recipient copies the donor's data and gtid_executed, then restarts; the next decision finds it
+ * holding data and pointed nowhere, and repoints it with auto-positioning. Covered by unit tests
+ * only: no MySQL server runs in this project's tests.
+ */
+import type { Instance } from './instance.js';
+import { cloneInstanceStatements } from './mysql84.js';
+import type { Credentials, Endpoint } from './types.js';
+
+/** MySQL ends the recipient's session when it restarts after a clone: the sign of success. */
+const RESTART_ERRORS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET']);
+/** "Restart server failed (mysqld is not managed by supervisor process)": cloned, restart left to the container. */
+const ER_CLONE_RESTART_NOT_SUPERVISED = 3707;
+
+export async function seedByClone(target: Instance, donor: Endpoint & Credentials): Promise<void> {
+  if (target.adapter.engine !== 'mysql') throw new Error(`CLONE seeds MySQL instances, not ${target.adapter.engine}`);
+  const before = await target.status();
+  // CLONE replaces the recipient's data wholesale: only an empty instance is seeded.
+  if (!before.dataDirEmpty) {
+    throw new Error(`refusing to clone into an instance with ${before.applicationTables} application tables and GTIDs ${before.executed.toString() || '(none)'}`);
+  }
+  try {
+    await target.run(cloneInstanceStatements(donor));
+  } catch (err) {
+    if (!isRestart(err)) throw err;
+  }
+}
+
+function isRestart(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = 'code' in err ? err.code : undefined;
+  const errno = 'errno' in err ? err.errno : undefined;
+  return (typeof code === 'string' && RESTART_ERRORS.has(code)) || errno === ER_CLONE_RESTART_NOT_SUPERVISED;
+}

@@ -1,0 +1,227 @@
+/**
+ * Properties of decide() over generated clusters: the guarantees docs/database.md promises,
+ * checked on every combination fast-check finds, not just the examples in decide.test.ts.
+ * Histories are linear (server 1 wrote seq 1..H in domain 0); an instance holds a prefix of it,
+ * may have received more, and may hold one errant transaction of its own.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { decide, type Action, type Decision } from '../../../operator/database/decide.js';
+import type { ClusterFacts, InstanceFacts } from '../../../operator/database/facts.js';
+import { cluster, instance } from './builders.js';
+
+interface Truth {
+  executed: number;
+  received: number;
+  /** Holds any transaction (its own errant one included), whether the operator can see it or not. */
+  holdsData: boolean;
+}
+
+interface Generated {
+  facts: ClusterFacts;
+  /** What every instance really holds, reachable or not. */
+  truth: Map<string, Truth>;
+}
+
+/** True with `percent` % probability. */
+const chance = (percent: number): fc.Arbitrary<boolean> => fc.integer({ min: 0, max: 99 }).map((n) => n < percent);
+
+/**
+ * Odds of each fact. `anything` leaves every combination equally likely; `primaryDown` makes the
+ * failover paths common: a recorded primary that does not answer and replicas that mostly do.
+ */
+interface Odds {
+  reachable: number;
+  ioStopped: number;
+  wiped: number;
+  errant: number;
+  terminating: number;
+  exists: number;
+}
+const anything: Odds = { reachable: 50, ioStopped: 33, wiped: 50, errant: 20, terminating: 50, exists: 50 };
+const replicasOfADeadPrimary: Odds = { reachable: 85, ioStopped: 70, wiped: 10, errant: 10, terminating: 10, exists: 95 };
+
+const generatedInstance = (index: number, names: string[], odds: Odds) =>
+  fc
+    .record({
+      executed: fc.nat({ max: 12 }),
+      extraReceived: fc.nat({ max: 3 }),
+      errant: chance(odds.errant),
+      wiped: chance(odds.wiped),
+      reachable: chance(odds.reachable),
+      unreachableForMs: fc.constantFrom(0, 5_000, 29_999, 30_000, 120_000),
+      readOnly: fc.boolean(),
+      source: fc.option(fc.constantFrom(...names), { nil: null }),
+      io: fc.oneof(
+        { weight: odds.ioStopped, arbitrary: fc.constant('stopped' as const) },
+        { weight: 100 - odds.ioStopped, arbitrary: fc.constantFrom('running' as const, 'connecting' as const) },
+      ),
+      sqlRunning: fc.boolean(),
+      lagSeconds: fc.constantFrom(0, 5, 600),
+      sourceHalf: fc.boolean(),
+      replicaHalf: fc.boolean(),
+      exists: chance(odds.exists),
+      ready: fc.boolean(),
+      terminating: chance(odds.terminating),
+      nodeReady: fc.constantFrom(true, false, undefined),
+    })
+    .map((g) => {
+      const name = names[index] ?? '';
+      const executed = g.wiped ? 0 : g.executed;
+      const received = g.wiped ? 0 : executed + g.extraReceived;
+      const facts: InstanceFacts = instance({
+        name,
+        gtid: [executed > 0 ? `0-1-${String(executed)}` : '', g.errant && !g.wiped ? `0-${String(10 + index)}-1` : ''].filter(Boolean).join(','),
+        received: received > 0 ? `0-1-${String(received)}` : '',
+        reachable: g.reachable,
+        unreachableForMs: g.unreachableForMs,
+        readOnly: g.readOnly,
+        source: g.source,
+        io: g.io,
+        sqlRunning: g.sqlRunning,
+        lagSeconds: g.lagSeconds,
+        semiSync: { sourceEnabled: g.sourceHalf, replicaEnabled: g.replicaHalf },
+        pod: { exists: g.exists || g.reachable, ready: g.ready, terminating: g.terminating, nodeReady: g.nodeReady },
+      });
+      return { facts, truth: { executed, received, holdsData: executed > 0 || (g.errant && !g.wiped) } };
+    });
+
+function generatedCluster(odds: Odds, primaryDown: boolean): fc.Arbitrary<Generated> {
+  return fc.integer({ min: 1, max: 5 }).chain((n) => {
+    const names = Array.from({ length: n }, (_, i) => `db-${String(i)}`);
+    return fc
+      .record({
+        instances: fc.tuple(...names.map((_, i) => generatedInstance(i, names, odds))),
+        primary: primaryDown ? fc.constantFrom(...names) : fc.option(fc.constantFrom(...names), { nil: undefined, freq: 8 }),
+        excluded: primaryDown ? fc.constant([]) : fc.subarray(names),
+        mysqlAcks: fc.boolean(),
+        switchover: fc.boolean(),
+      })
+      .map((g) => {
+        const instances = g.instances.map((i) =>
+          primaryDown && i.facts.name === g.primary ? { ...i, facts: { ...i.facts, sql: { reachable: false as const, error: 'connect ETIMEDOUT' }, unreachableForMs: 60_000 } } : i,
+        );
+        return {
+          facts: cluster(
+            instances.map((i) => i.facts),
+            {
+              primary: g.primary,
+              excluded: g.excluded,
+              ackCount: n === 1 ? 0 : g.mysqlAcks ? Math.floor(n / 2) : 1,
+              ...(g.switchover ? { switchoverRequested: { reason: 'rollout' } } : {}),
+            },
+          ),
+          truth: new Map(instances.map((i) => [i.facts.name, i.truth])),
+        };
+      });
+  });
+}
+
+const clusters = fc.oneof(generatedCluster(anything, false), generatedCluster(replicasOfADeadPrimary, true));
+
+const byName = (facts: ClusterFacts, name: string): InstanceFacts | undefined => facts.instances.find((i) => i.name === name);
+const reachable = (i: InstanceFacts): boolean => i.sql.reachable;
+const holdsData = (i: InstanceFacts): boolean => i.sql.reachable && !i.sql.dataDirEmpty;
+const writable = (i: InstanceFacts): boolean => i.sql.reachable && !i.sql.readOnly;
+
+/** The instance an action makes writable, if any. */
+function newWriter(action: Action): string | undefined {
+  if (action.kind === 'promote') return action.instance;
+  if (action.kind === 'failover' || action.kind === 'switchover') return action.candidate;
+  return undefined;
+}
+
+const startsFailover = (d: Decision): boolean => d.action.kind === 'failover' || d.action.kind === 'stopReplicationIo';
+
+function check(property: (g: Generated, d: Decision) => void): void {
+  fc.assert(
+    fc.property(clusters, (g) => {
+      property(g, decide(g.facts));
+    }),
+    { numRuns: 3000 },
+  );
+}
+
+describe('decide properties', () => {
+  it('never makes an empty instance writable while any instance holds data, seen or not', () => {
+    check(({ facts, truth }, d) => {
+      const target = newWriter(d.action);
+      if (target === undefined || ![...truth.values()].some((t) => t.holdsData)) return;
+      const chosen = byName(facts, target);
+      expect(chosen && holdsData(chosen)).toBe(true);
+    });
+  });
+
+  it('fails over only to a replica whose received GTID set includes every other candidate\'s', () => {
+    check(({ facts }, d) => {
+      if (d.action.kind !== 'failover') return;
+      const { candidate, from } = d.action;
+      const chosen = byName(facts, candidate);
+      if (!chosen?.sql.reachable) throw new Error(`failover to unreachable ${candidate}`);
+      expect(candidate).not.toBe(from);
+      for (const other of facts.instances) {
+        const eligible = other.name !== from && holdsData(other) && !facts.excluded.includes(other.name) && other.pod.exists && !other.pod.terminating;
+        if (eligible && other.sql.reachable) expect(chosen.sql.received.includes(other.sql.received)).toBe(true);
+      }
+    });
+  });
+
+  it('fails over only to a replica holding every write that enough replicas acknowledged', () => {
+    check(({ facts, truth }, d) => {
+      if (d.action.kind !== 'failover') return;
+      const from = d.action.from;
+      const candidate = truth.get(d.action.candidate);
+      const replicas = [...truth].filter(([name]) => name !== from).map(([, t]) => t);
+      const highest = Math.max(0, ...replicas.map((t) => t.received));
+      for (let write = 1; write <= highest; write++) {
+        const holders = replicas.filter((t) => t.received >= write).length;
+        if (holders >= Math.max(1, facts.ackCount)) expect(candidate?.received ?? 0).toBeGreaterThanOrEqual(write);
+      }
+    });
+  });
+
+  it('never leaves two instances writable: every other answering instance is read-only when one is made writable', () => {
+    check(({ facts }, d) => {
+      const target = newWriter(d.action);
+      if (target === undefined) return;
+      // A switchover fences the old primary itself, first.
+      const spared = d.action.kind === 'switchover' ? [target, d.action.from] : [target];
+      const others = facts.instances.filter((i) => !spared.includes(i.name) && writable(i));
+      expect(others.map((i) => i.name)).toEqual([]);
+    });
+  });
+
+  it('never starts a failover while the primary answers with its data', () => {
+    check(({ facts }, d) => {
+      const primary = facts.primary === undefined ? undefined : byName(facts, facts.primary);
+      if (primary && holdsData(primary)) expect(startsFailover(d)).toBe(false);
+    });
+  });
+
+  it('never starts a failover before the delay, nor while the pod is Ready and a replica still receives from it', () => {
+    check(({ facts }, d) => {
+      const primary = facts.primary === undefined ? undefined : byName(facts, facts.primary);
+      if (!primary || reachable(primary)) return;
+      if (primary.unreachableForMs < facts.failoverDelayMs) expect(startsFailover(d)).toBe(false);
+      const podSaysAlive = primary.pod.exists && primary.pod.ready && !primary.pod.terminating && primary.pod.nodeReady !== false;
+      const aReplicaIsConnected = facts.instances.some((i) => i !== primary && i.sql.reachable && i.sql.replication?.ioThread === 'running');
+      if (podSaysAlive && aReplicaIsConnected) expect(startsFailover(d)).toBe(false);
+    });
+  });
+
+  it('does nothing when the cluster is Lost, and judges every instance once, in order', () => {
+    check(({ facts }, d) => {
+      if (d.state === 'Lost') expect(d.action).toEqual({ kind: 'none' });
+      expect(d.instances.map((i) => i.name)).toEqual(facts.instances.map((i) => i.name));
+    });
+  });
+
+  it('acts only on instances of the cluster, and only on answering ones', () => {
+    check(({ facts }, d) => {
+      const a = d.action;
+      const targets =
+        a.kind === 'none' ? [] : a.kind === 'stopReplicationIo' ? a.instances : a.kind === 'failover' || a.kind === 'switchover' ? [a.candidate] : [a.instance];
+      for (const name of targets) expect(byName(facts, name)?.sql.reachable).toBe(true);
+    });
+  });
+});

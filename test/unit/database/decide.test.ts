@@ -1,0 +1,182 @@
+import { describe, expect, it } from '@jest/globals';
+import { decide } from '../../../operator/database/decide.js';
+import { cluster, instance, type InstanceSpec } from './builders.js';
+
+const primary = (extra: Partial<InstanceSpec> = {}) => instance({ name: 'db-0', role: 'primary', ...extra });
+const down = { reachable: false, pod: { ready: false } } as const;
+
+describe('decide: a live primary', () => {
+  it('is Healthy when every replica replicates from it in sync, and does nothing', () => {
+    const d = decide(cluster([primary(), instance({ name: 'db-1' }), instance({ name: 'db-2' })]));
+    expect(d).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
+    expect(d.instances.map((i) => [i.name, i.role, i.healthy])).toEqual([
+      ['db-0', 'primary', true],
+      ['db-1', 'replica', true],
+      ['db-2', 'replica', true],
+    ]);
+  });
+
+  it('is Degraded with one replica down while the other still acks', () => {
+    const d = decide(cluster([primary(), instance({ name: 'db-1' }), instance({ name: 'db-2', ...down })]));
+    expect(d).toMatchObject({ state: 'Degraded', action: { kind: 'none' } });
+    expect(d.instances[2]).toMatchObject({ healthy: false, reason: expect.stringContaining('unreachable') as unknown });
+  });
+
+  it('is Incomplete when fewer replicas are in sync than each commit waits for, and says writes stall', () => {
+    const d = decide(cluster([primary({ semiSync: { waitingSessions: 2 } }), instance({ name: 'db-1', ...down })]));
+    expect(d.state).toBe('Incomplete');
+    expect(d.reason).toMatch(/writes stall; 2 commits wait/);
+    expect(d.instances[0]?.reason).toBe("accepts writes; 2 commits wait for a replica's ack");
+  });
+
+  it('repoints a replica that replicates from elsewhere, and one whose source half is on', () => {
+    expect(decide(cluster([primary(), instance({ name: 'db-1', source: 'db-2' }), instance({ name: 'db-2' })])).action).toMatchObject({ kind: 'repoint', instance: 'db-1', source: 'db-0' });
+    expect(decide(cluster([primary(), instance({ name: 'db-1', semiSync: { sourceEnabled: true } })])).action).toMatchObject({ kind: 'repoint', instance: 'db-1' });
+  });
+
+  it('does not repeat a repoint that fails to connect, and reports the error', () => {
+    const d = decide(cluster([primary(), instance({ name: 'db-1', io: 'connecting', lastIoError: { code: 2026, message: 'TLS/SSL error: certificate verify failed' } })]));
+    expect(d.action).toEqual({ kind: 'none' });
+    expect(d.instances[1]?.reason).toMatch(/certificate verify failed/);
+  });
+
+  it('seeds an empty replica from the primary', () => {
+    const d = decide(cluster([primary(), instance({ name: 'db-1', gtid: '', source: null })]));
+    expect(d.action).toMatchObject({ kind: 'seed', instance: 'db-1', donor: 'db-0' });
+  });
+
+  it('excludes a replica with errant transactions, one the binlogs cannot serve and one whose applier failed, with the remedy', () => {
+    const errant = decide(cluster([primary({ gtid: '0-2-20,0-1-10' }), instance({ name: 'db-1', gtid: '0-1-11' })])).action;
+    expect(errant).toMatchObject({ kind: 'exclude', instance: 'db-1', remedy: expect.stringContaining('PersistentVolumeClaim data-db-1') as unknown });
+    const purged = decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-2', io: 'stopped', lastIoError: { code: 1236, message: 'binlog purged' } })])).action;
+    expect(purged).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('binary logs') as unknown });
+    const purgedOnMysql = decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-2', io: 'stopped', lastIoError: { code: 13114, message: 'Got fatal error 1236 from source' } })])).action;
+    expect(purgedOnMysql).toMatchObject({ kind: 'exclude', instance: 'db-1' });
+    const applier = decide(cluster([primary(), instance({ name: 'db-1', sqlRunning: false, lastSqlError: { code: 1062, message: 'Duplicate entry' } })])).action;
+    expect(applier).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('Duplicate entry') as unknown });
+  });
+
+  it('leaves an excluded replica alone until it comes back empty, then seeds it', () => {
+    const errant = instance({ name: 'db-1', gtid: '0-1-11', source: null });
+    expect(decide(cluster([primary(), errant], { excluded: ['db-1'] })).action).toEqual({ kind: 'none' });
+    const wiped = instance({ name: 'db-1', gtid: '', source: null });
+    expect(decide(cluster([primary(), wiped], { excluded: ['db-1'] })).action).toMatchObject({ kind: 'seed', instance: 'db-1' });
+  });
+
+  it('fences a second writable instance before anything else', () => {
+    const d = decide(cluster([primary(), instance({ name: 'db-1', readOnly: false })]));
+    expect(d.action).toMatchObject({ kind: 'fence', instance: 'db-1' });
+  });
+
+  it('promotes the recorded primary again when it came back read-only or without semi-sync', () => {
+    expect(decide(cluster([primary({ readOnly: true }), instance({ name: 'db-1' })])).action).toMatchObject({ kind: 'promote', instance: 'db-0' });
+    expect(decide(cluster([primary({ semiSync: { sourceEnabled: false } }), instance({ name: 'db-1' })])).action).toMatchObject({ kind: 'promote' });
+    // A 10 s timeout from a config file would degrade to asynchronous silently.
+    expect(decide(cluster([primary({ semiSync: { timeoutMs: 10_000 } }), instance({ name: 'db-1' })])).action).toMatchObject({ kind: 'promote' });
+  });
+
+  it('switches over to the most advanced in-sync replica when the primary pod is terminating or asked to move', () => {
+    const replicas = [instance({ name: 'db-1', gtid: '0-1-9' }), instance({ name: 'db-2', gtid: '0-1-10' })];
+    const terminating = decide(cluster([primary({ pod: { terminating: true } }), ...replicas]));
+    expect(terminating.action).toMatchObject({ kind: 'switchover', from: 'db-0', candidate: 'db-2' });
+    const drain = decide(cluster([primary(), ...replicas], { switchoverRequested: { reason: 'node drain' } }));
+    expect(drain.action).toMatchObject({ kind: 'switchover', reason: expect.stringContaining('node drain') as unknown });
+  });
+
+  it('does not switch over to a replica that is not in sync', () => {
+    const d = decide(cluster([primary({ pod: { terminating: true } }), instance({ name: 'db-1', lagSeconds: 600 })]));
+    expect(d.action).toEqual({ kind: 'none' });
+    expect(d.reason).toMatch(/no replica is ready to take over/);
+  });
+});
+
+describe('decide: the first primary', () => {
+  it('waits until every instance answers', () => {
+    const d = decide(cluster([instance({ name: 'db-0', gtid: '', source: null, readOnly: false }), instance({ name: 'db-1', ...down })], { primary: undefined }));
+    expect(d).toMatchObject({ state: 'Incomplete', action: { kind: 'none' } });
+  });
+
+  it('takes the first ordinal when all are empty, after fencing the others', () => {
+    const fresh = (name: string) => instance({ name, gtid: '', source: null, readOnly: false });
+    expect(decide(cluster([fresh('db-0'), fresh('db-1')], { primary: undefined })).action).toMatchObject({ kind: 'fence', instance: 'db-1' });
+    const fenced = instance({ name: 'db-1', gtid: '', source: null, readOnly: true });
+    expect(decide(cluster([fresh('db-0'), fenced], { primary: undefined })).action).toMatchObject({ kind: 'promote', instance: 'db-0' });
+  });
+
+  it('takes the instance holding data over an empty first ordinal', () => {
+    const d = decide(cluster([instance({ name: 'db-0', gtid: '', source: null }), instance({ name: 'db-1', gtid: '0-1-5', source: null })], { primary: undefined }));
+    expect(d.action).toMatchObject({ kind: 'promote', instance: 'db-1' });
+  });
+});
+
+describe('decide: failover', () => {
+  const lostPrimary = (ms = 60_000, pod = { ready: false }) => instance({ name: 'db-0', role: 'primary', reachable: false, unreachableForMs: ms, pod });
+
+  it('waits for the failover delay', () => {
+    const d = decide(cluster([lostPrimary(10_000), instance({ name: 'db-1', io: 'connecting' })]));
+    expect(d).toMatchObject({ state: 'Failed', action: { kind: 'none' } });
+    expect(d.reason).toMatch(/failover after 30 s/);
+  });
+
+  it('stops every replica\'s IO thread first, then fails over to the superset replica', () => {
+    const first = decide(cluster([lostPrimary(), instance({ name: 'db-1', gtid: '0-1-8', io: 'connecting' }), instance({ name: 'db-2', gtid: '0-1-7', received: '0-1-9', io: 'connecting' })]));
+    expect(first.action).toMatchObject({ kind: 'stopReplicationIo', instances: ['db-1', 'db-2'] });
+    const second = decide(cluster([lostPrimary(), instance({ name: 'db-1', gtid: '0-1-8', io: 'stopped' }), instance({ name: 'db-2', gtid: '0-1-7', received: '0-1-9', io: 'stopped' })]));
+    expect(second).toMatchObject({ state: 'Failed', action: { kind: 'failover', from: 'db-0', candidate: 'db-2' } });
+  });
+
+  it('works with two instances: the API server is the witness', () => {
+    const d = decide(cluster([lostPrimary(), instance({ name: 'db-1', io: 'stopped' })]));
+    expect(d.action).toMatchObject({ kind: 'failover', candidate: 'db-1' });
+  });
+
+  it('does not fail over when the pod is Ready and a replica is still connected: the operator is the one cut off', () => {
+    const d = decide(cluster([lostPrimary(60_000, { ready: true }), instance({ name: 'db-1' })]));
+    expect(d).toMatchObject({ state: 'Incomplete', action: { kind: 'none' } });
+    expect(d.reason).toMatch(/operator is the one cut off/);
+  });
+
+  it('fails over with the pod Ready when every replica lost the source too', () => {
+    const d = decide(cluster([lostPrimary(60_000, { ready: true }), instance({ name: 'db-1', io: 'connecting' })]));
+    expect(d.action).toMatchObject({ kind: 'stopReplicationIo' });
+  });
+
+  it('is Lost when too few replicas answer to be sure of every acknowledged write', () => {
+    const d = decide(cluster([lostPrimary(), instance({ name: 'db-1', io: 'stopped' }), instance({ name: 'db-2', ...down })]));
+    expect(d).toMatchObject({ state: 'Lost', action: { kind: 'none' } });
+  });
+
+  it('is Lost when the replicas diverged', () => {
+    const d = decide(cluster([lostPrimary(), instance({ name: 'db-1', gtid: '0-1-5,0-3-1', io: 'stopped' }), instance({ name: 'db-2', gtid: '0-1-6', io: 'stopped' })]));
+    expect(d.state).toBe('Lost');
+  });
+
+  it('never takes an empty replica, even the only one answering', () => {
+    const d = decide(cluster([lostPrimary(), instance({ name: 'db-1', gtid: '', source: null })]));
+    expect(d).toMatchObject({ state: 'Lost', action: { kind: 'none' } });
+  });
+
+  it('keeps an emptied primary read-only while the replica that may hold the data does not answer', () => {
+    const emptied = instance({ name: 'db-0', role: 'primary', gtid: '', readOnly: true });
+    const d = decide(cluster([emptied, instance({ name: 'db-1', ...down })]));
+    expect(d).toMatchObject({ state: 'Incomplete', action: { kind: 'none' } });
+    expect(d.reason).toMatch(/db-1 do not answer: they may hold the data/);
+  });
+
+  it('fails over at once from a primary that answers with an empty data directory, fencing it first', () => {
+    const emptied = instance({ name: 'db-0', role: 'primary', gtid: '', readOnly: false });
+    expect(decide(cluster([emptied, instance({ name: 'db-1', io: 'stopped' })])).action).toMatchObject({ kind: 'fence', instance: 'db-0' });
+    const fenced = instance({ name: 'db-0', role: 'primary', gtid: '', readOnly: true });
+    expect(decide(cluster([fenced, instance({ name: 'db-1', io: 'stopped' })])).action).toMatchObject({ kind: 'failover', candidate: 'db-1' });
+  });
+
+  it('after the failover, fences the returning old primary, then excludes it for its errant write', () => {
+    const back = instance({ name: 'db-0', gtid: '0-1-11', source: null, readOnly: false });
+    const promoted = instance({ name: 'db-1', role: 'primary', gtid: '0-1-10,0-2-15' });
+    expect(decide(cluster([back, promoted], { primary: 'db-1' })).action).toMatchObject({ kind: 'fence', instance: 'db-0' });
+    const fenced = instance({ name: 'db-0', gtid: '0-1-11', source: null, readOnly: true });
+    expect(decide(cluster([fenced, promoted], { primary: 'db-1' })).action).toMatchObject({ kind: 'exclude', instance: 'db-0' });
+    const clean = instance({ name: 'db-0', gtid: '0-1-10', source: null, readOnly: true });
+    expect(decide(cluster([clean, promoted], { primary: 'db-1' })).action).toMatchObject({ kind: 'repoint', instance: 'db-0', source: 'db-1' });
+  });
+});
