@@ -503,14 +503,14 @@ const monitoring = defaultedObject(
       'spec.monitoring.namespaceLabels',
     ),
     qps: defaultedObject(
-      'Alerts on the HAProxy request rate compared with its own average over window.',
+      'Alerts on the HAProxy request rate compared with its own average over window, a window that ends 10 minutes ago so an anomaly is not part of the baseline it is compared with; an alert also fires when the rate disappears (every load balancer pod gone).',
       {
         spikeFactor: withDefault(
-          { type: 'number', description: 'Alert when QPS exceeds the baseline times this factor.', minimum: 1, exclusiveMinimum: true, maximum: 1000 },
+          { type: 'number', description: 'Alert when QPS reaches the baseline times this factor.', minimum: 1, exclusiveMinimum: true, maximum: 1000 },
           D.monitoring.qps.spikeFactor,
         ),
         dropFactor: withDefault(
-          { type: 'number', description: 'Alert when QPS falls below the baseline times this factor.', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true },
+          { type: 'number', description: 'Alert when QPS falls to the baseline times this factor.', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true },
           D.monitoring.qps.dropFactor,
         ),
         window: withDefault(

@@ -33,8 +33,14 @@ export interface RuleGroup {
 
 /** Client requests per second at the LB (TLS connections per second in passthrough mode). */
 export const QPS_RECORD = 'webstack:haproxy_requests:rate2m';
-/** The moving baseline: the average of QPS_RECORD over spec.monitoring.qps.window. */
+/**
+ * The moving baseline: the average of QPS_RECORD over spec.monitoring.qps.window, ending
+ * BASELINE_OFFSET ago. The offset keeps an anomaly out of the average it is compared with until its
+ * alert has fired (2m of rate plus 5m of `for`): averaged in at once, a sustained 3.7x spike never
+ * reaches 3x a baseline that already holds it.
+ */
 export const QPS_BASELINE_RECORD = 'webstack:haproxy_requests:rate2m_baseline';
+export const BASELINE_OFFSET = '10m';
 
 /** Share of 5xx responses that alerts; only above the minimumQPS floor, where a ratio means something. */
 const ERROR_RATIO = 0.05;
@@ -85,11 +91,12 @@ export function renderPrometheusRuleGroups(stack: DefaultedWebStack): RuleGroup[
         expr: `sum by (namespace) (rate(${frontendCounter}{${lb}, proxy="https"}[2m]))`,
         labels: { webstack: name },
       },
-      { record: QPS_BASELINE_RECORD, expr: `avg_over_time(${qps}[${window}])` },
+      { record: QPS_BASELINE_RECORD, expr: `avg_over_time(${qps}[${window}] offset ${BASELINE_OFFSET})` },
+      // At the factor itself the alert fires (>=, <=): "3 times the baseline" is a spike of 3x.
       alert(
         'WebStackQPSSpike',
         'warning',
-        `${qps} > ${spikeFactor} * ${baseline} and ${qps} >= ${minimumQPS}`,
+        `${qps} >= ${spikeFactor} * ${baseline} and ${qps} >= ${minimumQPS}`,
         '5m',
         'traffic spike',
         `${stackLabel} receives {{ printf "%.2f" $value }} ${unit}, more than ${spikeFactor} times its ${window} average.`,
@@ -97,10 +104,20 @@ export function renderPrometheusRuleGroups(stack: DefaultedWebStack): RuleGroup[
       alert(
         'WebStackQPSDrop',
         'warning',
-        `${qps} < ${dropFactor} * ${baseline} and ${baseline} >= ${minimumQPS}`,
+        `${qps} <= ${dropFactor} * ${baseline} and ${baseline} >= ${minimumQPS}`,
         '5m',
         'traffic drop',
         `${stackLabel} receives {{ printf "%.2f" $value }} ${unit}, less than ${dropFactor} times its ${window} average.`,
+      ),
+      // When every LB pod is gone (or no longer scraped) the request rate has no series at all, so
+      // neither comparison above can fire: alert when it had samples in the window and has none now.
+      alert(
+        'WebStackQPSAbsent',
+        'critical',
+        `count_over_time(${qps}[${window}]) unless on (namespace, webstack) ${qps}`,
+        '5m',
+        'no request rate',
+        `No load balancer pod of ${stackLabel} reports a request rate any more: they are all gone, or no longer scraped.`,
       ),
     ],
   };

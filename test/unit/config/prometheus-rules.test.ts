@@ -176,6 +176,53 @@ describe('Prometheus rules', () => {
         ]),
         alert_rule_test: [...quiet('125m'), ...quiet('130m'), ...quiet('140m')],
       },
+      // At the configured factors (3 and 0.3), not at 95% of them; the baseline leaves the
+      // anomaly out, so a sustained 3.7x spike and a drop to 0.28x fire too.
+      ...(
+        [
+          ['WebStackQPSSpike', 30, true],
+          ['WebStackQPSSpike', 28.5, false],
+          ['WebStackQPSSpike', 37, true],
+          ['WebStackQPSDrop', 3, true],
+          ['WebStackQPSDrop', 3.16, false],
+          ['WebStackQPSDrop', 2.8, true],
+        ] as const
+      ).map(([alertname, qps, fires]) => ({
+        name: `from 10 to ${qps} requests/s ${fires ? 'fires' : 'does not fire'} ${alertname}`,
+        interval: '1m',
+        input_series: requestSeries([
+          [10, 120],
+          [qps, 30],
+        ]),
+        alert_rule_test: [
+          ...quiet('120m'),
+          { eval_time: '130m', alertname, exp_alerts: fires ? [annotated(alertname, qps.toFixed(2))] : [] },
+          ...(fires ? [] : [{ eval_time: '140m', alertname, exp_alerts: [] }]),
+          { eval_time: '130m', alertname: alertname === 'WebStackQPSSpike' ? 'WebStackQPSDrop' : 'WebStackQPSSpike', exp_alerts: [] },
+        ],
+      })),
+      {
+        name: 'every load balancer series gone fires WebStackQPSAbsent',
+        interval: '1m',
+        input_series: requestSeries([[10, 120]]),
+        alert_rule_test: [
+          { eval_time: '119m', alertname: 'WebStackQPSAbsent', exp_alerts: [] },
+          {
+            eval_time: '135m',
+            alertname: 'WebStackQPSAbsent',
+            exp_alerts: [{ exp_labels: { ...labels, severity: 'critical' }, exp_annotations: findAlert(groups, 'WebStackQPSAbsent').annotations }],
+          },
+        ],
+      },
+      {
+        name: 'steady traffic never fires WebStackQPSAbsent',
+        interval: '1m',
+        input_series: requestSeries([[10, 150]]),
+        alert_rule_test: [
+          { eval_time: '60m', alertname: 'WebStackQPSAbsent', exp_alerts: [] },
+          { eval_time: '149m', alertname: 'WebStackQPSAbsent', exp_alerts: [] },
+        ],
+      },
       {
         name: 'a stopped replication thread fires WebStackMySQLReplicationBroken',
         interval: '1m',
