@@ -5,11 +5,24 @@
 # nftables and iptables rules, ipsets, cgroups, the sysctls kubelet and the CNI plugins touch,
 # and the host paths kubelet, containerd and CNI write to by default.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 section() { printf '\n## %s\n' "$1"; }
 
+# Processes of a real-node cluster, and only those (other clusters, such as the KWOK one, may
+# come and go meanwhile): programs only nodes run, anything in another network namespace than
+# this shell (nodes, pods) or in a node's cgroup (containers), and anything whose command line
+# names the cluster's state folder (the control plane, fake-cloud, the node launchers).
 section processes
-# By name: anything a node or the control plane runs (containers included).
-ps -eo comm= | grep -xE 'etcd|kube-apiserver|kube-controller|kube-scheduler|kubelet|kube-proxy|kube-router|containerd|containerd-shim|containerd-shim-runc-v2|runc|pause|coredns|prometheus-mysql|prometheus-ngin' | sort | uniq -c
+self_net=$(readlink /proc/self/ns/net)
+for p in /proc/[0-9]*; do
+  comm=$(cat "$p/comm" 2>/dev/null) || continue
+  net=$(readlink "$p/ns/net" 2>/dev/null) || continue
+  if [[ "$comm" =~ ^(kubelet|kube-proxy|kube-router|containerd|containerd-shim|containerd-shim-runc-v2|runc|pause|coredns)$ ]] ||
+    [ "$net" != "$self_net" ] || grep -q webstack-real "$p/cgroup" 2>/dev/null ||
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$REAL_DIR"; then
+    echo "$comm"
+  fi
+done | sort | uniq -c
 section links
 ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
 section addresses
