@@ -79,7 +79,7 @@ function database(dbHost: string) {
                   ports: [{ containerPort: 3306 }],
                   securityContext: restricted(999),
                   resources,
-                  readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 2 },
+                  readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', '--user=root', 'ping'] }, periodSeconds: 2 },
                   volumeMounts: [
                     { name: 'data', mountPath: '/var/lib/mysql' },
                     { name: 'run', mountPath: '/run/mysqld' },
@@ -119,6 +119,8 @@ function app(name: string, dbHost: string, caPem: string) {
         template: {
           metadata: { labels: { app: name } },
           spec: {
+            // Without it, the Service `db` would set DB_PORT=tcp://... in every pod of the namespace.
+            enableServiceLinks: false,
             containers: [
               {
                 name: 'app',
@@ -126,6 +128,7 @@ function app(name: string, dbHost: string, caPem: string) {
                 imagePullPolicy: 'Never',
                 env: [
                   { name: 'DB_WRITE_HOST', value: dbHost },
+                  { name: 'DB_PORT', value: '3306' },
                   { name: 'DB_USER', value: 'app' },
                   { name: 'DB_PASSWORD', value: PASSWORD },
                   { name: 'DB_NAME', value: 'app' },
@@ -262,7 +265,10 @@ describe('the local images on real nodes', () => {
   it('MariaDB refuses a plain connection with the right password', async () => {
     const plain = await exec('client', ['mariadb', '--skip-ssl', '-h', dbHost, '-u', 'app', `-p${PASSWORD}`, '-e', 'SELECT 1'], true);
     expect(plain.code).not.toBe(0);
-    expect(plain.stderr).toMatch(/insecure transport|SSL/i);
+    expect(plain.stderr).toMatch(/Access denied|insecure transport/);
+    // The same account and password over TLS gets in: it was the plain transport that was refused.
+    const tls = await exec('client', ['mariadb', '--ssl', '-h', dbHost, '-u', 'app', `-p${PASSWORD}`, '-N', '-e', "SHOW SESSION STATUS LIKE 'Ssl_version'"]);
+    expect(tls.stdout).toMatch(/Ssl_version\s+TLSv1\.[23]/);
   }, 60_000);
 
   it('HAProxy forwards to Nginx, and the Nginx exporter reads Nginx status', async () => {
