@@ -4,9 +4,8 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_VERSION, GROUP, PLURAL, VERSION, type WebStack } from './api/types.js';
+import type { WebStack } from './api/types.js';
 import { ChildCaches } from './controller/caches.js';
-import { MANAGED_SELECTOR } from './controller/kinds.js';
 import { stackKeyOf } from './controller/owner.js';
 import { ObjectApi } from './kube/apply.js';
 import { KubeClient } from './kube/client.js';
@@ -14,7 +13,7 @@ import { loadKubeConfig } from './kube/config.js';
 import { Discovery } from './kube/discovery.js';
 import { kubeLeaseStore } from './kube/lease.js';
 import { kubeListWatch } from './kube/listwatch.js';
-import { Reconciler, type OptionalApis } from './reconcile/reconciler.js';
+import { Reconciler } from './reconcile/reconciler.js';
 import { DEFAULT_AGENT_NAMESPACE } from './render/index.js';
 import type { OperatorConfig } from './runtime/config.js';
 import { Informer, type ChangeEvent } from './runtime/informer.js';
@@ -23,6 +22,8 @@ import { createLogger, reconcileLogger } from './runtime/logger.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/queue.js';
 import { readinessOf, startHealthServer, type HealthServer } from './runtime/server.js';
+import { API_VERSION, GROUP, OPTIONAL_API_NAMES, OPTIONAL_APIS, PLURAL, VERSION, type OptionalApis } from './api/identity.js';
+import { MANAGED_SELECTOR } from './api/kinds.js';
 
 /** How often discovery is asked whether cert-manager / prometheus-operator appeared. */
 const OPTIONAL_API_CHECK_MS = 30_000;
@@ -80,12 +81,9 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
 
   const apis: OptionalApis = { certManager: false, prometheusOperator: false };
   const refreshOptionalApis = async (): Promise<void> => {
-    const found: OptionalApis = {
-      certManager: await discovery.hasResource('cert-manager.io', 'v1', 'Certificate'),
-      prometheusOperator: await discovery.hasResource('monitoring.coreos.com', 'v1', 'PrometheusRule'),
-    };
-    for (const api of ['certManager', 'prometheusOperator'] as const) {
-      if (found[api] && caches.enable(api)) {
+    for (const api of OPTIONAL_API_NAMES) {
+      const { group, version, probeKind } = OPTIONAL_APIS[api];
+      if ((await discovery.hasResource(group, version, probeKind)) && caches.enable(api)) {
         logger.info({ api }, 'optional API found; watching its kinds');
         await caches.waitForSync();
         apis[api] = true;

@@ -4,7 +4,7 @@
  */
 import { stringify } from 'yaml';
 import { webStackSchema, type SchemaProps } from './schema.js';
-import { GROUP, KIND, PLURAL, VERSION } from './types.js';
+import { GROUP, KIND, PLURAL, VERSION } from './identity.js';
 
 export interface PrinterColumn {
   name: string;

@@ -8,7 +8,8 @@ import { kubeListWatch } from '../kube/listwatch.js';
 import type { KubeObject } from '../kube/types.js';
 import { Informer, type ChangeHandler } from '../runtime/informer.js';
 import type { Logger } from 'pino';
-import { CHILD_KINDS, MANAGED_SELECTOR, type ChildKind, type OptionalApi } from './kinds.js';
+import type { OptionalApi } from '../api/identity.js';
+import { CHILD_KINDS, type ChildKind, MANAGED_SELECTOR } from '../api/kinds.js';
 
 export interface CachesOptions {
   client: Pick<KubeClient, 'request' | 'watch'>;

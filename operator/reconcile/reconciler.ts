@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { withDefaults, type DefaultedWebStack } from '../api/defaults.js';
-import { API_VERSION, KIND, type Condition, type WebStack, type WebStackStatus } from '../api/types.js';
+import type { Condition, WebStack, WebStackStatus } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
 import { isAlreadyExists, isNotFound, KubeApiError } from '../kube/errors.js';
@@ -19,18 +19,25 @@ import { resourcePath } from '../kube/types.js';
 import { render, type RenderFacts } from '../render/index.js';
 import { agentNames } from '../render/logging.js';
 import { MYSQL } from '../render/config/layout.js';
-import { DB_ROLE_LABEL, FIELD_MANAGER, INSTANCE_LABEL, commonLabels, names } from '../render/names.js';
-import { CHILD_KINDS } from '../controller/kinds.js';
+import { commonLabels, names } from '../render/names.js';
 import type { ProcessResult } from '../runtime/queue.js';
 import { satisfies } from './diff.js';
-import { mysqlPods, observe, type Lookup } from './observe.js';
+import { mysqlPods, observe } from './observe.js';
 import { computeStatus } from './status.js';
-
-/** Labels that tie a child to its WebStack across namespaces, where owner references cannot. */
-export const OWNER_NAMESPACE_LABEL = 'webstack.dev/owner-namespace';
-export const OWNER_NAME_LABEL = 'webstack.dev/owner-name';
-/** Held while a WebStack has children the garbage collector cannot reach (other namespaces, kept credentials). */
-export const FINALIZER = 'webstack.dev/cleanup';
+import {
+  API_VERSION,
+  CERTIFICATE_NAME_ANNOTATION,
+  DB_ROLE_LABEL,
+  FIELD_MANAGER,
+  FINALIZER,
+  INSTANCE_LABEL,
+  KIND,
+  OWNER_NAME_LABEL,
+  OWNER_NAMESPACE_LABEL,
+  type OptionalApis,
+} from '../api/identity.js';
+import { CHILD_KINDS } from '../api/kinds.js';
+import type { Lookup } from '../kube/lookup.js';
 
 /** Children of one kind applied at the same time, at most. */
 const APPLY_PARALLELISM = 8;
@@ -46,9 +53,6 @@ function runsOfOneKind(objects: KubeObject[]): KubeObject[][] {
   return runs;
 }
 
-/** Set by cert-manager on the Secrets it issues. */
-const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
-
 interface IssuedCertificate extends KubeObject {
   spec?: { secretName?: string };
   status?: { revision?: number };
@@ -59,11 +63,6 @@ const ISSUER_FOUND_TTL_MS = 60_000;
 
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
-
-export interface OptionalApis {
-  certManager: boolean;
-  prometheusOperator: boolean;
-}
 
 export interface ReconcilerDeps {
   stacks: { get(namespace: string, name: string): WebStack | undefined };

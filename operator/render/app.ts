@@ -6,6 +6,7 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
+import { VARIANT_LABEL } from '../api/identity.js';
 import { APP, MYSQL } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
 import { configHash } from './hash.js';
@@ -25,9 +26,6 @@ import {
   servicePort,
 } from './pod.js';
 import { tlsPlan } from './tls.js';
-
-/** Pod label telling the stable Deployment's pods from the canary's. */
-export const VARIANT_LABEL = 'webstack.dev/variant';
 
 /** The database settings the operator injects, before the user's own env (which may override them). */
 function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {

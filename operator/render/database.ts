@@ -10,7 +10,7 @@ import { MYSQL } from './config/layout.js';
 import { renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
 import { configHash } from './hash.js';
-import { DB_ROLE_LABEL, selectorLabels } from './names.js';
+import { selectorLabels } from './names.js';
 import {
   SIDECAR_RESOURCES,
   UID,
@@ -26,6 +26,7 @@ import {
   servicePort,
 } from './pod.js';
 import { tlsPlan } from './tls.js';
+import { DB_ROLE_LABEL } from '../api/identity.js';
 
 export const DATA_VOLUME = 'data';
 

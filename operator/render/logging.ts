@@ -16,8 +16,9 @@ import { renderLogAgentConfig } from './config/log-agent.js';
 import { DEFAULT_AGENT_NAMESPACE, id, type RenderContext } from './context.js';
 import { renderLogAgentFirewall } from './firewall.js';
 import { configHash } from './hash.js';
-import { CONFIG_HASH_ANNOTATION, commonLabels, selectorLabels } from './names.js';
+import { commonLabels, selectorLabels } from './names.js';
 import { configMapVolume, httpProbe, mount } from './pod.js';
+import { CONFIG_HASH_ANNOTATION } from '../api/identity.js';
 
 /** Namespace of the WebStack an agent object belongs to (the agent namespace is shared by all stacks). */
 export const STACK_NAMESPACE_LABEL = 'webstack.dev/stack-namespace';

@@ -7,7 +7,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Resources, SpreadMode } from '../api/types.js';
 import { id, meta, type RenderContext } from './context.js';
-import { CONFIG_HASH_ANNOTATION, commonLabels, type Component } from './names.js';
+import { commonLabels, type Component } from './names.js';
+import { CONFIG_HASH_ANNOTATION } from '../api/identity.js';
 
 /**
  * Numeric ids of the images' own non-root users. Numeric, because the kubelet can only enforce

@@ -9,13 +9,13 @@
  * controller reports TLSReady=False and the Secrets can still be provided by hand.
  */
 import type { DefaultedSpec } from '../api/defaults.js';
+import { OPTIONAL_APIS } from '../api/identity.js';
 import type { TLSMode } from '../api/types.js';
 import { serviceHost } from './config/layout.js';
 import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
 import { commonLabels, names } from './names.js';
 
-export const CERT_MANAGER_API = 'cert-manager.io/v1';
-const CERT_MANAGER_GROUP = 'cert-manager.io';
+const { apiVersion: CERT_MANAGER_API, group: CERT_MANAGER_GROUP } = OPTIONAL_APIS.certManager;
 
 export interface TlsPlan {
   mode: TLSMode;

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
 import type { WebStack } from '../../operator/api/types.js';
-import { FIELD_MANAGER } from '../../operator/render/names.js';
 import { render, type KubeObject } from '../../operator/render/index.js';
 import { deleteNamespace, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
+import { FIELD_MANAGER } from '../../operator/api/identity.js';
 
 let stackNs: string;
 let agentNs: string;

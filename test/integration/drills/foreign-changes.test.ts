@@ -9,10 +9,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { WebStack } from '../../../operator/api/types.js';
-import { FIELD_MANAGER } from '../../../operator/render/names.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../../support/cluster.js';
 import { AGENT_NAMESPACE } from '../../support/operator.js';
 import { childrenOf, conditionOf, expectedChildren, loadExample, metricValue, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { FIELD_MANAGER } from '../../../operator/api/identity.js';
 
 jest.setTimeout(120_000);
 

@@ -6,10 +6,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CHILD_KINDS } from '../../../operator/controller/kinds.js';
 import { repoRoot } from '../../support/cluster.js';
 import { RELEASE_NAMESPACE, ofKind, template } from './helm.js';
 import { permission, permissions, type Permission, type Role } from './rbac.js';
+import { CHILD_KINDS } from '../../../operator/api/kinds.js';
 
 const AGENTS = 'webstack-system';
 const WATCHED = 'shop';

@@ -5,10 +5,9 @@
  */
 import fc from 'fast-check';
 import type { IngressRule, Resources, SpreadMode, TLSMode, Toleration, WebStack, WebStackSpec } from '../../../operator/api/types.js';
-import { API_VERSION, KIND } from '../../../operator/api/types.js';
 import { HAPROXY, MYSQL, NGINX } from '../../../operator/render/config/layout.js';
 import type { RenderFacts } from '../../../operator/render/index.js';
-import { MAX_STACK_NAME_LENGTH } from '../../../operator/render/names.js';
+import { API_VERSION, KIND, MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
 
 const LETTERS = Array.from('abcdefghijklmnopqrstuvwxyz');
 const label = (min: number, max: number) =>

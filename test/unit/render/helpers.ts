@@ -12,7 +12,7 @@ import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defa
 import type { WebStack } from '../../../operator/api/types.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import type { KubeObject, RenderFacts } from '../../../operator/render/index.js';
-import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../../../operator/render/names.js';
+import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../../../operator/api/identity.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
