@@ -95,7 +95,6 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
   const reconciler = new Reconciler({
     stacks,
     caches,
-    client,
     objects,
     optionalApis: () => Promise.resolve({ ...apis }),
     agentNamespace,
