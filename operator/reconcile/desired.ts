@@ -13,17 +13,18 @@ import { own } from './ownership.js';
 
 /** The desired children in apply order. `credentialsVersion`: learned in this reconcile, maybe before the cache. */
 export function desiredObjects(raw: WebStack, stack: DefaultedWebStack, gathered: Gathered, credentialsVersion: string, agentNamespace: string): KubeObject[] {
-  const facts: RenderFacts = {
-    ...gathered.apis,
-    agentNamespace,
-    secretVersions: { ...gathered.secretVersions, [names(stack.metadata.name).mysqlCredentials]: credentialsVersion },
-    ...(gathered.existing ? { existing: gathered.existing } : {}),
-  };
+  const { sinkSecret } = gathered;
+  const secretVersions = { ...gathered.secretVersions, [names(stack.metadata.name).mysqlCredentials]: credentialsVersion };
+  // The copy changes when the user's Secret does; its source's version rolls the agent, which reads it at start.
+  if (sinkSecret) secretVersions[sinkCopyName(stack)] = `source:${sinkSecret.metadata.resourceVersion ?? ''}`;
+  const facts: RenderFacts = { ...gathered.apis, agentNamespace, secretVersions, ...(gathered.existing ? { existing: gathered.existing } : {}) };
   const desired: KubeObject[] = render(stack, facts);
   // First, so the agent's Secret exists before the DaemonSet whose pods read it.
-  if (gathered.sinkSecret) desired.unshift(sinkSecretCopy(stack, gathered.sinkSecret, agentNamespace));
+  if (sinkSecret) desired.unshift(sinkSecretCopy(stack, sinkSecret, agentNamespace));
   return desired.map((o) => own(o, raw));
 }
+
+const sinkCopyName = (stack: DefaultedWebStack): string => agentNames(stack.metadata.namespace ?? '', stack.metadata.name).sinkSecret;
 
 /**
  * The log agent runs in the agent namespace and can only read Secrets there, so the sink's
@@ -34,7 +35,7 @@ function sinkSecretCopy(stack: DefaultedWebStack, source: SecretWithData, agentN
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: agentNames(stack.metadata.namespace ?? '', stack.metadata.name).sinkSecret,
+      name: sinkCopyName(stack),
       namespace: agentNamespace,
       labels: commonLabels(stack.metadata.name, 'log-agent'),
     },

@@ -5,12 +5,14 @@
  * `restricted` (the stack namespace) forbids; the agent namespace is `privileged` instead.
  *
  * Objects in another namespace cannot have the WebStack as owner, so every one carries
- * STACK_NAMESPACE_LABEL + the instance label: the controller deletes them by that selector when
- * the WebStack goes, or when logging is disabled.
+ * OWNER_NAMESPACE_LABEL (here, and with OWNER_NAME_LABEL from the reconciler): the controller
+ * deletes them by those labels when the WebStack goes, or when logging is disabled, and the
+ * DaemonSet selects its pods by it, since a stack name alone is not unique across namespaces.
  */
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { SIDECAR_IMAGES } from '../api/defaults.js';
+import { CONFIG_HASH_ANNOTATION, OWNER_NAMESPACE_LABEL } from '../api/identity.js';
 import { LOG_AGENT } from './config/layout.js';
 import { renderLogAgentConfig } from './config/log-agent.js';
 import { DEFAULT_AGENT_NAMESPACE, id, type RenderContext } from './context.js';
@@ -18,10 +20,6 @@ import { renderLogAgentFirewall } from './firewall.js';
 import { configHash } from './hash.js';
 import { commonLabels, selectorLabels } from './names.js';
 import { configMapVolume, httpProbe, mount } from './pod.js';
-import { CONFIG_HASH_ANNOTATION } from '../api/identity.js';
-
-/** Namespace of the WebStack an agent object belongs to (the agent namespace is shared by all stacks). */
-export const STACK_NAMESPACE_LABEL = 'webstack.dev/stack-namespace';
 
 /** Where each agent keeps its read offsets on the node, so a restarted agent neither loses nor repeats logs. */
 export const AGENT_STATE_ROOT = '/var/lib/webstack-log-agent';
@@ -72,7 +70,7 @@ function sinkEnv(ctx: RenderContext, secretName: string): k8s.EnvVar[] {
 
 /** Where the stack's agent objects live and how they are labelled and selected. */
 export function agentPlacement(ctx: RenderContext) {
-  const ownerLabel = { [STACK_NAMESPACE_LABEL]: ctx.namespace };
+  const ownerLabel = { [OWNER_NAMESPACE_LABEL]: ctx.namespace };
   return {
     namespace: ctx.facts.agentNamespace ?? DEFAULT_AGENT_NAMESPACE,
     names: agentNames(ctx.namespace, ctx.name),

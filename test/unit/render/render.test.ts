@@ -291,7 +291,7 @@ describe('render', () => {
       const agent = byKind(objects, 'DaemonSet');
       expect(agent).toHaveLength(1);
       expect(agent[0]?.metadata.namespace).toBe('agents');
-      expect(agent[0]?.metadata.labels).toMatchObject({ 'webstack.dev/stack-namespace': 'shop', 'app.kubernetes.io/instance': 'foobar' });
+      expect(agent[0]?.metadata.labels).toMatchObject({ 'webstack.dev/owner-namespace': 'shop', 'app.kubernetes.io/instance': 'foobar' });
       expect(byKind(render(withSpec(full, (s) => (s.logging.enabled = false)), ALL_FACTS), 'DaemonSet')).toEqual([]);
     });
 
