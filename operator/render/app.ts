@@ -25,7 +25,6 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
 
 /** The database settings the operator injects, before the user's own env (which may override them). */
 function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {
@@ -44,7 +43,7 @@ export function renderApp(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const app = spec.app;
   const tierSelector = selectorLabels(ctx.name, 'app');
-  const plan = tlsPlan(ctx.name, spec);
+  const plan = ctx.plan.tls;
   const portName = app.tls ? 'https' : 'http';
   const scheme = app.tls ? 'HTTPS' : 'HTTP';
 
@@ -62,15 +61,15 @@ export function renderApp(ctx: RenderContext): void {
   // Pods roll when a Secret they read changes, as far as the controller reports versions.
   const secrets = [
     n.mysqlCredentials,
-    ...(plan.appSecret ? [plan.appSecret] : []),
+    ...(plan.mounts.app.cert ? [plan.mounts.app.cert] : []),
     ...app.env.flatMap((e) => (e.secretKeyRef ? [e.secretKeyRef.name] : [])),
     ...app.envFromSecrets.map((s) => s.name),
   ];
   // Most runtimes want a writable /tmp; the root filesystem is read-only.
   const volumes: k8s.Volume[] = [scratchVolume('tmp', '256Mi')];
   const mounts: k8s.VolumeMount[] = [mount('tmp', '/tmp', false)];
-  if (plan.appSecret !== undefined) {
-    volumes.push(secretVolume('certs', plan.appSecret));
+  if (plan.mounts.app.cert !== undefined) {
+    volumes.push(secretVolume('certs', plan.mounts.app.cert));
     mounts.push(mount('certs', APP.certDir));
   }
 

@@ -25,7 +25,6 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
 import { DB_ROLE_LABEL } from '../api/identity.js';
 
 export const DATA_VOLUME = 'data';
@@ -46,8 +45,8 @@ export function renderDatabase(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const db = spec.database;
   const selector = selectorLabels(ctx.name, 'database');
-  const plan = tlsPlan(ctx.name, spec);
-  const files = renderMysqlConfig(ctx.stack);
+  const plan = ctx.plan.tls;
+  const files = renderMysqlConfig(ctx.stack, ctx.plan);
 
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.mysqlConfig), {
     metadata: meta(ctx, n.mysqlConfig, 'database'),
@@ -82,8 +81,8 @@ export function renderDatabase(ctx: RenderContext): void {
     mount('run', MYSQL.runDir, false),
     mount('tmp', MYSQL.tmpDir, false),
   ];
-  if (plan.mysqlSecret !== undefined) {
-    volumes.push(secretVolume('certs', plan.mysqlSecret));
+  if (plan.mounts.database.cert !== undefined) {
+    volumes.push(secretVolume('certs', plan.mounts.database.cert));
     mysqlMounts.push(mount('certs', MYSQL.certDir));
   }
 
@@ -159,7 +158,7 @@ export function renderDatabase(ctx: RenderContext): void {
         uid: UID.mysql,
         configHash: configHash({
           files,
-          secrets: plan.mysqlSecret ? [plan.mysqlSecret] : [],
+          secrets: plan.mounts.database.cert ? [plan.mounts.database.cert] : [],
           secretVersions: ctx.facts.secretVersions,
         }),
         initContainers: [initConfig],

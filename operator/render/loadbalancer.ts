@@ -24,7 +24,6 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
 
 export const EXTERNAL_DNS_HOSTNAME_ANNOTATION = 'external-dns.alpha.kubernetes.io/hostname';
 
@@ -32,8 +31,8 @@ export function renderLoadBalancer(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const lb = spec.loadBalancer;
   const selector = selectorLabels(ctx.name, 'loadbalancer');
-  const plan = tlsPlan(ctx.name, spec);
-  const files = { [HAPROXY.configFile]: renderHaproxyConfig(ctx.stack) };
+  const plan = ctx.plan.tls;
+  const files = { [HAPROXY.configFile]: renderHaproxyConfig(ctx.stack, ctx.plan) };
 
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.lbConfig), {
     metadata: meta(ctx, n.lbConfig, 'loadbalancer'),
@@ -60,15 +59,16 @@ export function renderLoadBalancer(ctx: RenderContext): void {
   });
 
   // Passthrough: Nginx holds the public certificate; HAProxy only forwards TCP.
-  const secrets = [...(plan.mode === 'passthrough' ? [] : [plan.publicSecret]), ...(plan.caSecret ? [plan.caSecret] : [])];
+  const { cert: certSecret, ca: caSecret } = plan.mounts.loadBalancer;
+  const secrets = [...(certSecret ? [certSecret] : []), ...(caSecret ? [caSecret] : [])];
   const volumes: k8s.Volume[] = [configMapVolume('config', n.lbConfig), scratchVolume('run')];
   const mounts: k8s.VolumeMount[] = [mount('config', HAPROXY.configDir), mount('run', HAPROXY.runDir, false)];
-  if (plan.mode !== 'passthrough') {
-    volumes.push(secretVolume('certs', plan.publicSecret));
+  if (certSecret !== undefined) {
+    volumes.push(secretVolume('certs', certSecret));
     mounts.push(mount('certs', HAPROXY.certDir));
   }
-  if (plan.caSecret !== undefined) {
-    volumes.push(secretVolume('ca', plan.caSecret, [TLS_FILES.ca]));
+  if (caSecret !== undefined) {
+    volumes.push(secretVolume('ca', caSecret, [TLS_FILES.ca]));
     mounts.push(mount('ca', HAPROXY.caDir));
   }
 

@@ -45,6 +45,6 @@ export function renderMonitoring(ctx: RenderContext): void {
   }
 
   customResource(ctx, 'monitoring', { apiVersion: MONITORING_API, kind: 'PrometheusRule' }, meta(ctx, n.rules, 'monitoring', { labels }), {
-    spec: { groups: renderPrometheusRuleGroups(ctx.stack) },
+    spec: { groups: renderPrometheusRuleGroups(ctx.stack, ctx.plan) },
   });
 }
