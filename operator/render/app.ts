@@ -9,7 +9,6 @@ import { DEFAULTS } from '../api/defaults.js';
 import { VARIANT_LABEL } from '../api/identity.js';
 import { APP, MYSQL } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   UID,
@@ -58,13 +57,6 @@ export function renderApp(ctx: RenderContext): void {
       e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secretKeyRef.name, key: e.secretKeyRef.key } } } : { name: e.name, value: e.value ?? '' },
     ),
   ];
-  // Pods roll when a Secret they read changes, as far as the controller reports versions.
-  const secrets = [
-    n.mysqlCredentials,
-    ...(plan.mounts.app.cert ? [plan.mounts.app.cert] : []),
-    ...app.env.flatMap((e) => (e.secretKeyRef ? [e.secretKeyRef.name] : [])),
-    ...app.envFromSecrets.map((s) => s.name),
-  ];
   // Most runtimes want a writable /tmp; the root filesystem is read-only.
   const volumes: k8s.Volume[] = [scratchVolume('tmp', '256Mi')];
   const mounts: k8s.VolumeMount[] = [mount('tmp', '/tmp', false)];
@@ -98,7 +90,6 @@ export function renderApp(ctx: RenderContext): void {
         labels,
         tierSelector,
         uid: UID.app,
-        configHash: configHash({ secrets, secretVersions: ctx.facts.secretVersions }),
         containers: [main],
         volumes,
       }),

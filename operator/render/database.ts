@@ -9,7 +9,6 @@ import { DEFAULTS, SIDECAR_IMAGES } from '../api/defaults.js';
 import { MYSQL } from './config/layout.js';
 import { renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   SIDECAR_RESOURCES,
@@ -156,11 +155,7 @@ export function renderDatabase(ctx: RenderContext): void {
         labels: selector,
         tierSelector: selector,
         uid: UID.mysql,
-        configHash: configHash({
-          files,
-          secrets: plan.mounts.database.cert ? [plan.mounts.database.cert] : [],
-          secretVersions: ctx.facts.secretVersions,
-        }),
+        files,
         initContainers: [initConfig],
         containers: [mysql, exporter],
         volumes,

@@ -7,7 +7,6 @@ import { DEFAULTS } from '../api/defaults.js';
 import { renderHaproxyConfig } from './config/haproxy.js';
 import { HAPROXY, TLS_FILES } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   UID,
@@ -60,7 +59,6 @@ export function renderLoadBalancer(ctx: RenderContext): void {
 
   // Passthrough: Nginx holds the public certificate; HAProxy only forwards TCP.
   const { cert: certSecret, ca: caSecret } = plan.mounts.loadBalancer;
-  const secrets = [...(certSecret ? [certSecret] : []), ...(caSecret ? [caSecret] : [])];
   const volumes: k8s.Volume[] = [configMapVolume('config', n.lbConfig), scratchVolume('run')];
   const mounts: k8s.VolumeMount[] = [mount('config', HAPROXY.configDir), mount('run', HAPROXY.runDir, false)];
   if (certSecret !== undefined) {
@@ -96,7 +94,7 @@ export function renderLoadBalancer(ctx: RenderContext): void {
       labels: selector,
       tierSelector: selector,
       uid: UID.haproxy,
-      configHash: configHash({ files, secrets, secretVersions: ctx.facts.secretVersions }),
+      files,
       containers: [haproxy],
       volumes,
       // haproxy.cfg's hard-stop-after 30s bounds the drain of open connections; a little more here.

@@ -17,9 +17,8 @@ import { LOG_AGENT } from './config/layout.js';
 import { renderLogAgentConfig } from './config/log-agent.js';
 import { DEFAULT_AGENT_NAMESPACE, id, type RenderContext } from './context.js';
 import { renderLogAgentFirewall } from './firewall.js';
-import { configHash } from './hash.js';
 import { commonLabels, selectorLabels } from './names.js';
-import { configMapVolume, httpProbe, mount } from './pod.js';
+import { configMapVolume, httpProbe, mount, podConfigHash } from './pod.js';
 
 /** Where each agent keeps its read offsets on the node, so a restarted agent neither loses nor repeats logs. */
 export const AGENT_STATE_ROOT = '/var/lib/webstack-log-agent';
@@ -86,7 +85,6 @@ export function renderLogging(ctx: RenderContext): void {
   const { namespace, names: an, ownerLabel, selector, labels } = agentPlacement(ctx);
   const metadata = (name: string) => ({ name, namespace, labels });
   const files = { [LOG_AGENT.configFile]: renderLogAgentConfig(ctx.stack) };
-  const hasCredentials = spec.logging.sink.credentialsSecretRef !== undefined;
 
   renderLogAgentFirewall(ctx, { name: an.daemonSet, namespace, podSelector: selector, labels: ownerLabel });
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', `${namespace}/${an.config}`), {
@@ -130,6 +128,21 @@ export function renderLogging(ctx: RenderContext): void {
   };
 
   const { nodeSelector } = spec.placement;
+  const podSpec: k8s.PodSpec = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    // Only where the stack's pods can run, but on every such node whatever its taints.
+    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
+    tolerations: [{ operator: 'Exists' }],
+    containers: [agent],
+    volumes: [
+      configMapVolume('config', an.config),
+      hostPath('pod-logs', LOG_AGENT.podLogsDir, 'Directory'),
+      hostPath('host-root', '/', 'Directory'),
+      hostPath('state', an.stateDir, 'DirectoryOrCreate'),
+    ],
+  };
   new k8s.KubeDaemonSet(ctx.scope('daemonsets'), id('DaemonSet', `${namespace}/${an.daemonSet}`), {
     metadata: metadata(an.daemonSet),
     spec: {
@@ -138,29 +151,9 @@ export function renderLogging(ctx: RenderContext): void {
       template: {
         metadata: {
           labels,
-          annotations: {
-            [CONFIG_HASH_ANNOTATION]: configHash({
-              files,
-              secrets: hasCredentials ? [an.sinkSecret] : [],
-              secretVersions: ctx.facts.secretVersions,
-            }),
-          },
+          annotations: { [CONFIG_HASH_ANNOTATION]: podConfigHash(ctx, podSpec, files) },
         },
-        spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-          // Only where the stack's pods can run, but on every such node whatever its taints.
-          ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
-          tolerations: [{ operator: 'Exists' }],
-          containers: [agent],
-          volumes: [
-            configMapVolume('config', an.config),
-            hostPath('pod-logs', LOG_AGENT.podLogsDir, 'Directory'),
-            hostPath('host-root', '/', 'Directory'),
-            hostPath('state', an.stateDir, 'DirectoryOrCreate'),
-          ],
-        },
+        spec: podSpec,
       },
     },
   });

@@ -7,6 +7,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Resources, SpreadMode } from '../api/types.js';
 import { id, meta, type RenderContext } from './context.js';
+import { configHash, secretsReadBy } from './hash.js';
 import { commonLabels, type Component } from './names.js';
 import { CONFIG_HASH_ANNOTATION } from '../api/identity.js';
 
@@ -187,7 +188,8 @@ export interface PodOptions {
   tierSelector: Record<string, string>;
   /** Pod-level uid/gid/fsGroup; containers run as their own uid. */
   uid: number;
-  configHash: string;
+  /** Config files the pod reads at start (they and every Secret the spec reads roll it when they change). */
+  files?: Readonly<Record<string, string>>;
   containers: k8s.Container[];
   initContainers?: k8s.Container[];
   volumes?: k8s.Volume[];
@@ -197,24 +199,30 @@ export interface PodOptions {
 
 /** A pod template of a stack tier: restricted, spread, placed, and rolled when its configs change. */
 export function podTemplate(ctx: RenderContext, o: PodOptions): k8s.PodTemplateSpec {
+  const spec: k8s.PodSpec = {
+    // No stack pod talks to the API server; a mounted token would only be something to steal.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(o.uid),
+    topologySpreadConstraints: spreadConstraints(ctx, o.tierSelector, o.owner),
+    ...placement(ctx),
+    ...(o.initContainers ? { initContainers: o.initContainers } : {}),
+    containers: o.containers,
+    ...(o.volumes ? { volumes: o.volumes } : {}),
+    ...o.spec,
+  };
   return {
     metadata: {
       labels: { ...commonLabels(ctx.name, o.component), ...o.labels },
-      annotations: { [CONFIG_HASH_ANNOTATION]: o.configHash },
+      annotations: { [CONFIG_HASH_ANNOTATION]: podConfigHash(ctx, spec, o.files) },
     },
-    spec: {
-      // No stack pod talks to the API server; a mounted token would only be something to steal.
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: podSecurityContext(o.uid),
-      topologySpreadConstraints: spreadConstraints(ctx, o.tierSelector, o.owner),
-      ...placement(ctx),
-      ...(o.initContainers ? { initContainers: o.initContainers } : {}),
-      containers: o.containers,
-      ...(o.volumes ? { volumes: o.volumes } : {}),
-      ...o.spec,
-    },
+    spec,
   };
+}
+
+/** The pod-roll hash of a pod spec: its config files and the versions of every Secret it reads. */
+export function podConfigHash(ctx: RenderContext, spec: k8s.PodSpec, files: Readonly<Record<string, string>> = {}): string {
+  return configHash({ files, secrets: secretsReadBy(spec), secretVersions: ctx.facts.secretVersions });
 }
 
 /** One pod at a time: a new pod must be Ready for minReadySeconds before an old one goes. */

@@ -7,7 +7,6 @@ import { DEFAULTS, SIDECAR_IMAGES } from '../api/defaults.js';
 import { NGINX, TLS_FILES } from './config/layout.js';
 import { renderNginxConfig, renderNginxStartScript } from './config/nginx.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   SIDECAR_RESOURCES,
@@ -91,11 +90,7 @@ export function renderWeb(ctx: RenderContext): void {
       labels: selector,
       tierSelector: selector,
       uid: UID.nginx,
-      configHash: configHash({
-        files,
-        secrets: [...(plan.webSecret ? [plan.webSecret] : []), ...(caSecret ? [caSecret] : [])],
-        secretVersions: ctx.facts.secretVersions,
-      }),
+      files,
       containers: [nginx, exporter],
       volumes,
     }),
