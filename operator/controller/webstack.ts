@@ -56,10 +56,9 @@ function specOrLifecycleChanged(e: ChangeEvent<WebStack>): boolean {
 
 const keyOf = (s: WebStack): string => `${s.metadata.namespace ?? ''}/${s.metadata.name}`;
 
-export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
-  const { config, logger, metrics, client } = o;
-  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
-  const stackInformers = (config.namespaces.length === 0 ? [undefined] : config.namespaces).map(
+/** One WebStack informer per watched namespace (one for all when none is configured), read as one. */
+function watchStacks(client: KubeClient, namespaces: string[], logger: Logger) {
+  const informers = (namespaces.length === 0 ? [undefined] : namespaces).map(
     (namespace) =>
       new Informer<WebStack>({
         source: kubeListWatch<WebStack>(client, { group: GROUP, version: VERSION, plural: PLURAL, kind: KIND, namespace }),
@@ -67,10 +66,18 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
         logger,
       }),
   );
-  const stacks = {
-    get: (namespace: string, name: string) => stackInformers.map((i) => i.get(namespace, name)).find((s) => s !== undefined),
-    keys: () => stackInformers.flatMap((i) => i.list()).map(keyOf),
+  return {
+    informers,
+    get: (namespace: string, name: string) => informers.map((i) => i.get(namespace, name)).find((s) => s !== undefined),
+    keys: () => informers.flatMap((i) => i.list()).map(keyOf),
   };
+}
+
+export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
+  const { config, logger, metrics, client } = o;
+  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
+  const stacks = watchStacks(client, config.namespaces, logger);
+  const stackInformers = stacks.informers;
   const caches = new ChildCaches({ client, namespaces, logger });
 
   const apis: OptionalApis = { certManager: false, prometheusOperator: false };

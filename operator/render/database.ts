@@ -40,6 +40,7 @@ function pingProbe(timing: { periodSeconds: number; timeoutSeconds: number; fail
   };
 }
 
+// eslint-disable-next-line max-lines-per-function -- declarative: the StatefulSet's containers as object literals
 export function renderDatabase(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const db = spec.database;

@@ -40,6 +40,7 @@ const q = (value: string) => k8s.Quantity.fromString(value);
  * request falls back to the matching limit, then to the default; a missing memory limit to the
  * memory request, so a request above the default limit never makes an invalid pair.
  */
+// eslint-disable-next-line complexity -- a fallback chain per field (`??`), not branching logic
 export function resources(spec: Resources, fallback: Required<Pick<Resources, 'requests' | 'limits'>>): k8s.ResourceRequirements {
   const cpu = spec.requests?.cpu ?? spec.limits?.cpu ?? fallback.requests.cpu ?? '100m';
   const memory = spec.requests?.memory ?? spec.limits?.memory ?? fallback.requests.memory ?? '128Mi';
