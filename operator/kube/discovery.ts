@@ -7,10 +7,10 @@
  * asking "is cert-manager installed?" costs no request most of the time, yet a CRD installed
  * after the operator started is noticed within the TTL.
  */
+import { type Clock, systemClock } from '../support/clock.js';
 import type { KubeClient } from './client.js';
 import { KubeApiError, isNotFound } from './errors.js';
 import { groupVersionPath, parseApiVersion, type GroupVersion } from './types.js';
-import { type Clock, systemClock } from '../support/clock.js';
 
 export interface ApiResource {
   /** Plural resource name used in URLs, e.g. `deployments`. */

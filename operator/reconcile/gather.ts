@@ -8,8 +8,8 @@ import { CERTIFICATE_NAME_ANNOTATION, INSTANCE_LABEL, OPTIONAL_APIS, type Option
 import type { ObjectApi } from '../kube/apply.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { names } from '../render/names.js';
 import type { ExistingState } from '../render/index.js';
+import { names } from '../render/names.js';
 
 /** What a reconcile knows before it writes. */
 export interface Gathered {

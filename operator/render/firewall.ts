@@ -15,11 +15,11 @@
  * API, so nothing scrapes it.
  */
 import { k8s } from 'cdk8s-plus-27';
+import { INSTANCE_LABEL, NAME_LABEL } from '../api/identity.js';
 import type { Peer, PortSpec, Tier } from '../api/types.js';
 import { HAPROXY, LOG_AGENT, MYSQL, NGINX } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
 import { selectorLabels, type Component } from './names.js';
-import { INSTANCE_LABEL, NAME_LABEL } from '../api/identity.js';
 
 const TCP = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 

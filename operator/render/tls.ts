@@ -6,8 +6,9 @@
  *
  * Who terminates, what is verified and which Secrets a tier mounts is decided once per stack by
  * tlsPlan() (RenderContext.plan.tls) and read by the object and the config renderers alike. It
- * depends only on the spec, never on facts.certManager: the config files name those paths either way. Without cert-manager nothing here is rendered; the
- * controller reports TLSReady=False and the Secrets can still be provided by hand.
+ * depends only on the spec, never on facts.certManager: the config files name those paths either
+ * way. Without cert-manager nothing here is rendered; the controller reports TLSReady=False and
+ * the Secrets can still be provided by hand.
  */
 import { OPTIONAL_APIS } from '../api/identity.js';
 import { serviceHost } from './config/layout.js';

@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { withDefaults } from '../../operator/api/defaults.js';
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../../operator/api/identity.js';
+import { CHILD_KINDS } from '../../operator/api/kinds.js';
 import type { Condition, WebStack } from '../../operator/api/types.js';
 import type { KubeObject } from '../../operator/kube/types.js';
 import { render } from '../../operator/render/index.js';
@@ -16,8 +18,6 @@ import { agentNames } from '../../operator/render/logging.js';
 import { names } from '../../operator/render/names.js';
 import { getJson, kubeconfigPath, kubectl, repoRoot } from './cluster.js';
 import { AGENT_NAMESPACE } from './operator.js';
-import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../../operator/api/identity.js';
-import { CHILD_KINDS } from '../../operator/api/kinds.js';
 
 /** How the operator is started: from TypeScript through tsx (tests), or compiled JavaScript (benchmarks). */
 export type Entry = { kind: 'tsx'; file?: string } | { kind: 'js'; file: string };

@@ -4,10 +4,10 @@
  * See MYSQL in ./layout.ts for where each file is mounted and which environment it expects.
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
-import { names } from '../names.js';
-import { MYSQL, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 import { parseQuantity } from '../../support/quantity.js';
+import { names } from '../names.js';
 import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
+import { MYSQL, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /**
  * Half the memory limit for the InnoDB buffer pool, in whole 128M chunks: MySQL's default of 128M

@@ -4,10 +4,10 @@
  * unit tests, so it avoids directives newer than 1.22 (e.g. `http2 on`).
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
+import { parseQuantity } from '../../support/quantity.js';
 import { names } from '../names.js';
 import { stackPlan, type HopTls, type StackPlan, type TlsPlan } from '../plan.js';
 import { NGINX, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
-import { parseQuantity } from '../../support/quantity.js';
 
 /**
  * Only HAProxy connects to the main port (NetworkPolicy), and it sends the client address in a

@@ -8,8 +8,8 @@
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../names.js';
-import { stackNamespace } from './layout.js';
 import { stackPlan, type StackPlan } from '../plan.js';
+import { stackNamespace } from './layout.js';
 
 export interface RecordingRule {
   record: string;

@@ -5,8 +5,8 @@ import { describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { RULES } from '../../../operator/api/schema.js';
 import { SERVER_ONLY_RULES, validateWebStack } from '../../../operator/api/validate.js';
-import { parseQuantity } from '../../../operator/support/quantity.js';
 import { parseCidr } from '../../../operator/support/cidr.js';
+import { parseQuantity } from '../../../operator/support/quantity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixtureDir = path.join(root, 'test/fixtures/invalid');

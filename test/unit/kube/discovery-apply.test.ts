@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { RawRequest } from '../../../operator/kube/client.js';
 import { ObjectApi } from '../../../operator/kube/apply.js';
+import type { RawRequest } from '../../../operator/kube/client.js';
 import { Discovery } from '../../../operator/kube/discovery.js';
 import { KubeApiError } from '../../../operator/kube/errors.js';
 import { kubeLeaseStore, microTime } from '../../../operator/kube/lease.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
+import { CONFIG_HASH_ANNOTATION, DB_ROLE_LABEL, MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
 import type { TLSMode } from '../../../operator/api/types.js';
 import { render, PHASES, type KubeObject } from '../../../operator/render/index.js';
 import { names } from '../../../operator/render/names.js';
 import { ALL_FACTS, byKind, example, find, invariantViolations, spec, workloads } from './helpers.js';
-import { CONFIG_HASH_ANNOTATION, DB_ROLE_LABEL, MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
 
 const refs = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
 const withSpec = (stack: DefaultedWebStack, patch: (s: DefaultedWebStack['spec']) => void): DefaultedWebStack => {
