@@ -3,8 +3,8 @@
  * hack/gen-crd.ts writes webStackCrdYaml() to crds/; a unit test fails when that file is stale.
  */
 import { stringify } from 'yaml';
+import { GROUP, KIND, PLURAL, VERSION } from './identity.js';
 import { webStackSchema, type SchemaProps } from './schema.js';
-import { GROUP, KIND, PLURAL, VERSION } from './types.js';
 
 export interface PrinterColumn {
   name: string;

@@ -96,6 +96,7 @@ export interface DefaultedWebStack extends Omit<WebStack, 'spec'> {
 const copy = <T>(value: T): T => structuredClone(value);
 
 /** Fills every defaulted field, never mutating the input. Pure and deterministic. */
+// eslint-disable-next-line complexity -- one `??` per defaulted field: a field list, not branching logic
 export function withDefaults(stack: WebStack): DefaultedWebStack {
   const s = stack.spec;
   const D = DEFAULTS;

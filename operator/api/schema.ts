@@ -7,8 +7,8 @@
  * type, no $ref/const/patternProperties, maps are `additionalProperties` only, and every list, map
  * and string is bounded so the API server's CEL cost estimate stays within budget.
  */
-import { MAX_STACK_NAME_LENGTH } from '../render/names.js';
 import { DEFAULTS } from './defaults.js';
+import { MAX_STACK_NAME_LENGTH } from './identity.js';
 
 export type JSONValue = string | number | boolean | null | readonly JSONValue[] | { readonly [key: string]: JSONValue };
 

@@ -7,12 +7,7 @@
  * a file (the `webstack render` CLI) has not been through the API server; `withDefaults()` in
  * ./defaults.ts fills them in the same way the server does.
  */
-
-export const GROUP = 'webstack.dev';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
-export const KIND = 'WebStack';
-export const PLURAL = 'webstacks';
+import type { API_VERSION, KIND } from './identity.js';
 
 export type TLSMode = 'reencrypt' | 'terminate' | 'passthrough';
 export type IssuerKind = 'Issuer' | 'ClusterIssuer';

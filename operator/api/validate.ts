@@ -5,10 +5,10 @@
  * rules through the TypeScript re-implementations below (the messages come from the schema).
  * Transition rules (immutability, no shrinking) need the stored object and are left to the server.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { MAX_STACK_NAME_LENGTH } from '../render/names.js';
+import { parseCidr, strictlyInside } from '../support/cidr.js';
+import { parseQuantity } from '../support/quantity.js';
+import { API_VERSION, KIND, MAX_STACK_NAME_LENGTH } from './identity.js';
 import type { EnvVar, LogSinkSpec, Peer, Resources, Toleration } from './types.js';
-import { API_VERSION, KIND } from './types.js';
 import {
   DNS_NAME_PATTERN,
   LABEL_KEY_PATTERN,
@@ -54,60 +54,6 @@ function fillDefaults(schema: SchemaProps, value: unknown): void {
 }
 
 // ---- offline versions of the CEL rules ----
-
-const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([KMGTPE]i)|[eE]([+-]?\d+)|([numkMGTPE]))?$/;
-const BINARY = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 } as const;
-const DECIMAL = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 } as const;
-
-/** A Kubernetes quantity as a float: precise enough to compare sizes, never used to compute them. */
-export function parseQuantity(text: string): number | undefined {
-  const m = QUANTITY.exec(text);
-  if (!m) return undefined;
-  const [, num = '', binary, exponent, decimal] = m;
-  const n = Number(num);
-  if (binary) return n * 1024 ** BINARY[binary as keyof typeof BINARY];
-  if (exponent) return n * 10 ** Number(exponent);
-  if (decimal) return n * 10 ** DECIMAL[decimal as keyof typeof DECIMAL];
-  return n;
-}
-
-interface Cidr {
-  bits: 32 | 128;
-  address: bigint;
-  prefix: number;
-}
-
-function ipToBigInt(ip: string): { bits: 32 | 128; address: bigint } | undefined {
-  if (isIPv4(ip)) return { bits: 32, address: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n) };
-  if (!isIPv6(ip) || ip.includes('%')) return undefined;
-  const groups = (part: string): number[] =>
-    part === ''
-      ? []
-      : part.split(':').flatMap((g) => {
-          if (!g.includes('.')) return [parseInt(g, 16)];
-          const v4 = ipToBigInt(g)?.address ?? 0n;
-          return [Number(v4 >> 16n), Number(v4 & 0xffffn)];
-        });
-  const [head = '', tail] = ip.split('::');
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  const all = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
-  return { bits: 128, address: all.reduce((a, g) => (a << 16n) | BigInt(g), 0n) };
-}
-
-export function parseCidr(text: string): (Cidr & { canonical: boolean }) | undefined {
-  const m = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(text);
-  const ip = m?.[1] === undefined ? undefined : ipToBigInt(m[1]);
-  const prefix = Number(m?.[2]);
-  if (!ip || prefix > ip.bits) return undefined;
-  const hostMask = (1n << BigInt(ip.bits - prefix)) - 1n;
-  return { ...ip, prefix, canonical: (ip.address & hostMask) === 0n };
-}
-
-const strictlyInside = (outer: Cidr, inner: Cidr): boolean => {
-  const shift = BigInt(outer.bits - outer.prefix);
-  return outer.bits === inner.bits && inner.prefix > outer.prefix && inner.address >> shift === outer.address >> shift;
-};
 
 const matches = (pattern: string) => {
   const re = new RegExp(pattern);
@@ -233,6 +179,7 @@ const show = (v: JSONValue | undefined): string => (v === undefined ? 'undefined
 /** maxLength counts code points (Go runes), like the API server, not UTF-16 units. */
 const codePoints = (s: string): number => Array.from(s).length;
 
+// eslint-disable-next-line complexity -- one check per OpenAPI keyword, each a line, in the server's order
 function walk(schema: SchemaProps, value: unknown, path: string, errors: ValidationError[]): void {
   const fail = (message: string, at = path) => errors.push({ path: at, message });
   if (!hasType(schema, value)) {

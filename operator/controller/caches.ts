@@ -3,12 +3,13 @@
  * selecting only objects labelled as managed by this operator. Reconciles read children from
  * here, never from the API server, so a steady state costs no requests at all.
  */
+import type { Logger } from 'pino';
+import type { OptionalApi } from '../api/identity.js';
+import { CHILD_KINDS, type ChildKind, MANAGED_SELECTOR } from '../api/kinds.js';
 import type { KubeClient } from '../kube/client.js';
 import { kubeListWatch } from '../kube/listwatch.js';
 import type { KubeObject } from '../kube/types.js';
 import { Informer, type ChangeHandler } from '../runtime/informer.js';
-import type { Logger } from 'pino';
-import { CHILD_KINDS, MANAGED_SELECTOR, type ChildKind, type OptionalApi } from './kinds.js';
 
 export interface CachesOptions {
   client: Pick<KubeClient, 'request' | 'watch'>;

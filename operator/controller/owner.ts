@@ -1,7 +1,6 @@
 /** Which WebStack a changed child belongs to, so its event reconciles that stack. */
+import { INSTANCE_LABEL, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/identity.js';
 import type { KubeObject } from '../kube/types.js';
-import { INSTANCE_LABEL } from '../render/names.js';
-import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../reconcile/reconciler.js';
 
 /**
  * The owner labels the reconciler puts on every child it applies name the stack. Pods carry only

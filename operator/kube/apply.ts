@@ -10,13 +10,17 @@
  * SSA refuses fields outside the kind's schema, built-in or custom, whatever `fieldValidation`
  * says (HTTP 500 "field not declared in schema"; see isInvalid()). A renderer typo, or a field
  * newer than the cluster, thus surfaces as an error naming the field.
+ *
+ * Besides apply: create (for objects written exactly once, like generated passwords) and JSON
+ * merge patch (for a few fields of objects others own: finalizers, a pod's label).
  */
 import type { KubeClient } from './client.js';
-import type { Discovery } from './discovery.js';
+import type { ApiResource, Discovery } from './discovery.js';
 import { KubeApiError, isNotFound } from './errors.js';
 import { parseApiVersion, resourcePath, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml';
+export const MERGE_PATCH_CONTENT_TYPE = 'application/merge-patch+json';
 
 export interface ApplyOptions {
   fieldManager: string;
@@ -36,6 +40,14 @@ export interface DeleteOptions {
 
 /** An object as the server returns it: what was sent, plus server-set metadata (resourceVersion, uid, ...). */
 export type Stored<T extends KubeObject> = T & { metadata: ObjectMeta };
+
+/** An object to create: named, or with a generateName prefix the server completes. */
+export interface NewObject {
+  apiVersion: string;
+  kind: string;
+  metadata: Omit<ObjectMeta, 'name'> & { name?: string; generateName?: string };
+  [field: string]: unknown;
+}
 
 type Requester = Pick<KubeClient, 'request'>;
 type ResourceResolver = Pick<Discovery, 'resourceFor'>;
@@ -80,6 +92,23 @@ export class ObjectApi {
     })) as Stored<T>;
   }
 
+  /** Creates `obj`; fails with AlreadyExists (409) when an object of that name exists. */
+  async createObject(obj: NewObject): Promise<KubeObject> {
+    const { name = obj.metadata.generateName ?? '', namespace } = obj.metadata;
+    const resource = await this.resourceOf(obj.apiVersion, obj.kind, name, namespace);
+    const path = resourcePath(parseApiVersion(obj.apiVersion), resource.name, { namespace: resource.namespaced ? namespace : undefined });
+    return (await this.client.request({ method: 'POST', path, body: obj })) as KubeObject;
+  }
+
+  /**
+   * JSON merge patch (RFC 7386): sets only the fields in `patch`, `null` removes one. With
+   * `metadata.resourceVersion` in the patch it is a compare-and-swap (409 Conflict if stale).
+   */
+  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject> {
+    const path = await this.pathOf(ref.apiVersion, ref.kind, ref.name, ref.namespace);
+    return (await this.client.request({ method: 'PATCH', path, body: patch, contentType: MERGE_PATCH_CONTENT_TYPE })) as KubeObject;
+  }
+
   /** The object, or undefined when it does not exist. */
   async getObject<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     const path = await this.pathOf(ref.apiVersion, ref.kind, ref.name, ref.namespace);
@@ -104,11 +133,16 @@ export class ObjectApi {
     }
   }
 
-  private async pathOf(apiVersion: string, kind: string, name: string, namespace: string | undefined, subresource?: string): Promise<string> {
+  private async resourceOf(apiVersion: string, kind: string, name: string, namespace: string | undefined): Promise<ApiResource> {
     const resource = await this.discovery.resourceFor(apiVersion, kind);
     if (resource.namespaced && !namespace) {
       throw new KubeApiError(400, 'BadRequest', `${kind} ${name} is namespaced but has no metadata.namespace`);
     }
+    return resource;
+  }
+
+  private async pathOf(apiVersion: string, kind: string, name: string, namespace: string | undefined, subresource?: string): Promise<string> {
+    const resource = await this.resourceOf(apiVersion, kind, name, namespace);
     return resourcePath(parseApiVersion(apiVersion), resource.name, {
       namespace: resource.namespaced ? namespace : undefined,
       name,

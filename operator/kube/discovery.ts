@@ -7,7 +7,7 @@
  * asking "is cert-manager installed?" costs no request most of the time, yet a CRD installed
  * after the operator started is noticed within the TTL.
  */
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { type Clock, systemClock } from '../support/clock.js';
 import type { KubeClient } from './client.js';
 import { KubeApiError, isNotFound } from './errors.js';
 import { groupVersionPath, parseApiVersion, type GroupVersion } from './types.js';

@@ -1,3 +1,4 @@
+import { parseQuantity } from '../support/quantity.js';
 /**
  * Decides whether applying a desired object would change anything, so the steady state makes no
  * write requests. The live object satisfies the desired one when every field the operator sets is
@@ -5,7 +6,6 @@
  * as server-side apply would leave them alone.
  */
 
-import { parseQuantity } from '../api/validate.js';
 
 function isEmpty(value: unknown): boolean {
   return Array.isArray(value) ? value.length === 0 : isRecord(value) && Object.keys(value).length === 0;

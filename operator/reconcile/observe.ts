@@ -3,15 +3,12 @@
  * computeStatus() judges. Pure over its `lookup` argument.
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
+import { DB_ROLE_LABEL } from '../api/identity.js';
+import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
 import { agentNames } from '../render/logging.js';
-import { DB_ROLE_LABEL, names } from '../render/names.js';
+import { names } from '../render/names.js';
 import type { CertificateState, Observation, WorkloadState } from './status.js';
-
-export interface Lookup {
-  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined;
-  list(kind: string, namespace?: string): KubeObject[];
-}
 
 interface WithStatus extends KubeObject {
   spec?: { replicas?: number; type?: string; clusterIP?: string };

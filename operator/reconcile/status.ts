@@ -5,6 +5,7 @@
  * their status really changes.
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
+import { OPTIONAL_APIS } from '../api/identity.js';
 import type { Condition, ConditionStatus, ConditionType, Phase, Tier, WebStackStatus } from '../api/types.js';
 import { names } from '../render/names.js';
 
@@ -72,7 +73,7 @@ function applyErrorsFor(obs: Observation, prefixes: string[]): Verdict | undefin
 function tlsVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   const n = names(stack.metadata.name);
   const { issuerRef } = stack.spec.tls;
-  if (!obs.certManager) return blocked('CertManagerMissing', 'cert-manager.io/v1 API is not installed: install cert-manager to issue certificates');
+  if (!obs.certManager) return blocked('CertManagerMissing', `${OPTIONAL_APIS.certManager.apiVersion} API is not installed: install cert-manager to issue certificates`);
   if (obs.issuerFound === false) {
     return blocked('IssuerNotFound', `${issuerRef.kind} ${issuerRef.name} (${issuerRef.group}) does not exist`);
   }
@@ -116,7 +117,7 @@ function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
 function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   if (!stack.spec.monitoring.enabled) return ok('Disabled', 'monitoring is turned off in spec.monitoring.enabled');
   if (!obs.prometheusOperator) {
-    return blocked('PrometheusOperatorMissing', 'monitoring.coreos.com CRDs are not installed: install prometheus-operator to get monitors and QPS alerts');
+    return blocked('PrometheusOperatorMissing', `${OPTIONAL_APIS.prometheusOperator.group} CRDs are not installed: install prometheus-operator to get monitors and QPS alerts`);
   }
   return ok('Configured', 'ServiceMonitors, PodMonitors and the QPS PrometheusRule are in place');
 }
@@ -124,6 +125,7 @@ function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict 
 /** Concerns that decide whether the site serves traffic; logging and monitoring degrade, not block. */
 const SERVING: ConditionType[] = ['TLSReady', 'LoadBalancerReady', 'WebReady', 'AppReady', 'DatabaseReady', 'FirewallReady'];
 
+// eslint-disable-next-line complexity -- older than the budget; the condition table, one optional field per condition
 export function computeStatus(
   stack: DefaultedWebStack,
   obs: Observation,

@@ -6,9 +6,9 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
+import { VARIANT_LABEL } from '../api/identity.js';
 import { APP, MYSQL } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   UID,
@@ -24,10 +24,6 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
-
-/** Pod label telling the stable Deployment's pods from the canary's. */
-export const VARIANT_LABEL = 'webstack.dev/variant';
 
 /** The database settings the operator injects, before the user's own env (which may override them). */
 function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {
@@ -46,7 +42,7 @@ export function renderApp(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const app = spec.app;
   const tierSelector = selectorLabels(ctx.name, 'app');
-  const plan = tlsPlan(ctx.name, spec);
+  const plan = ctx.plan.tls;
   const portName = app.tls ? 'https' : 'http';
   const scheme = app.tls ? 'HTTPS' : 'HTTP';
 
@@ -61,18 +57,11 @@ export function renderApp(ctx: RenderContext): void {
       e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secretKeyRef.name, key: e.secretKeyRef.key } } } : { name: e.name, value: e.value ?? '' },
     ),
   ];
-  // Pods roll when a Secret they read changes, as far as the controller reports versions.
-  const secrets = [
-    n.mysqlCredentials,
-    ...(plan.appSecret ? [plan.appSecret] : []),
-    ...app.env.flatMap((e) => (e.secretKeyRef ? [e.secretKeyRef.name] : [])),
-    ...app.envFromSecrets.map((s) => s.name),
-  ];
   // Most runtimes want a writable /tmp; the root filesystem is read-only.
   const volumes: k8s.Volume[] = [scratchVolume('tmp', '256Mi')];
   const mounts: k8s.VolumeMount[] = [mount('tmp', '/tmp', false)];
-  if (plan.appSecret !== undefined) {
-    volumes.push(secretVolume('certs', plan.appSecret));
+  if (plan.mounts.app.cert !== undefined) {
+    volumes.push(secretVolume('certs', plan.mounts.app.cert));
     mounts.push(mount('certs', APP.certDir));
   }
 
@@ -101,7 +90,6 @@ export function renderApp(ctx: RenderContext): void {
         labels,
         tierSelector,
         uid: UID.app,
-        configHash: configHash({ secrets, secretVersions: ctx.facts.secretVersions }),
         containers: [main],
         volumes,
       }),

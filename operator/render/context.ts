@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
 import { serviceHost, stackNamespace } from './config/layout.js';
 import { commonLabels, names, type Component } from './names.js';
+import { stackPlan, type StackPlan } from './plan.js';
 
 /** What the controller learned from the cluster; render reads nothing else. */
 export interface RenderFacts {
@@ -86,6 +87,8 @@ export interface RenderContext {
   readonly name: string;
   readonly namespace: string;
   readonly names: ReturnType<typeof names>;
+  /** The stack's decisions every renderer shares (TLS per hop, ports), computed once. */
+  readonly plan: StackPlan;
   /** The scope objects of a phase are created in. */
   scope(phase: Phase): Construct;
   /** Renders everything created so far. */
@@ -105,6 +108,7 @@ export function newContext(stack: DefaultedWebStack, facts: RenderFacts): Render
     name,
     namespace,
     names: names(name),
+    plan: stackPlan(stack),
     scope: (phase) => scopes[phase],
     // toJson() is typed any[] by cdk8s; every element is an ApiObject's JSON, which KubeObject describes.
     synth: () => chart.toJson() as KubeObject[],

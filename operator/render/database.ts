@@ -9,8 +9,7 @@ import { DEFAULTS, SIDECAR_IMAGES } from '../api/defaults.js';
 import { MYSQL } from './config/layout.js';
 import { renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
-import { DB_ROLE_LABEL, selectorLabels } from './names.js';
+import { selectorLabels } from './names.js';
 import {
   SIDECAR_RESOURCES,
   UID,
@@ -25,7 +24,7 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
+import { DB_ROLE_LABEL } from '../api/identity.js';
 
 export const DATA_VOLUME = 'data';
 
@@ -41,12 +40,13 @@ function pingProbe(timing: { periodSeconds: number; timeoutSeconds: number; fail
   };
 }
 
+// eslint-disable-next-line max-lines-per-function -- declarative: the StatefulSet's containers as object literals
 export function renderDatabase(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const db = spec.database;
   const selector = selectorLabels(ctx.name, 'database');
-  const plan = tlsPlan(ctx.name, spec);
-  const files = renderMysqlConfig(ctx.stack);
+  const plan = ctx.plan.tls;
+  const files = renderMysqlConfig(ctx.stack, ctx.plan);
 
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.mysqlConfig), {
     metadata: meta(ctx, n.mysqlConfig, 'database'),
@@ -81,8 +81,8 @@ export function renderDatabase(ctx: RenderContext): void {
     mount('run', MYSQL.runDir, false),
     mount('tmp', MYSQL.tmpDir, false),
   ];
-  if (plan.mysqlSecret !== undefined) {
-    volumes.push(secretVolume('certs', plan.mysqlSecret));
+  if (plan.mounts.database.cert !== undefined) {
+    volumes.push(secretVolume('certs', plan.mounts.database.cert));
     mysqlMounts.push(mount('certs', MYSQL.certDir));
   }
 
@@ -156,11 +156,7 @@ export function renderDatabase(ctx: RenderContext): void {
         labels: selector,
         tierSelector: selector,
         uid: UID.mysql,
-        configHash: configHash({
-          files,
-          secrets: plan.mysqlSecret ? [plan.mysqlSecret] : [],
-          secretVersions: ctx.facts.secretVersions,
-        }),
+        files,
         initContainers: [initConfig],
         containers: [mysql, exporter],
         volumes,

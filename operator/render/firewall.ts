@@ -15,10 +15,11 @@
  * API, so nothing scrapes it.
  */
 import { k8s } from 'cdk8s-plus-27';
+import { INSTANCE_LABEL, NAME_LABEL } from '../api/identity.js';
 import type { Peer, PortSpec, Tier } from '../api/types.js';
-import { HAPROXY, LOG_AGENT, MYSQL, NGINX, webPort } from './config/layout.js';
+import { HAPROXY, LOG_AGENT, MYSQL, NGINX } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { INSTANCE_LABEL, NAME_LABEL, selectorLabels, type Component } from './names.js';
+import { selectorLabels, type Component } from './names.js';
 
 const TCP = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 
@@ -101,7 +102,7 @@ export function renderFirewall(ctx: RenderContext): void {
     egress: [{ to: [CLUSTER_DNS_PEER], ports: DNS_PORTS }],
   });
 
-  const webMain = webPort(spec.tls.mode);
+  const webMain = ctx.plan.tls.webPort.number;
   networkPolicy(
     ctx,
     n.lb,

@@ -7,7 +7,6 @@ import { DEFAULTS } from '../api/defaults.js';
 import { renderHaproxyConfig } from './config/haproxy.js';
 import { HAPROXY, TLS_FILES } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   UID,
@@ -24,7 +23,6 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
 
 export const EXTERNAL_DNS_HOSTNAME_ANNOTATION = 'external-dns.alpha.kubernetes.io/hostname';
 
@@ -32,8 +30,8 @@ export function renderLoadBalancer(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const lb = spec.loadBalancer;
   const selector = selectorLabels(ctx.name, 'loadbalancer');
-  const plan = tlsPlan(ctx.name, spec);
-  const files = { [HAPROXY.configFile]: renderHaproxyConfig(ctx.stack) };
+  const plan = ctx.plan.tls;
+  const files = { [HAPROXY.configFile]: renderHaproxyConfig(ctx.stack, ctx.plan) };
 
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.lbConfig), {
     metadata: meta(ctx, n.lbConfig, 'loadbalancer'),
@@ -60,15 +58,15 @@ export function renderLoadBalancer(ctx: RenderContext): void {
   });
 
   // Passthrough: Nginx holds the public certificate; HAProxy only forwards TCP.
-  const secrets = [...(plan.mode === 'passthrough' ? [] : [plan.publicSecret]), ...(plan.caSecret ? [plan.caSecret] : [])];
+  const { cert: certSecret, ca: caSecret } = plan.mounts.loadBalancer;
   const volumes: k8s.Volume[] = [configMapVolume('config', n.lbConfig), scratchVolume('run')];
   const mounts: k8s.VolumeMount[] = [mount('config', HAPROXY.configDir), mount('run', HAPROXY.runDir, false)];
-  if (plan.mode !== 'passthrough') {
-    volumes.push(secretVolume('certs', plan.publicSecret));
+  if (certSecret !== undefined) {
+    volumes.push(secretVolume('certs', certSecret));
     mounts.push(mount('certs', HAPROXY.certDir));
   }
-  if (plan.caSecret !== undefined) {
-    volumes.push(secretVolume('ca', plan.caSecret, [TLS_FILES.ca]));
+  if (caSecret !== undefined) {
+    volumes.push(secretVolume('ca', caSecret, [TLS_FILES.ca]));
     mounts.push(mount('ca', HAPROXY.caDir));
   }
 
@@ -96,7 +94,7 @@ export function renderLoadBalancer(ctx: RenderContext): void {
       labels: selector,
       tierSelector: selector,
       uid: UID.haproxy,
-      configHash: configHash({ files, secrets, secretVersions: ctx.facts.secretVersions }),
+      files,
       containers: [haproxy],
       volumes,
       // haproxy.cfg's hard-stop-after 30s bounds the drain of open connections; a little more here.

@@ -5,22 +5,20 @@
  * `restricted` (the stack namespace) forbids; the agent namespace is `privileged` instead.
  *
  * Objects in another namespace cannot have the WebStack as owner, so every one carries
- * STACK_NAMESPACE_LABEL + the instance label: the controller deletes them by that selector when
- * the WebStack goes, or when logging is disabled.
+ * OWNER_NAMESPACE_LABEL (here, and with OWNER_NAME_LABEL from the reconciler): the controller
+ * deletes them by those labels when the WebStack goes, or when logging is disabled, and the
+ * DaemonSet selects its pods by it, since a stack name alone is not unique across namespaces.
  */
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { SIDECAR_IMAGES } from '../api/defaults.js';
+import { CONFIG_HASH_ANNOTATION, OWNER_NAMESPACE_LABEL } from '../api/identity.js';
 import { LOG_AGENT } from './config/layout.js';
 import { renderLogAgentConfig } from './config/log-agent.js';
 import { DEFAULT_AGENT_NAMESPACE, id, type RenderContext } from './context.js';
 import { renderLogAgentFirewall } from './firewall.js';
-import { configHash } from './hash.js';
-import { CONFIG_HASH_ANNOTATION, commonLabels, selectorLabels } from './names.js';
-import { configMapVolume, httpProbe, mount } from './pod.js';
-
-/** Namespace of the WebStack an agent object belongs to (the agent namespace is shared by all stacks). */
-export const STACK_NAMESPACE_LABEL = 'webstack.dev/stack-namespace';
+import { commonLabels, selectorLabels } from './names.js';
+import { configMapVolume, httpProbe, mount, podConfigHash } from './pod.js';
 
 /** Where each agent keeps its read offsets on the node, so a restarted agent neither loses nor repeats logs. */
 export const AGENT_STATE_ROOT = '/var/lib/webstack-log-agent';
@@ -71,7 +69,7 @@ function sinkEnv(ctx: RenderContext, secretName: string): k8s.EnvVar[] {
 
 /** Where the stack's agent objects live and how they are labelled and selected. */
 export function agentPlacement(ctx: RenderContext) {
-  const ownerLabel = { [STACK_NAMESPACE_LABEL]: ctx.namespace };
+  const ownerLabel = { [OWNER_NAMESPACE_LABEL]: ctx.namespace };
   return {
     namespace: ctx.facts.agentNamespace ?? DEFAULT_AGENT_NAMESPACE,
     names: agentNames(ctx.namespace, ctx.name),
@@ -87,7 +85,6 @@ export function renderLogging(ctx: RenderContext): void {
   const { namespace, names: an, ownerLabel, selector, labels } = agentPlacement(ctx);
   const metadata = (name: string) => ({ name, namespace, labels });
   const files = { [LOG_AGENT.configFile]: renderLogAgentConfig(ctx.stack) };
-  const hasCredentials = spec.logging.sink.credentialsSecretRef !== undefined;
 
   renderLogAgentFirewall(ctx, { name: an.daemonSet, namespace, podSelector: selector, labels: ownerLabel });
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', `${namespace}/${an.config}`), {
@@ -131,6 +128,21 @@ export function renderLogging(ctx: RenderContext): void {
   };
 
   const { nodeSelector } = spec.placement;
+  const podSpec: k8s.PodSpec = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    // Only where the stack's pods can run, but on every such node whatever its taints.
+    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
+    tolerations: [{ operator: 'Exists' }],
+    containers: [agent],
+    volumes: [
+      configMapVolume('config', an.config),
+      hostPath('pod-logs', LOG_AGENT.podLogsDir, 'Directory'),
+      hostPath('host-root', '/', 'Directory'),
+      hostPath('state', an.stateDir, 'DirectoryOrCreate'),
+    ],
+  };
   new k8s.KubeDaemonSet(ctx.scope('daemonsets'), id('DaemonSet', `${namespace}/${an.daemonSet}`), {
     metadata: metadata(an.daemonSet),
     spec: {
@@ -139,29 +151,9 @@ export function renderLogging(ctx: RenderContext): void {
       template: {
         metadata: {
           labels,
-          annotations: {
-            [CONFIG_HASH_ANNOTATION]: configHash({
-              files,
-              secrets: hasCredentials ? [an.sinkSecret] : [],
-              secretVersions: ctx.facts.secretVersions,
-            }),
-          },
+          annotations: { [CONFIG_HASH_ANNOTATION]: podConfigHash(ctx, podSpec, files) },
         },
-        spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-          // Only where the stack's pods can run, but on every such node whatever its taints.
-          ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
-          tolerations: [{ operator: 'Exists' }],
-          containers: [agent],
-          volumes: [
-            configMapVolume('config', an.config),
-            hostPath('pod-logs', LOG_AGENT.podLogsDir, 'Directory'),
-            hostPath('host-root', '/', 'Directory'),
-            hostPath('state', an.stateDir, 'DirectoryOrCreate'),
-          ],
-        },
+        spec: podSpec,
       },
     },
   });

@@ -5,13 +5,14 @@
  * Service is public: adding its stats port there would publish it. The rules select series by
  * `namespace` and `pod`, the labels a PodMonitor attaches.
  */
+import { OPTIONAL_APIS } from '../api/identity.js';
 import { HAPROXY } from './config/layout.js';
 import { renderPrometheusRuleGroups } from './config/prometheus-rules.js';
 import { customResource, meta, type RenderContext } from './context.js';
 import { agentPlacement } from './logging.js';
 import { selectorLabels, type Component } from './names.js';
 
-export const MONITORING_API = 'monitoring.coreos.com/v1';
+const MONITORING_API = OPTIONAL_APIS.prometheusOperator.apiVersion;
 
 export function renderMonitoring(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
@@ -44,6 +45,6 @@ export function renderMonitoring(ctx: RenderContext): void {
   }
 
   customResource(ctx, 'monitoring', { apiVersion: MONITORING_API, kind: 'PrometheusRule' }, meta(ctx, n.rules, 'monitoring', { labels }), {
-    spec: { groups: renderPrometheusRuleGroups(ctx.stack) },
+    spec: { groups: renderPrometheusRuleGroups(ctx.stack, ctx.plan) },
   });
 }

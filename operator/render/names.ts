@@ -1,28 +1,11 @@
 /**
  * Names and labels of everything a WebStack owns. One place, so the renderers, the controller and
  * the tests agree on them. Names are `<stack>-<part>`; the API rejects stack names long enough to
- * push any of them past 63 characters (see the CRD's metadata.name rule).
+ * push any of them past 63 characters (MAX_STACK_NAME_LENGTH, the CRD's metadata.name rule). The
+ * label keys themselves are in api/identity.ts.
  */
+import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../api/identity.js';
 
-export const MANAGED_BY = 'webstack-operator';
-export const FIELD_MANAGER = 'webstack-operator';
-export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
-export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
-export const COMPONENT_LABEL = 'app.kubernetes.io/component';
-export const NAME_LABEL = 'app.kubernetes.io/name';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-/** Pod label the operator moves to elect the MySQL primary; the `-primary` Service selects on it. */
-export const DB_ROLE_LABEL = 'webstack.dev/mysql-role';
-/** Pod-template annotation holding a hash of mounted configs and certificates, so pods roll when they change. */
-export const CONFIG_HASH_ANNOTATION = 'webstack.dev/config-hash';
-
-/**
- * The longest stack name. The binding limit is not a Service name (`-mysql-replicas`, 15
- * characters) but the StatefulSet: its pods carry the label
- * `controller-revision-hash=<statefulset>-<hash of up to 10 characters>`, which must fit in 63
- * characters, so `<stack>-mysql` may have at most 52, leaving 46 for the stack name.
- */
-export const MAX_STACK_NAME_LENGTH = 46;
 
 export type Component = 'loadbalancer' | 'web' | 'app' | 'database' | 'log-agent' | 'tls' | 'monitoring' | 'firewall';
 

@@ -5,9 +5,11 @@
  * can be forgotten by one tier.
  */
 import { k8s } from 'cdk8s-plus-27';
+import { CONFIG_HASH_ANNOTATION } from '../api/identity.js';
 import type { Resources, SpreadMode } from '../api/types.js';
 import { id, meta, type RenderContext } from './context.js';
-import { CONFIG_HASH_ANNOTATION, commonLabels, type Component } from './names.js';
+import { configHash, secretsReadBy } from './hash.js';
+import { commonLabels, type Component } from './names.js';
 
 /**
  * Numeric ids of the images' own non-root users. Numeric, because the kubelet can only enforce
@@ -38,6 +40,7 @@ const q = (value: string) => k8s.Quantity.fromString(value);
  * request falls back to the matching limit, then to the default; a missing memory limit to the
  * memory request, so a request above the default limit never makes an invalid pair.
  */
+// eslint-disable-next-line complexity -- a fallback chain per field (`??`), not branching logic
 export function resources(spec: Resources, fallback: Required<Pick<Resources, 'requests' | 'limits'>>): k8s.ResourceRequirements {
   const cpu = spec.requests?.cpu ?? spec.limits?.cpu ?? fallback.requests.cpu ?? '100m';
   const memory = spec.requests?.memory ?? spec.limits?.memory ?? fallback.requests.memory ?? '128Mi';
@@ -186,7 +189,8 @@ export interface PodOptions {
   tierSelector: Record<string, string>;
   /** Pod-level uid/gid/fsGroup; containers run as their own uid. */
   uid: number;
-  configHash: string;
+  /** Config files the pod reads at start (they and every Secret the spec reads roll it when they change). */
+  files?: Readonly<Record<string, string>>;
   containers: k8s.Container[];
   initContainers?: k8s.Container[];
   volumes?: k8s.Volume[];
@@ -196,24 +200,30 @@ export interface PodOptions {
 
 /** A pod template of a stack tier: restricted, spread, placed, and rolled when its configs change. */
 export function podTemplate(ctx: RenderContext, o: PodOptions): k8s.PodTemplateSpec {
+  const spec: k8s.PodSpec = {
+    // No stack pod talks to the API server; a mounted token would only be something to steal.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(o.uid),
+    topologySpreadConstraints: spreadConstraints(ctx, o.tierSelector, o.owner),
+    ...placement(ctx),
+    ...(o.initContainers ? { initContainers: o.initContainers } : {}),
+    containers: o.containers,
+    ...(o.volumes ? { volumes: o.volumes } : {}),
+    ...o.spec,
+  };
   return {
     metadata: {
       labels: { ...commonLabels(ctx.name, o.component), ...o.labels },
-      annotations: { [CONFIG_HASH_ANNOTATION]: o.configHash },
+      annotations: { [CONFIG_HASH_ANNOTATION]: podConfigHash(ctx, spec, o.files) },
     },
-    spec: {
-      // No stack pod talks to the API server; a mounted token would only be something to steal.
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: podSecurityContext(o.uid),
-      topologySpreadConstraints: spreadConstraints(ctx, o.tierSelector, o.owner),
-      ...placement(ctx),
-      ...(o.initContainers ? { initContainers: o.initContainers } : {}),
-      containers: o.containers,
-      ...(o.volumes ? { volumes: o.volumes } : {}),
-      ...o.spec,
-    },
+    spec,
   };
+}
+
+/** The pod-roll hash of a pod spec: its config files and the versions of every Secret it reads. */
+export function podConfigHash(ctx: RenderContext, spec: k8s.PodSpec, files: Readonly<Record<string, string>> = {}): string {
+  return configHash({ files, secrets: secretsReadBy(spec), secretVersions: ctx.facts.secretVersions });
 }
 
 /** One pod at a time: a new pod must be Ready for minReadySeconds before an old one goes. */

@@ -4,52 +4,18 @@
  * issues the certificates of Nginx, the app (when it serves TLS) and MySQL, so no hop inside the
  * cluster is in clear.
  *
- * Which Secrets a tier mounts depends only on the spec (tlsPlan), never on facts.certManager: the
- * config files name those paths either way. Without cert-manager nothing here is rendered; the
- * controller reports TLSReady=False and the Secrets can still be provided by hand.
+ * Who terminates, what is verified and which Secrets a tier mounts is decided once per stack by
+ * tlsPlan() (RenderContext.plan.tls) and read by the object and the config renderers alike. It
+ * depends only on the spec, never on facts.certManager: the config files name those paths either
+ * way. Without cert-manager nothing here is rendered; the controller reports TLSReady=False and
+ * the Secrets can still be provided by hand.
  */
-import type { DefaultedSpec } from '../api/defaults.js';
-import type { TLSMode } from '../api/types.js';
+import { OPTIONAL_APIS } from '../api/identity.js';
 import { serviceHost } from './config/layout.js';
 import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
-import { commonLabels, names } from './names.js';
+import { commonLabels } from './names.js';
 
-export const CERT_MANAGER_API = 'cert-manager.io/v1';
-const CERT_MANAGER_GROUP = 'cert-manager.io';
-
-export interface TlsPlan {
-  mode: TLSMode;
-  /** Certificate for the domain and aliases: served by HAProxy, or by Nginx in passthrough mode. */
-  publicSecret: string;
-  /** Internal CA (reencrypt only); `ca.crt` of this Secret is the trust anchor inside the stack. */
-  caSecret?: string;
-  /** What Nginx serves: the internal certificate (reencrypt), the public one (passthrough), none (terminate). */
-  webSecret?: string;
-  /** The app's own certificate (reencrypt with app.tls). */
-  appSecret?: string;
-  /** MySQL's certificate (reencrypt). */
-  mysqlSecret?: string;
-}
-
-export function tlsPlan(stackName: string, spec: DefaultedSpec): TlsPlan {
-  const n = names(stackName);
-  const mode = spec.tls.mode;
-  switch (mode) {
-    case 'reencrypt':
-      return {
-        mode,
-        publicSecret: n.tlsSecret,
-        caSecret: n.caSecret,
-        webSecret: n.webTlsSecret,
-        ...(spec.app.tls ? { appSecret: n.appTlsSecret } : {}),
-        mysqlSecret: n.mysqlTlsSecret,
-      };
-    case 'passthrough':
-      return { mode, publicSecret: n.tlsSecret, webSecret: n.tlsSecret };
-    case 'terminate':
-      return { mode, publicSecret: n.tlsSecret };
-  }
-}
+const { apiVersion: CERT_MANAGER_API, group: CERT_MANAGER_GROUP } = OPTIONAL_APIS.certManager;
 
 interface IssuerRef {
   name: string;
@@ -94,7 +60,7 @@ const unique = (values: string[]) => [...new Set(values)];
 export function renderTls(ctx: RenderContext): void {
   if (!ctx.facts.certManager) return;
   const { spec, names: n } = ctx;
-  const plan = tlsPlan(ctx.name, spec);
+  const plan = ctx.plan.tls;
 
   certificate(ctx, n.tlsSecret, {
     secretName: plan.publicSecret,

@@ -4,10 +4,9 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS, SIDECAR_IMAGES } from '../api/defaults.js';
-import { NGINX, TLS_FILES, webPort } from './config/layout.js';
+import { NGINX, TLS_FILES } from './config/layout.js';
 import { renderNginxConfig, renderNginxStartScript } from './config/nginx.js';
 import { id, meta, type RenderContext } from './context.js';
-import { configHash } from './hash.js';
 import { selectorLabels } from './names.js';
 import {
   SIDECAR_RESOURCES,
@@ -25,15 +24,13 @@ import {
   secretVolume,
   servicePort,
 } from './pod.js';
-import { tlsPlan } from './tls.js';
 
 export function renderWeb(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const selector = selectorLabels(ctx.name, 'web');
-  const plan = tlsPlan(ctx.name, spec);
-  const mainPort = webPort(spec.tls.mode);
-  const mainPortName = plan.mode === 'terminate' ? 'http' : 'https';
-  const files = { [NGINX.configFile]: renderNginxConfig(ctx.stack), [NGINX.startScript]: renderNginxStartScript() };
+  const plan = ctx.plan.tls;
+  const { number: mainPort, name: mainPortName } = plan.webPort;
+  const files = { [NGINX.configFile]: renderNginxConfig(ctx.stack, ctx.plan), [NGINX.startScript]: renderNginxStartScript() };
 
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.webConfig), {
     metadata: meta(ctx, n.webConfig, 'web'),
@@ -51,11 +48,11 @@ export function renderWeb(ctx: RenderContext): void {
   });
 
   // The app's certificate is verified against the internal CA (nginx.conf's proxy_ssl_trusted_certificate).
-  const caSecret = spec.app.tls ? n.caSecret : undefined;
+  const { cert: certSecret, ca: caSecret } = plan.mounts.web;
   const volumes: k8s.Volume[] = [configMapVolume('config', n.webConfig), scratchVolume('run')];
   const mounts: k8s.VolumeMount[] = [mount('config', NGINX.confDir), mount('run', NGINX.runDir, false)];
-  if (plan.webSecret !== undefined) {
-    volumes.push(secretVolume('certs', plan.webSecret));
+  if (certSecret !== undefined) {
+    volumes.push(secretVolume('certs', certSecret));
     mounts.push(mount('certs', NGINX.certDir));
   }
   if (caSecret !== undefined) {
@@ -93,11 +90,7 @@ export function renderWeb(ctx: RenderContext): void {
       labels: selector,
       tierSelector: selector,
       uid: UID.nginx,
-      configHash: configHash({
-        files,
-        secrets: [...(plan.webSecret ? [plan.webSecret] : []), ...(caSecret ? [caSecret] : [])],
-        secretVersions: ctx.facts.secretVersions,
-      }),
+      files,
       containers: [nginx, exporter],
       volumes,
     }),

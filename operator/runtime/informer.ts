@@ -21,8 +21,8 @@ import type { WatchEvent } from '../kube/client.js';
 import { isGone, toKubeApiError } from '../kube/errors.js';
 import type { ListWatchSource } from '../kube/listwatch.js';
 import { objectKey, type KubeObject } from '../kube/types.js';
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
-import { sleep, systemClock, type Clock, type Timer } from './clock.js';
+import { backoffDelay, type BackoffPolicy } from '../support/backoff.js';
+import { type Clock, sleep, systemClock, type Timer } from '../support/clock.js';
 
 export type ChangeType = 'add' | 'update' | 'delete';
 

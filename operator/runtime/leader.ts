@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import { microTime, type Lease, type LeaseSpec, type LeaseStore } from '../kube/lease.js';
-import { sleep, systemClock, type Clock, type Timer } from './clock.js';
+import { type Clock, sleep, systemClock, type Timer } from '../support/clock.js';
 
 export type LeaderState = 'stopped' | 'standby' | 'leading';
 

@@ -11,8 +11,8 @@
  *   and begin at once when it becomes leader.
  * - `shutdown()` drops queued and delayed keys and resolves when in-flight runs have finished.
  */
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
-import { systemClock, type Clock, type Timer } from './clock.js';
+import { backoffDelay, type BackoffPolicy } from '../support/backoff.js';
+import { type Clock, systemClock, type Timer } from '../support/clock.js';
 
 export interface ProcessResult {
   /** Process the key again after this many milliseconds (a periodic re-check, e.g. while pods roll). */

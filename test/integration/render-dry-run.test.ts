@@ -5,13 +5,13 @@
  * hack/cluster installs. Pod Security is enforced on Pods only (workloads just warn), so each pod
  * template is also dry-run as a bare Pod.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
+import { FIELD_MANAGER } from '../../operator/api/identity.js';
 import type { WebStack } from '../../operator/api/types.js';
-import { FIELD_MANAGER } from '../../operator/render/names.js';
 import { render, type KubeObject } from '../../operator/render/index.js';
 import { deleteNamespace, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
 

@@ -5,7 +5,8 @@
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../names.js';
-import { HAPROXY, NGINX, TLS_FILES, serviceHost, stackNamespace, webPort } from './layout.js';
+import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
+import { HAPROXY, NGINX, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /** Mode-independent settings shared by every frontend and backend. */
 function globalAndDefaults(title: string): string[] {
@@ -80,12 +81,12 @@ function sourceFilter(stack: DefaultedWebStack): string[] {
  * address anyway. Every connection, health checks included, starts with a PROXY v2 header
  * carrying the client address for Nginx.
  */
-function webServers(stack: DefaultedWebStack, serverOptions: string): string {
+function webServers(stack: DefaultedWebStack, tls: TlsPlan, serverOptions: string): string {
   const host = serviceHost(names(stack.metadata.name).web, stackNamespace(stack));
   // Spare slots absorb surge pods during rollouts; unused slots stay in maintenance.
   const slots = Math.max(10, 2 * stack.spec.web.replicas);
   return (
-    `    server-template web ${slots} ${host}:${webPort(stack.spec.tls.mode)} check resolvers cluster ` +
+    `    server-template web ${slots} ${host}:${tls.webPort.number} check resolvers cluster ` +
     `init-addr none send-proxy-v2 check-send-proxy ${serverOptions}`
   ).trimEnd();
 }
@@ -110,11 +111,10 @@ function httpRedirectFrontend(stack: DefaultedWebStack): string[] {
 }
 
 /** reencrypt and terminate: HAProxy terminates the public TLS and proxies HTTP requests. */
-function httpModeSections(stack: DefaultedWebStack): string[] {
-  const mode = stack.spec.tls.mode;
+function httpModeSections(stack: DefaultedWebStack, tls: TlsPlan): string[] {
   const webHost = serviceHost(names(stack.metadata.name).web, stackNamespace(stack));
   const upstreamTls =
-    mode === 'reencrypt'
+    tls.hops.lbToWeb.verified
       ? `ssl verify required ca-file ${HAPROXY.caDir}/${TLS_FILES.ca} sni str(${webHost}) verifyhost ${webHost} check-sni ${webHost}`
       : '';
   return [
@@ -136,7 +136,7 @@ function httpModeSections(stack: DefaultedWebStack): string[] {
     'backend web',
     '    balance roundrobin',
     ...webHealthCheck(stack),
-    webServers(stack, upstreamTls),
+    webServers(stack, tls, upstreamTls),
   ];
 }
 
@@ -145,7 +145,7 @@ function httpModeSections(stack: DefaultedWebStack): string[] {
  * balance TCP connections; the client address still reaches Nginx through the PROXY header.
  * Health checks speak TLS without verification: they test Nginx, not the public certificate.
  */
-function tcpModeSections(stack: DefaultedWebStack): string[] {
+function tcpModeSections(stack: DefaultedWebStack, tls: TlsPlan): string[] {
   return [
     'frontend https',
     '    mode tcp',
@@ -158,16 +158,16 @@ function tcpModeSections(stack: DefaultedWebStack): string[] {
     '    mode tcp',
     '    balance leastconn',
     ...webHealthCheck(stack),
-    webServers(stack, `check-ssl verify none check-sni ${stack.spec.domain}`),
+    webServers(stack, tls, `check-ssl verify none check-sni ${stack.spec.domain}`),
   ];
 }
 
-export function renderHaproxyConfig(stack: DefaultedWebStack): string {
-  const title = `HAProxy for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${stack.spec.tls.mode})`;
+export function renderHaproxyConfig(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): string {
+  const title = `HAProxy for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${tls.mode})`;
   const sections = [
     globalAndDefaults(title),
     httpRedirectFrontend(stack),
-    stack.spec.tls.mode === 'passthrough' ? tcpModeSections(stack) : httpModeSections(stack),
+    tls.publicTlsAt === 'web' ? tcpModeSections(stack, tls) : httpModeSections(stack, tls),
   ];
   return sections.map((lines) => lines.join('\n')).join('\n\n') + '\n';
 }

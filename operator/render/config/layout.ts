@@ -6,7 +6,6 @@
  * as non-root with all capabilities dropped; every path a program writes to is an emptyDir
  * because the root filesystems are read-only.
  */
-import type { TLSMode } from '../../api/types.js';
 import type { DefaultedWebStack } from '../../api/defaults.js';
 
 /**
@@ -78,7 +77,8 @@ export const HAPROXY = {
  *   terminate: not mounted.
  * - caDir: only when spec.app.tls: `<stack>-ca` item `ca.crt`, to verify the app's certificate.
  * - runDir: emptyDir for the pid file, temp files and resolver.conf.
- * - The main port is webPort(mode) and expects the PROXY protocol (from HAProxy only).
+ * - The main port (plan.ts: TlsPlan.webPort) is httpsPort, or httpPort when HAProxy sends plain
+ *   HTTP, and expects the PROXY protocol (from HAProxy only).
  * - statusPort is plain HTTP without the PROXY protocol: `/healthz` for kubelet probes and
  *   `/stub_status` (answered for 127.0.0.1 only) for the nginx-prometheus-exporter sidecar, which
  *   runs with `--nginx.scrape-uri=` + NGINX.stubStatusUrl and serves exporterPort.
@@ -100,11 +100,6 @@ export const NGINX = {
   runDir: '/var/run/nginx',
   resolverFile: 'resolver.conf',
 } as const;
-
-/** Nginx's main port: TLS on httpsPort unless HAProxy terminates TLS and sends plain HTTP. */
-export function webPort(mode: TLSMode): number {
-  return mode === 'terminate' ? NGINX.httpPort : NGINX.httpsPort;
-}
 
 /**
  * The user's application. Nginx proxies to the `<stack>-app` Service on spec.app.port (https when

@@ -4,8 +4,9 @@
  * See MYSQL in ./layout.ts for where each file is mounted and which environment it expects.
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
-import { parseQuantity } from '../../api/validate.js';
+import { parseQuantity } from '../../support/quantity.js';
 import { names } from '../names.js';
+import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
 import { MYSQL, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /**
@@ -19,10 +20,10 @@ function bufferPool(stack: DefaultedWebStack): string[] {
   return [`innodb_buffer_pool_size=${chunks * 128}M`];
 }
 
-function myCnf(stack: DefaultedWebStack): string {
-  const reencrypt = stack.spec.tls.mode === 'reencrypt';
+function myCnf(stack: DefaultedWebStack, tls: TlsPlan): string {
+  const reencrypt = tls.hops.toDatabase.verified;
   const lines = [
-    `# MySQL for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${stack.spec.tls.mode})`,
+    `# MySQL for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${tls.mode})`,
     '# Rendered by webstack-operator; edits are overwritten.',
     '# server_id, report_host and the read-only flags of replicas are per pod: see server-id.cnf.',
     '[mysqld]',
@@ -116,10 +117,10 @@ function resetGtidsStatement(version: string): string {
  * answers on the `-primary` Service (ordinal 0 rebuilt after a failover); everyone else becomes
  * a replica of the `-primary` Service, which always follows the current primary.
  */
-function bootstrapScript(stack: DefaultedWebStack): string {
+function bootstrapScript(stack: DefaultedWebStack, tls: TlsPlan): string {
   const n = names(stack.metadata.name);
   const primary = serviceHost(n.mysqlPrimary, stackNamespace(stack));
-  const reencrypt = stack.spec.tls.mode === 'reencrypt';
+  const reencrypt = tls.hops.toDatabase.verified;
   const ca = `${MYSQL.certDir}/${TLS_FILES.ca}`;
   // Without the internal CA the server's auto-generated certificate still encrypts the link.
   const clientTls = reencrypt ? `--ssl-mode=VERIFY_IDENTITY --ssl-ca=${ca}` : '--ssl-mode=REQUIRED';
@@ -193,10 +194,10 @@ fi
 }
 
 /** ConfigMap data of `<stack>-mysql-config`, keyed by the file names in MYSQL.files. */
-export function renderMysqlConfig(stack: DefaultedWebStack): Record<string, string> {
+export function renderMysqlConfig(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): Record<string, string> {
   return {
-    [MYSQL.files.config]: myCnf(stack),
+    [MYSQL.files.config]: myCnf(stack, tls),
     [MYSQL.files.init]: initConfigScript(stack),
-    [MYSQL.files.bootstrap]: bootstrapScript(stack),
+    [MYSQL.files.bootstrap]: bootstrapScript(stack, tls),
   };
 }

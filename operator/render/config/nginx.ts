@@ -4,9 +4,10 @@
  * unit tests, so it avoids directives newer than 1.22 (e.g. `http2 on`).
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
-import { parseQuantity } from '../../api/validate.js';
+import { parseQuantity } from '../../support/quantity.js';
 import { names } from '../names.js';
-import { NGINX, TLS_FILES, serviceHost, stackNamespace, webPort } from './layout.js';
+import { stackPlan, type HopTls, type StackPlan, type TlsPlan } from '../plan.js';
+import { NGINX, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /**
  * Only HAProxy connects to the main port (NetworkPolicy), and it sends the client address in a
@@ -48,9 +49,9 @@ function workerProcesses(stack: DefaultedWebStack): number {
   return Math.max(1, Math.ceil(cpus));
 }
 
-function listener(stack: DefaultedWebStack): string[] {
-  const port = webPort(stack.spec.tls.mode);
-  if (stack.spec.tls.mode === 'terminate') return [`        listen ${port} proxy_protocol;`];
+function listener(tls: TlsPlan): string[] {
+  const port = tls.webPort.number;
+  if (!tls.hops.lbToWeb.encrypted) return [`        listen ${port} proxy_protocol;`];
   return [
     `        listen ${port} ssl proxy_protocol;`,
     `        ssl_certificate ${NGINX.certDir}/${TLS_FILES.cert};`,
@@ -67,10 +68,10 @@ function listener(stack: DefaultedWebStack): string[] {
  * nameserver: nginx starts (and `nginx -t` passes) without cluster DNS, and follows a recreated
  * Service. With spec.app.tls the app's certificate is verified against the internal CA.
  */
-function appProxy(stack: DefaultedWebStack): string[] {
+function appProxy(stack: DefaultedWebStack, hop: HopTls): string[] {
   const appHost = serviceHost(names(stack.metadata.name).app, stackNamespace(stack));
-  const scheme = stack.spec.app.tls ? 'https' : 'http';
-  const tls = stack.spec.app.tls
+  const scheme = hop.encrypted ? 'https' : 'http';
+  const verify = hop.verified
     ? [
         '            proxy_ssl_verify on;',
         `            proxy_ssl_trusted_certificate ${NGINX.caDir}/${TLS_FILES.ca};`,
@@ -96,17 +97,16 @@ function appProxy(stack: DefaultedWebStack): string[] {
     '            proxy_set_header Connection $webstack_connection;',
     '            proxy_connect_timeout 5s;',
     '            proxy_read_timeout 60s;',
-    ...tls,
+    ...verify,
     '        }',
   ];
 }
 
-export function renderNginxConfig(stack: DefaultedWebStack): string {
-  const { mode } = stack.spec.tls;
+export function renderNginxConfig(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): string {
   const run = NGINX.runDir;
   const serverNames = [stack.spec.domain, ...stack.spec.aliases].join(' ');
   const lines = [
-    `# Nginx for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${mode})`,
+    `# Nginx for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${tls.mode})`,
     '# Rendered by webstack-operator; edits are overwritten.',
     // Foreground process of the container; every written path is in the runDir emptyDir.
     'daemon off;',
@@ -141,13 +141,13 @@ export function renderNginxConfig(stack: DefaultedWebStack): string {
     ...securityHeaderMaps(),
     '',
     '    server {',
-    ...listener(stack),
+    ...listener(tls),
     `        server_name ${serverNames};`,
     ...TRUSTED_PROXY_RANGES.map((cidr) => `        set_real_ip_from ${cidr};`),
     '        real_ip_header proxy_protocol;',
     ...SECURITY_HEADERS.map(([name]) => `        add_header ${name} $webstack_${headerVariable(name)} always;`),
     // In reencrypt mode HAProxy replaces this header with its own identical one.
-    ...(mode === 'terminate' ? [] : ['        add_header Strict-Transport-Security "max-age=63072000" always;']),
+    ...(!tls.hops.lbToWeb.encrypted ? [] : ['        add_header Strict-Transport-Security "max-age=63072000" always;']),
     '',
     `        location = ${NGINX.healthPath} {`,
     '            access_log off;',
@@ -155,7 +155,7 @@ export function renderNginxConfig(stack: DefaultedWebStack): string {
     '            return 200 "ok\\n";',
     '        }',
     '',
-    ...appProxy(stack),
+    ...appProxy(stack, tls.hops.webToApp),
     '    }',
     '',
     // Plain HTTP without the PROXY protocol, for kubelet probes and the exporter sidecar.

@@ -8,6 +8,7 @@
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../names.js';
+import { stackPlan, type StackPlan } from '../plan.js';
 import { stackNamespace } from './layout.js';
 
 export interface RecordingRule {
@@ -47,13 +48,14 @@ const ERROR_RATIO = 0.05;
 const REPLICATION_LAG_SECONDS = 30;
 const CERT_EXPIRY_DAYS = 14;
 
-export function renderPrometheusRuleGroups(stack: DefaultedWebStack): RuleGroup[] {
+export function renderPrometheusRuleGroups(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): RuleGroup[] {
   if (!stack.spec.monitoring.enabled) return [];
   const name = stack.metadata.name;
   const ns = stackNamespace(stack);
   const n = names(name);
   const { spikeFactor, dropFactor, window, minimumQPS } = stack.spec.monitoring.qps;
-  const passthrough = stack.spec.tls.mode === 'passthrough';
+  // Passthrough: the LB sees TLS connections, not HTTP requests.
+  const passthrough = tls.publicTlsAt === 'web';
   const stackLabel = `WebStack ${ns}/${name}`;
 
   const lb = `namespace="${ns}", pod=~"${n.lb}-[a-z0-9]+-[a-z0-9]+"`;

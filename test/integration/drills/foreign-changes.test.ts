@@ -8,8 +8,8 @@
  * otherwise it would recreate the deleted original before the impostor could be created.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { FIELD_MANAGER } from '../../../operator/api/identity.js';
 import type { WebStack } from '../../../operator/api/types.js';
-import { FIELD_MANAGER } from '../../../operator/render/names.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../../support/cluster.js';
 import { AGENT_NAMESPACE } from '../../support/operator.js';
 import { childrenOf, conditionOf, expectedChildren, loadExample, metricValue, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';

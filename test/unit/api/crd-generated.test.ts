@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { CRD_FILE, webStackCrd, webStackCrdYaml } from '../../../operator/api/crd.js';
-import { MAX_STACK_NAME_LENGTH } from '../../../operator/render/names.js';
+import { MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { RULES } from '../../../operator/api/schema.js';
-import { SERVER_ONLY_RULES, parseCidr, parseQuantity, validateWebStack } from '../../../operator/api/validate.js';
+import { SERVER_ONLY_RULES, validateWebStack } from '../../../operator/api/validate.js';
+import { parseCidr } from '../../../operator/support/cidr.js';
+import { parseQuantity } from '../../../operator/support/quantity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixtureDir = path.join(root, 'test/fixtures/invalid');

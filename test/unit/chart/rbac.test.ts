@@ -3,10 +3,10 @@
  * the two binding modes against each other. test/integration/rbac.test.ts proves each permission
  * is needed; these checks keep the chart from drifting when a kind is added or removed.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CHILD_KINDS } from '../../../operator/controller/kinds.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CHILD_KINDS } from '../../../operator/api/kinds.js';
 import { repoRoot } from '../../support/cluster.js';
 import { RELEASE_NAMESPACE, ofKind, template } from './helm.js';
 import { permission, permissions, type Permission, type Role } from './rbac.js';

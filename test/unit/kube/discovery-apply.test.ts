@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import type { RawRequest } from '../../../operator/kube/client.js';
 import { ObjectApi } from '../../../operator/kube/apply.js';
+import type { RawRequest } from '../../../operator/kube/client.js';
 import { Discovery } from '../../../operator/kube/discovery.js';
 import { KubeApiError } from '../../../operator/kube/errors.js';
 import { kubeLeaseStore, microTime } from '../../../operator/kube/lease.js';
 import { kubeListWatch } from '../../../operator/kube/listwatch.js';
-import { ManualClock } from '../../../operator/runtime/manual-clock.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 type Responder = (req: RawRequest) => unknown;
 

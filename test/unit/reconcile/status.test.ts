@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import type { Condition, WebStack } from '../../../operator/api/types.js';
-import { transitions } from '../../../operator/reconcile/reconciler.js';
+import { transitions } from '../../../operator/reconcile/events.js';
 import { computeStatus, type Observation, type WorkloadState } from '../../../operator/reconcile/status.js';
 
 const stack = withDefaults({

@@ -5,9 +5,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
+import { COMPONENT_LABEL, DB_ROLE_LABEL } from '../../../operator/api/identity.js';
 import type { TLSMode } from '../../../operator/api/types.js';
 import { render, type KubeObject, type RenderFacts } from '../../../operator/render/index.js';
-import { COMPONENT_LABEL, DB_ROLE_LABEL } from '../../../operator/render/names.js';
 import { webStackArbitrary } from './arbitraries.js';
 import { ALL_FACTS, example, workloads } from './helpers.js';
 import { edges, inCidr, type Endpoint, type Port } from './netpol.js';

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
+import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../../../operator/api/identity.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import type { KubeObject, RenderFacts } from '../../../operator/render/index.js';
-import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../../../operator/render/names.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 

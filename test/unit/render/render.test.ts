@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
+import { CONFIG_HASH_ANNOTATION, DB_ROLE_LABEL, MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
 import type { TLSMode } from '../../../operator/api/types.js';
 import { render, PHASES, type KubeObject } from '../../../operator/render/index.js';
-import { CONFIG_HASH_ANNOTATION, DB_ROLE_LABEL, MAX_STACK_NAME_LENGTH, names } from '../../../operator/render/names.js';
+import { names } from '../../../operator/render/names.js';
 import { ALL_FACTS, byKind, example, find, invariantViolations, spec, workloads } from './helpers.js';
 
 const refs = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
@@ -290,7 +291,7 @@ describe('render', () => {
       const agent = byKind(objects, 'DaemonSet');
       expect(agent).toHaveLength(1);
       expect(agent[0]?.metadata.namespace).toBe('agents');
-      expect(agent[0]?.metadata.labels).toMatchObject({ 'webstack.dev/stack-namespace': 'shop', 'app.kubernetes.io/instance': 'foobar' });
+      expect(agent[0]?.metadata.labels).toMatchObject({ 'webstack.dev/owner-namespace': 'shop', 'app.kubernetes.io/instance': 'foobar' });
       expect(byKind(render(withSpec(full, (s) => (s.logging.enabled = false)), ALL_FACTS), 'DaemonSet')).toEqual([]);
     });
 

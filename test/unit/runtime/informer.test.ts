@@ -4,7 +4,7 @@ import { KubeApiError } from '../../../operator/kube/errors.js';
 import type { ListOptions, ListPage, ListWatchSource, WatchOptions } from '../../../operator/kube/listwatch.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { Informer, type ChangeEvent } from '../../../operator/runtime/informer.js';
-import { ManualClock, settle } from '../../../operator/runtime/manual-clock.js';
+import { ManualClock, settle } from '../../support/manual-clock.js';
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { KubeApiError } from '../../../operator/kube/errors.js';
 import type { Lease, LeaseSpec, LeaseStore } from '../../../operator/kube/lease.js';
 import { LeaderElector } from '../../../operator/runtime/leader.js';
-import { ManualClock, settle } from '../../../operator/runtime/manual-clock.js';
+import { ManualClock, settle } from '../../support/manual-clock.js';
 
 /** A Lease kept in memory with the API server's optimistic concurrency rules. */
 class MemoryLeaseStore implements LeaseStore {

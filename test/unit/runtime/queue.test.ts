@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ManualClock, settle } from '../../../operator/runtime/manual-clock.js';
 import { WorkQueue, type Outcome, type ProcessResult } from '../../../operator/runtime/queue.js';
+import { ManualClock, settle } from '../../support/manual-clock.js';
 
 interface Call {
   key: string;

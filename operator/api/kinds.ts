@@ -2,9 +2,7 @@
  * Every kind the operator writes or reads from its caches. One table, so the informers, the
  * prune step and the RBAC in the chart all speak of the same set.
  */
-import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../render/names.js';
-
-export type OptionalApi = 'certManager' | 'prometheusOperator';
+import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, OPTIONAL_APIS, type OptionalApi } from './identity.js';
 
 export interface ChildKind {
   group: string;
@@ -24,10 +22,13 @@ export interface ChildKind {
 
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 
+const CERT_MANAGER = { group: OPTIONAL_APIS.certManager.group, version: OPTIONAL_APIS.certManager.version };
+const PROMETHEUS_OPERATOR = { group: OPTIONAL_APIS.prometheusOperator.group, version: OPTIONAL_APIS.prometheusOperator.version };
+
 export const CHILD_KINDS: readonly ChildKind[] = [
   { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', prune: true },
-  { group: 'cert-manager.io', version: 'v1', plural: 'issuers', kind: 'Issuer', requires: 'certManager', prune: true },
-  { group: 'cert-manager.io', version: 'v1', plural: 'certificates', kind: 'Certificate', requires: 'certManager', prune: true },
+  { ...CERT_MANAGER, plural: 'issuers', kind: 'Issuer', requires: 'certManager', prune: true },
+  { ...CERT_MANAGER, plural: 'certificates', kind: 'Certificate', requires: 'certManager', prune: true },
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', prune: true },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', prune: false },
   { group: '', version: 'v1', plural: 'services', kind: 'Service', prune: true },
@@ -35,9 +36,9 @@ export const CHILD_KINDS: readonly ChildKind[] = [
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', prune: true },
   { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', prune: true },
   { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', prune: true },
-  { group: 'monitoring.coreos.com', version: 'v1', plural: 'servicemonitors', kind: 'ServiceMonitor', requires: 'prometheusOperator', prune: true },
-  { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors', kind: 'PodMonitor', requires: 'prometheusOperator', prune: true },
-  { group: 'monitoring.coreos.com', version: 'v1', plural: 'prometheusrules', kind: 'PrometheusRule', requires: 'prometheusOperator', prune: true },
+  { ...PROMETHEUS_OPERATOR, plural: 'servicemonitors', kind: 'ServiceMonitor', requires: 'prometheusOperator', prune: true },
+  { ...PROMETHEUS_OPERATOR, plural: 'podmonitors', kind: 'PodMonitor', requires: 'prometheusOperator', prune: true },
+  { ...PROMETHEUS_OPERATOR, plural: 'prometheusrules', kind: 'PrometheusRule', requires: 'prometheusOperator', prune: true },
   // MySQL pods: the controller moves their role label, which the -primary/-replicas Services select on.
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', selector: `${COMPONENT_LABEL}=database`, prune: false },
 ];

@@ -1,9 +1,8 @@
 /**
  * A Clock that only moves when told to. Used by unit tests (and usable by simulations) to run
  * backoff, requeue-after, watchdog and lease-expiry logic deterministically and instantly.
- * It lives with the runtime rather than under test/ because every runtime module's tests share it.
  */
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../../operator/support/clock.js';
 
 interface Pending {
   at: number;

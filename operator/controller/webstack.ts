@@ -1,0 +1,154 @@
+/**
+ * The WebStack controller's wiring (kubebuilder's SetupWithManager): which informers feed which
+ * work queue, what enqueues a stack, and the reconciler that handles a key. main.ts owns what
+ * every controller shares (client, leader election, health and metrics); a second controller for
+ * the same kind (the database loop) gets its own function like this one and its own queue.
+ */
+import type { Logger } from 'pino';
+import { GROUP, KIND, OPTIONAL_API_NAMES, OPTIONAL_APIS, PLURAL, VERSION, type OptionalApis } from '../api/identity.js';
+import type { WebStack } from '../api/types.js';
+import type { ObjectApi } from '../kube/apply.js';
+import type { KubeClient } from '../kube/client.js';
+import type { Discovery } from '../kube/discovery.js';
+import { kubeListWatch } from '../kube/listwatch.js';
+import { Reconciler } from '../reconcile/reconciler.js';
+import type { OperatorConfig } from '../runtime/config.js';
+import { Informer, type ChangeEvent } from '../runtime/informer.js';
+import { reconcileLogger } from '../runtime/logger.js';
+import type { OperatorMetrics } from '../runtime/metrics.js';
+import { WorkQueue } from '../runtime/queue.js';
+import { ChildCaches } from './caches.js';
+import { stackKeyOf } from './owner.js';
+
+/** How often discovery is asked whether cert-manager / prometheus-operator appeared. */
+const OPTIONAL_API_CHECK_MS = 30_000;
+
+export interface WebStackControllerOptions {
+  client: KubeClient;
+  discovery: Pick<Discovery, 'hasResource'>;
+  objects: ObjectApi;
+  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs'>;
+  agentNamespace: string;
+  metrics: OperatorMetrics;
+  logger: Logger;
+}
+
+export interface WebStackController {
+  /** Starts the informers and resolves once they have synced. */
+  start(): Promise<void>;
+  /** Starts reconciling (the leader only). */
+  startWorkers(): void;
+  /** Queues every known stack. */
+  enqueueAll(): void;
+  /** Stops reconciling; resolves when the reconciles in flight are done. */
+  stopWorkers(): Promise<void>;
+  /** For readiness: every informer, by name. */
+  informers(): { name: string; hasSynced(): boolean }[];
+  stop(): Promise<void>;
+}
+
+/** Status writes (ours included) change neither generation, deletion nor finalizers: no need to reconcile again. */
+function specOrLifecycleChanged(e: ChangeEvent<WebStack>): boolean {
+  if (e.type !== 'update' || !e.old) return true;
+  const [a, b] = [e.old.metadata, e.object.metadata];
+  return a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp || String(a.finalizers) !== String(b.finalizers);
+}
+
+const keyOf = (s: WebStack): string => `${s.metadata.namespace ?? ''}/${s.metadata.name}`;
+
+/** One WebStack informer per watched namespace (one for all when none is configured), read as one. */
+function watchStacks(client: KubeClient, namespaces: string[], logger: Logger) {
+  const informers = (namespaces.length === 0 ? [undefined] : namespaces).map(
+    (namespace) =>
+      new Informer<WebStack>({
+        source: kubeListWatch<WebStack>(client, { group: GROUP, version: VERSION, plural: PLURAL, kind: KIND, namespace }),
+        name: namespace ? `webstacks/${namespace}` : 'webstacks',
+        logger,
+      }),
+  );
+  return {
+    informers,
+    get: (namespace: string, name: string) => informers.map((i) => i.get(namespace, name)).find((s) => s !== undefined),
+    keys: () => informers.flatMap((i) => i.list()).map(keyOf),
+  };
+}
+
+export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
+  const { config, logger, metrics, client } = o;
+  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
+  const stacks = watchStacks(client, config.namespaces, logger);
+  const stackInformers = stacks.informers;
+  const caches = new ChildCaches({ client, namespaces, logger });
+
+  const apis: OptionalApis = { certManager: false, prometheusOperator: false };
+  const reconciler = new Reconciler({
+    stacks,
+    caches,
+    objects: o.objects,
+    optionalApis: () => Promise.resolve({ ...apis }),
+    agentNamespace: o.agentNamespace,
+    logger,
+  });
+  const queue = new WorkQueue({
+    concurrency: config.concurrency,
+    handler: (key) => {
+      const [namespace = '', name = ''] = key.split('/');
+      return reconciler.reconcile(key, reconcileLogger(logger, { namespace, name }));
+    },
+    onDepth: (depth) => metrics.setQueueDepth(depth),
+    onProcessed: (key, outcome, durationMs, error) => {
+      metrics.observeReconcile(outcome, durationMs / 1000);
+      if (error !== undefined) logger.warn({ webstack: key, err: error instanceof Error ? error.message : 'unknown error' }, 'reconcile failed; retrying with backoff');
+    },
+  });
+  const enqueueAll = () => stacks.keys().forEach((k) => queue.add(k));
+
+  /** Starts watching an optional API's kinds once discovery finds it, then reconciles every stack with it. */
+  const refreshOptionalApis = async (): Promise<void> => {
+    for (const api of OPTIONAL_API_NAMES) {
+      const { group, version, probeKind } = OPTIONAL_APIS[api];
+      if ((await o.discovery.hasResource(group, version, probeKind)) && caches.enable(api)) {
+        logger.info({ api }, 'optional API found; watching its kinds');
+        await caches.waitForSync();
+        apis[api] = true;
+        enqueueAll();
+      }
+    }
+  };
+
+  for (const informer of stackInformers) {
+    informer.onChange((e) => {
+      if (specOrLifecycleChanged(e)) queue.add(keyOf(e.object));
+    });
+  }
+  caches.onChange((e) => {
+    const key = stackKeyOf(e.object);
+    if (key) queue.add(key);
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  return {
+    async start() {
+      for (const informer of stackInformers) informer.start();
+      caches.start();
+      await refreshOptionalApis();
+      await Promise.all([...stackInformers.map((i) => i.waitForSync()), caches.waitForSync()]);
+      timers.push(
+        setInterval(() => void refreshOptionalApis().catch((err: unknown) => logger.warn({ err: String(err) }, 'discovery failed')), OPTIONAL_API_CHECK_MS),
+      );
+      if (config.resyncPeriodMs > 0) timers.push(setInterval(enqueueAll, config.resyncPeriodMs));
+      for (const t of timers) t.unref();
+    },
+    startWorkers() {
+      queue.start();
+    },
+    enqueueAll,
+    stopWorkers: () => queue.shutdown(),
+    informers: () => [...stackInformers.map((i) => ({ name: 'webstacks', hasSynced: () => i.hasSynced() })), ...caches.all()],
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      await queue.shutdown();
+      await Promise.all([...stackInformers.map((i) => i.stop()), caches.stop()]);
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * One plan per stack, computed once (newContext) and read by the object renderers and the config
+ * renderers alike, so the Secret a pod mounts, the port a Service exposes and the line a config
+ * file holds follow from the same decision instead of agreeing by convention.
+ *
+ * TLS, hop by hop: in `reencrypt` HAProxy terminates the public certificate and re-encrypts to
+ * Nginx with a certificate from the stack's internal CA, which also signs the app's (spec.app.tls)
+ * and MySQL's; `terminate` sends plain HTTP from HAProxy on; `passthrough` hands the TCP stream
+ * to Nginx, which serves the public certificate itself.
+ */
+import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
+import type { TLSMode } from '../api/types.js';
+import { NGINX } from './config/layout.js';
+import { names } from './names.js';
+
+/** One hop inside the stack. */
+export interface HopTls {
+  encrypted: boolean;
+  /** The client checks the server's certificate against the stack's internal CA (and its name). */
+  verified: boolean;
+}
+
+export interface TlsPlan {
+  mode: TLSMode;
+  /** Who holds the public certificate: HAProxy, or Nginx behind HAProxy's TCP passthrough. */
+  publicTlsAt: 'loadBalancer' | 'web';
+  hops: {
+    /** HAProxy -> Nginx (always PROXY protocol; TLS unless HAProxy terminates and sends HTTP). */
+    lbToWeb: HopTls;
+    /** Nginx -> app (spec.app.tls). */
+    webToApp: HopTls;
+    /** App and replicas -> MySQL: always encrypted (by the server's own certificate at worst). */
+    toDatabase: HopTls;
+  };
+  /** Nginx's main port and its name: TLS on httpsPort unless the LB -> web hop is in clear. */
+  webPort: { number: number; name: 'http' | 'https' };
+  /** The Secrets each tier's pods mount: a certificate to serve, the CA to verify with. */
+  mounts: {
+    loadBalancer: { cert?: string; ca?: string };
+    web: { cert?: string; ca?: string };
+    app: { cert?: string };
+    database: { cert?: string };
+  };
+  /** Certificate for the domain and aliases: served by HAProxy, or by Nginx in passthrough mode. */
+  publicSecret: string;
+  /** Internal CA (reencrypt only); `ca.crt` of this Secret is the trust anchor inside the stack. */
+  caSecret?: string;
+  /** What Nginx serves: the internal certificate (reencrypt), the public one (passthrough), none (terminate). */
+  webSecret?: string;
+  /** The app's own certificate (reencrypt with app.tls). */
+  appSecret?: string;
+  /** MySQL's certificate (reencrypt). */
+  mysqlSecret?: string;
+}
+
+type Secrets = Pick<TlsPlan, 'publicSecret' | 'caSecret' | 'webSecret' | 'appSecret' | 'mysqlSecret'>;
+
+function secretsOf(stackName: string, spec: DefaultedSpec): Secrets {
+  const n = names(stackName);
+  switch (spec.tls.mode) {
+    case 'reencrypt':
+      return {
+        publicSecret: n.tlsSecret,
+        caSecret: n.caSecret,
+        webSecret: n.webTlsSecret,
+        ...(spec.app.tls ? { appSecret: n.appTlsSecret } : {}),
+        mysqlSecret: n.mysqlTlsSecret,
+      };
+    case 'passthrough':
+      return { publicSecret: n.tlsSecret, webSecret: n.tlsSecret };
+    case 'terminate':
+      return { publicSecret: n.tlsSecret };
+  }
+}
+
+const present = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, string>>;
+
+/** The stack's TLS, hop by hop. spec.app.tls implies reencrypt (a CEL rule), so the CA exists whenever the app serves TLS. */
+export function tlsPlan(stackName: string, spec: DefaultedSpec): TlsPlan {
+  const mode = spec.tls.mode;
+  const secrets = secretsOf(stackName, spec);
+  const publicTlsAt = mode === 'passthrough' ? 'web' : 'loadBalancer';
+  const reencrypt = mode === 'reencrypt';
+  const webEncrypted = mode !== 'terminate';
+  const appCa = spec.app.tls ? names(stackName).caSecret : undefined;
+  return {
+    mode,
+    publicTlsAt,
+    hops: {
+      lbToWeb: { encrypted: webEncrypted, verified: reencrypt },
+      webToApp: { encrypted: spec.app.tls, verified: spec.app.tls },
+      toDatabase: { encrypted: true, verified: reencrypt },
+    },
+    webPort: webEncrypted ? { number: NGINX.httpsPort, name: 'https' } : { number: NGINX.httpPort, name: 'http' },
+    mounts: {
+      loadBalancer: { ...present('cert', publicTlsAt === 'loadBalancer' ? secrets.publicSecret : undefined), ...present('ca', secrets.caSecret) },
+      web: { ...present('cert', secrets.webSecret), ...present('ca', appCa) },
+      app: present('cert', secrets.appSecret),
+      database: present('cert', secrets.mysqlSecret),
+    },
+    ...secrets,
+  };
+}
+
+export interface StackPlan {
+  tls: TlsPlan;
+}
+
+export function stackPlan(stack: DefaultedWebStack): StackPlan {
+  return { tls: tlsPlan(stack.metadata.name, stack.spec) };
+}

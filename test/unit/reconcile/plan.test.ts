@@ -1,0 +1,75 @@
+/** plan(): what a reconcile writes, decided without I/O from the desired objects and the cache. */
+import { describe, expect, it } from '@jest/globals';
+import { DB_ROLE_LABEL } from '../../../operator/api/identity.js';
+import type { KubeObject } from '../../../operator/kube/types.js';
+import { plan, podRoles, type PlanInput } from '../../../operator/reconcile/plan.js';
+import { FakeCluster } from './fake-cluster.js';
+
+const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, namespace = 'shop'): KubeObject =>
+  ({ apiVersion: 'v1', kind, metadata: { name, namespace }, ...extra });
+
+const daemonSet = (selector: Record<string, string>, metadata: Partial<KubeObject['metadata']> = {}) =>
+  ({ ...obj('DaemonSet', 'agent', { spec: { selector: { matchLabels: selector } } }, 'agents'), metadata: { name: 'agent', namespace: 'agents', ...metadata } }) as KubeObject;
+
+const noDatabase: PlanInput['database'] = { pods: [], recordedPrimary: undefined, firstPod: 'db-0' };
+
+function planFor(desired: KubeObject[], live: KubeObject[], owned: KubeObject[] = live) {
+  const cache = new FakeCluster();
+  for (const o of live) cache.seed(o);
+  return plan({ desired, live: cache, owned, database: noDatabase });
+}
+
+const names = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
+
+describe('plan', () => {
+  it('applies what is missing or differs, in render order, and nothing that the cache already shows', () => {
+    const cm = obj('ConfigMap', 'config', { data: { a: '1' } });
+    const svc = obj('Service', 'web', { spec: { ports: [{ name: 'https', port: 443 }] } });
+    const sts = obj('StatefulSet', 'db', { spec: { replicas: 3 } });
+    const result = planFor([cm, svc, sts], [cm, { ...sts, spec: { replicas: 2 } } as KubeObject]);
+    expect(names(result.apply)).toEqual(['Service/web', 'StatefulSet/db']);
+    expect(planFor([cm], [cm]).apply).toEqual([]);
+  });
+
+  it('prunes owned children no longer desired, but never a Secret or a Pod', () => {
+    const owned = [obj('ConfigMap', 'old'), obj('Secret', 'credentials'), obj('Pod', 'db-0'), obj('Service', 'web')];
+    expect(names(planFor([obj('Service', 'web')], owned).prune)).toEqual(['ConfigMap/old']);
+  });
+
+  it('tells a child apart by namespace: the same name elsewhere is not the desired one', () => {
+    const desired = obj('ConfigMap', 'config', {}, 'shop');
+    expect(names(planFor([desired], [obj('ConfigMap', 'config', {}, 'agents')]).prune)).toEqual(['ConfigMap/config']);
+  });
+
+  it('replaces a DaemonSet whose selector changed instead of applying it, and waits while it terminates', () => {
+    const desired = daemonSet({ a: '1', 'webstack.dev/owner-namespace': 'shop' });
+    const old = daemonSet({ a: '1', 'webstack.dev/stack-namespace': 'shop' });
+    const result = planFor([desired], [old]);
+    expect(result.apply).toEqual([]);
+    expect(names(result.replace)).toEqual(['DaemonSet/agent']);
+    expect(result.prune).toEqual([]);
+
+    const terminating = planFor([desired], [daemonSet(old.metadata.labels ?? {}, { deletionTimestamp: '2026-01-01T00:00:00Z' })]);
+    expect([terminating.apply, terminating.replace]).toEqual([[], []]);
+  });
+
+  it('applies, not replaces, a Deployment whose selector differs (the server refuses it, loudly)', () => {
+    const desired = obj('Deployment', 'web', { spec: { selector: { matchLabels: { a: '2' } } } });
+    const result = planFor([desired], [obj('Deployment', 'web', { spec: { selector: { matchLabels: { a: '1' } } } })]);
+    expect([names(result.apply), result.replace]).toEqual([['Deployment/web'], []]);
+  });
+});
+
+describe('podRoles', () => {
+  const pod = (name: string, role?: string): KubeObject => ({ ...obj('Pod', name), metadata: { name, namespace: 'shop', labels: role ? { [DB_ROLE_LABEL]: role } : {} } });
+  const roles = (input: PlanInput['database']) => podRoles(input).map(({ pod: p, role }) => `${p.metadata.name}=${role}`);
+
+  it('starts a new stack with ordinal 0 as the primary', () => {
+    expect(roles({ pods: [pod('db-0'), pod('db-1')], recordedPrimary: undefined, firstPod: 'db-0' })).toEqual(['db-0=primary', 'db-1=replica']);
+  });
+
+  it('keeps the primary where status says while that pod exists, and labels only what differs', () => {
+    expect(roles({ pods: [pod('db-0', 'replica'), pod('db-1', 'primary')], recordedPrimary: 'db-1', firstPod: 'db-0' })).toEqual([]);
+    expect(roles({ pods: [pod('db-0', 'replica'), pod('db-2', 'replica')], recordedPrimary: 'db-1', firstPod: 'db-0' })).toEqual(['db-0=primary']);
+  });
+});

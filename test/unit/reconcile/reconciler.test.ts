@@ -1,0 +1,214 @@
+/**
+ * The fast reconcile tier: whole reconciles over an in-memory cluster (fake-cluster.ts), in
+ * milliseconds. What a user of a real cluster would notice: what gets written, what rolls, what is
+ * deleted and what is kept. The integration suite remains the proof against a real API server.
+ */
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import {
+  CONFIG_HASH_ANNOTATION,
+  DB_ROLE_LABEL,
+  FINALIZER,
+  INSTANCE_LABEL,
+  OWNER_NAME_LABEL,
+  OWNER_NAMESPACE_LABEL,
+} from '../../../operator/api/identity.js';
+import type { WebStack } from '../../../operator/api/types.js';
+import type { KubeObject } from '../../../operator/kube/types.js';
+import { Reconciler } from '../../../operator/reconcile/reconciler.js';
+import { agentNames } from '../../../operator/render/logging.js';
+import { names } from '../../../operator/render/names.js';
+import { example } from '../render/helpers.js';
+import { clone, FakeCluster, type Write } from './fake-cluster.js';
+
+const AGENTS = 'webstack-system';
+const log = pino({ level: 'silent' });
+const n = names('foobar');
+
+interface PodTemplated extends KubeObject {
+  spec: { template: { metadata: { annotations: Record<string, string> } } };
+}
+
+let cluster: FakeCluster;
+let reconciler: Reconciler;
+
+/** The full example (logging to Loki with a credentials Secret, monitoring on), stored as the API server would. */
+function createStack(edit: (s: WebStack) => void = () => undefined): WebStack {
+  const { status: _status, ...stack } = example('full');
+  const raw = clone(stack) as unknown as WebStack;
+  edit(raw);
+  return cluster.seed(raw);
+}
+
+const stack = (): WebStack => cluster.get('WebStack', 'shop', 'foobar') as WebStack;
+
+function editStack(edit: (s: WebStack) => void): void {
+  const raw = clone(stack());
+  edit(raw);
+  cluster.seed(raw);
+}
+
+async function reconcile(): Promise<Write[]> {
+  await reconciler.reconcile('shop/foobar', log).catch(() => undefined);
+  return cluster.takeWrites();
+}
+
+function live(kind: string, namespace: string, name: string): KubeObject {
+  const found = cluster.get(kind, namespace, name);
+  if (!found) throw new Error(`${kind} ${namespace}/${name} is not in the cluster`);
+  return found;
+}
+
+const hashOf = (kind: string, name: string, namespace = 'shop'): string | undefined =>
+  (cluster.get(kind, namespace, name) as PodTemplated | undefined)?.spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+
+const ofVerb = (writes: Write[], verb: Write['verb']) => writes.filter((w) => w.verb === verb).map((w) => `${w.kind}/${w.name}`);
+
+beforeEach(() => {
+  cluster = new FakeCluster();
+  reconciler = new Reconciler({
+    stacks: { get: (ns, name) => cluster.get('WebStack', ns, name) as WebStack | undefined },
+    caches: cluster,
+    objects: cluster,
+    optionalApis: () => Promise.resolve({ certManager: true, prometheusOperator: true }),
+    agentNamespace: AGENTS,
+    logger: log,
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  });
+  cluster.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'loki-credentials', namespace: 'shop' }, data: { authorization: 'QmFzaWMgeA==' } } as KubeObject);
+  cluster.seed({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt' } });
+});
+
+describe('a new stack', () => {
+  it('is applied whole on the first reconcile, and the second writes nothing', async () => {
+    createStack();
+    const first = await reconcile();
+    expect(ofVerb(first, 'patch')).toEqual(['WebStack/foobar']); // the finalizer
+    expect(ofVerb(first, 'create')).toContain(`Secret/${n.mysqlCredentials}`);
+    const applied = ofVerb(first, 'apply');
+    for (const child of [`StatefulSet/${n.mysql}`, `Deployment/${n.web}`, `Certificate/${n.tlsSecret}`, `DaemonSet/${agentNames('shop', 'foobar').daemonSet}`]) {
+      expect(applied).toContain(child);
+    }
+    expect(ofVerb(first, 'applyStatus')).toEqual(['WebStack/foobar']);
+    expect(stack().metadata.finalizers).toEqual([FINALIZER]);
+
+    expect(await reconcile()).toEqual([]);
+  });
+
+  it('ties every child to the stack by the owner labels, and by an owner reference in its namespace', async () => {
+    createStack();
+    await reconcile();
+    const children = [...cluster.list('Deployment'), ...cluster.list('DaemonSet'), ...cluster.list('Secret').filter((s) => s.metadata.name !== 'loki-credentials')];
+    for (const child of children) {
+      expect(child.metadata.labels).toMatchObject({ [OWNER_NAMESPACE_LABEL]: 'shop', [OWNER_NAME_LABEL]: 'foobar' });
+    }
+    const web = cluster.get('Deployment', 'shop', n.web);
+    expect(web?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'WebStack', name: 'foobar', controller: true });
+    expect(cluster.get('DaemonSet', AGENTS, agentNames('shop', 'foobar').daemonSet)?.metadata.ownerReferences).toBeUndefined();
+  });
+
+  it('labels the first MySQL pod primary and the others replicas, once', async () => {
+    createStack();
+    await reconcile();
+    for (const i of [0, 1]) {
+      cluster.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${n.mysql}-${i}`, namespace: 'shop', labels: { [INSTANCE_LABEL]: 'foobar' } } });
+    }
+    expect(ofVerb(await reconcile(), 'patch')).toEqual([`Pod/${n.mysql}-0`, `Pod/${n.mysql}-1`]);
+    expect(cluster.get('Pod', 'shop', `${n.mysql}-0`)?.metadata.labels?.[DB_ROLE_LABEL]).toBe('primary');
+    expect(cluster.get('Pod', 'shop', `${n.mysql}-1`)?.metadata.labels?.[DB_ROLE_LABEL]).toBe('replica');
+    expect(ofVerb(await reconcile(), 'patch')).toEqual([]);
+  });
+});
+
+describe('certificates and pod rolls', () => {
+  const issue = (revision: number) => {
+    const cert = live('Certificate', 'shop', n.mysqlTlsSecret);
+    cluster.seed({ ...cert, status: { revision, conditions: [{ type: 'Ready', status: 'True' }] } } as KubeObject);
+  };
+
+  it('does not roll the pods on the first issuance, and rolls them on every renewal', async () => {
+    createStack();
+    await reconcile();
+    const initial = hashOf('StatefulSet', n.mysql);
+    issue(1);
+    await reconcile();
+    expect(hashOf('StatefulSet', n.mysql)).toBe(initial);
+
+    issue(2);
+    const writes = await reconcile();
+    expect(ofVerb(writes, 'apply')).toContain(`StatefulSet/${n.mysql}`);
+    expect(hashOf('StatefulSet', n.mysql)).not.toBe(initial);
+    // The web tier mounts no MySQL certificate: it stays as it was.
+    expect(ofVerb(writes, 'apply')).not.toContain(`Deployment/${n.web}`);
+  });
+
+  it('rolls the log agent when the user changes the sink credentials (it reads them at start)', async () => {
+    createStack();
+    await reconcile();
+    const agent = agentNames('shop', 'foobar');
+    const before = hashOf('DaemonSet', agent.daemonSet, AGENTS);
+    const source = live('Secret', 'shop', 'loki-credentials');
+    cluster.seed({ ...source, data: { authorization: 'QmFzaWMgeQ==' } } as KubeObject);
+    await reconcile();
+    const copy = cluster.get('Secret', AGENTS, agent.sinkSecret) as KubeObject & { data: Record<string, string> };
+    expect(copy.data.authorization).toBe('QmFzaWMgeQ==');
+    expect(hashOf('DaemonSet', agent.daemonSet, AGENTS)).not.toBe(before);
+  });
+});
+
+describe('prune', () => {
+  it('deletes what render no longer produces, and spares every Secret', async () => {
+    createStack();
+    await reconcile();
+    editStack((s) => {
+      s.spec.monitoring = { ...s.spec.monitoring, enabled: false };
+      s.spec.logging = { ...s.spec.logging, enabled: false };
+    });
+    const deleted = ofVerb(await reconcile(), 'delete');
+    expect(deleted).toEqual(expect.arrayContaining([`DaemonSet/${agentNames('shop', 'foobar').daemonSet}`, `PrometheusRule/${n.rules}`]));
+    expect(deleted.filter((d) => d.startsWith('Secret/'))).toEqual([]);
+    expect(cluster.get('Secret', AGENTS, agentNames('shop', 'foobar').sinkSecret)).toBeDefined();
+    expect(cluster.get('Secret', 'shop', n.mysqlCredentials)).toBeDefined();
+  });
+});
+
+describe('deletion', () => {
+  async function deleteStack(policy: 'Retain' | 'Delete'): Promise<string[]> {
+    createStack((s) => (s.spec.database = { ...s.spec.database, deletionPolicy: policy }));
+    await reconcile();
+    editStack((s) => (s.metadata.deletionTimestamp = '2026-01-01T00:00:00Z'));
+    return ofVerb(await reconcile(), 'delete');
+  }
+
+  it('with deletionPolicy Delete removes the credentials and the agent-namespace children, then the finalizer', async () => {
+    const deleted = await deleteStack('Delete');
+    expect(deleted).toContain(`Secret/${n.mysqlCredentials}`);
+    expect(deleted).toEqual(expect.arrayContaining([`DaemonSet/${agentNames('shop', 'foobar').daemonSet}`, `Secret/${agentNames('shop', 'foobar').sinkSecret}`]));
+    // Namespaced children are the garbage collector's (owner references), not the finalizer's.
+    expect(deleted).not.toContain(`Deployment/${n.web}`);
+    expect(stack().metadata.finalizers).toEqual([]);
+  });
+
+  it('with deletionPolicy Retain keeps the credentials, so retained volumes keep their passwords', async () => {
+    const deleted = await deleteStack('Retain');
+    expect(deleted).not.toContain(`Secret/${n.mysqlCredentials}`);
+    expect(deleted).toContain(`DaemonSet/${agentNames('shop', 'foobar').daemonSet}`);
+    expect(stack().metadata.finalizers).toEqual([]);
+  });
+});
+
+describe('the owner-namespace label migration (ADR 0008)', () => {
+  it('recreates a log agent DaemonSet whose selector still has the old label, in the foreground', async () => {
+    createStack();
+    await reconcile();
+    const name = agentNames('shop', 'foobar').daemonSet;
+    const current = cluster.get('DaemonSet', AGENTS, name) as KubeObject & { spec: { selector: { matchLabels: Record<string, string> } } };
+    const { [OWNER_NAMESPACE_LABEL]: _ns, ...rest } = current.spec.selector.matchLabels;
+    cluster.seed({ ...current, spec: { ...current.spec, selector: { matchLabels: { ...rest, 'webstack.dev/stack-namespace': 'shop' } } } } as KubeObject);
+
+    const writes = await reconcile();
+    expect(writes.filter((w) => w.kind === 'DaemonSet')).toEqual([{ verb: 'delete', kind: 'DaemonSet', namespace: AGENTS, name, propagationPolicy: 'Foreground' }]);
+    expect(ofVerb(await reconcile(), 'apply')).toContain(`DaemonSet/${name}`);
+    expect(cluster.get('DaemonSet', AGENTS, name)).toMatchObject({ spec: { selector: current.spec.selector } });
+  });
+});
