@@ -7,7 +7,8 @@ import tseslint from 'typescript-eslint';
  * The operator's layers, each with the folders it may import (besides itself). Data flows one
  * way, WebStack -> render -> apply -> observe -> status, and imports follow it downwards:
  * support/ and api/ are the ground floor, kube/ the edge to the API server, render/ pure over
- * api/, runtime/ the machinery, reconcile/ the object loop, controller/ its wiring; main.ts wires
+ * api/, runtime/ the machinery, reconcile/ the object loop, controller/ its wiring; mysql/ is the
+ * SQL edge and database/ decides over what it reads (the database loop); main.ts wires
  * the controllers, and cli/ is the entry point nothing imports. Folders not listed here (new
  * ones) are held only to "nothing imports cli/ or main.ts" until they get a line.
  */
@@ -19,6 +20,8 @@ const LAYERS = {
   runtime: ['api', 'kube', 'support'],
   reconcile: ['api', 'kube', 'render', 'runtime', 'support'],
   controller: ['api', 'kube', 'reconcile', 'runtime', 'support'],
+  mysql: ['api', 'support'],
+  database: ['api', 'kube', 'mysql', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

@@ -242,30 +242,8 @@ function repairReplica(replica: InstanceFacts, primary: Reachable, facts: Cluste
   if (seedable) {
     return { kind: 'seed', instance: replica.name, donor: primary.name, reason: `${replica.name} has an empty data directory` };
   }
-  if (instanceHoldsErrantTransactions(replica, primary)) {
-    return {
-      kind: 'exclude',
-      instance: replica.name,
-      reason: `${replica.name} holds transactions ${primary.name} does not have (${replica.sql.executed.toString()} vs ${primary.sql.executed.toString()})`,
-      remedy: RESEED_REMEDY(replica.name),
-    };
-  }
-  if (replicaCannotBeServedFromBinlogs(replica)) {
-    return {
-      kind: 'exclude',
-      instance: replica.name,
-      reason: `${primary.name} no longer has the binary logs ${replica.name} needs: ${replica.sql.replication?.lastIoError?.message ?? ''}`,
-      remedy: RESEED_REMEDY(replica.name),
-    };
-  }
-  if (replicaApplierFailed(replica)) {
-    return {
-      kind: 'exclude',
-      instance: replica.name,
-      reason: `${replica.name} stopped applying: ${replica.sql.replication?.lastSqlError?.message ?? ''}`,
-      remedy: RESEED_REMEDY(replica.name),
-    };
-  }
+  const exclusion = whyReplicaCannotFollow(replica, primary);
+  if (exclusion !== undefined) return { kind: 'exclude', instance: replica.name, reason: exclusion, remedy: RESEED_REMEDY(replica.name) };
   const pointed = replicaIsPointedAt(replica, primary);
   if (!pointed || !replicaIsConfiguredAsReplica(replica, facts.ackCount) || (!replicaIsStillReceiving(replica) && !replicaIoThreadHasError(replica))) {
     return { kind: 'repoint', instance: replica.name, source: primary.name, reason: `${replica.name} does not replicate from ${primary.name} as a semi-sync replica` };
@@ -274,33 +252,55 @@ function repairReplica(replica: InstanceFacts, primary: Reachable, facts: Cluste
   return undefined;
 }
 
+/** Why a replica can never catch up with the primary again (only a re-seed helps), if so. */
+function whyReplicaCannotFollow(replica: Reachable, primary: Reachable): string | undefined {
+  if (instanceHoldsErrantTransactions(replica, primary)) {
+    return `${replica.name} holds transactions ${primary.name} does not have (${replica.sql.executed.toString()} vs ${primary.sql.executed.toString()})`;
+  }
+  if (replicaCannotBeServedFromBinlogs(replica)) {
+    return `${primary.name} no longer has the binary logs ${replica.name} needs: ${replica.sql.replication?.lastIoError?.message ?? ''}`;
+  }
+  if (replicaApplierFailed(replica)) return `${replica.name} stopped applying: ${replica.sql.replication?.lastSqlError?.message ?? ''}`;
+  return undefined;
+}
+
 function finish(facts: ClusterFacts, primary: InstanceFacts | undefined, state: ClusterState, reason: string, action: Action): Decision {
   return { state, reason, action, instances: facts.instances.map((i) => verdict(i, primary, facts)) };
 }
 
 function verdict(instance: InstanceFacts, primary: InstanceFacts | undefined, facts: ClusterFacts): InstanceVerdict {
+  if (instanceIsExcluded(instance, facts)) return { name: instance.name, role: 'excluded', healthy: false, reason: 'excluded: see the remedy in Events' };
+  if (instance === primary) return primaryVerdict(instance, facts);
+  const { healthy, reason } = replicaVerdict(instance, primary, facts);
+  return { name: instance.name, role: 'replica', healthy, reason };
+}
+
+function primaryVerdict(instance: InstanceFacts, facts: ClusterFacts): InstanceVerdict {
   const name = instance.name;
-  if (instanceIsExcluded(instance, facts)) return { name, role: 'excluded', healthy: false, reason: 'excluded: see the remedy in Events' };
-  if (instance === primary) {
-    if (!instanceIsReachable(instance)) return { name, role: 'primary', healthy: false, reason: unreachable(instance) };
-    const waiting = primaryIsWaitingForAcks(instance) ? `; ${String(instance.sql.semiSync.waitingSessions)} commits wait for a replica's ack` : '';
-    return {
-      name,
-      role: 'primary',
-      healthy: primaryIsConfiguredAsPrimary(instance, facts.ackCount),
-      reason: `${instance.sql.readOnly ? 'read-only' : 'accepts writes'}${waiting}`,
-    };
-  }
-  if (!instanceIsReachable(instance)) return { name, role: 'replica', healthy: false, reason: unreachable(instance) };
-  if (primary === undefined || !instanceIsReachable(primary)) return { name, role: 'replica', healthy: false, reason: 'no primary to replicate from' };
+  if (!instanceIsReachable(instance)) return { name, role: 'primary', healthy: false, reason: unreachable(instance) };
+  const waiting = primaryIsWaitingForAcks(instance) ? `; ${String(instance.sql.semiSync.waitingSessions)} commits wait for a replica's ack` : '';
+  return {
+    name,
+    role: 'primary',
+    healthy: primaryIsConfiguredAsPrimary(instance, facts.ackCount),
+    reason: `${instance.sql.readOnly ? 'read-only' : 'accepts writes'}${waiting}`,
+  };
+}
+
+function replicaVerdict(instance: InstanceFacts, primary: InstanceFacts | undefined, facts: ClusterFacts): { healthy: boolean; reason: string } {
+  if (!instanceIsReachable(instance)) return { healthy: false, reason: unreachable(instance) };
+  if (primary === undefined || !instanceIsReachable(primary)) return { healthy: false, reason: 'no primary to replicate from' };
   const r = instance.sql.replication;
-  if (instanceHasEmptyDataDir(instance)) return { name, role: 'replica', healthy: false, reason: 'empty data directory' };
-  if (!replicaIsReplicatingFrom(instance, primary)) {
-    const error = r?.lastIoError?.message ?? r?.lastSqlError?.message;
-    return { name, role: 'replica', healthy: false, reason: error === undefined ? `not replicating from ${primary.name}` : `replication error: ${error}` };
-  }
-  if (replicaLagsMoreThan(instance, facts.maxLagSeconds)) return { name, role: 'replica', healthy: false, reason: `${String(r?.lagSeconds)} s behind` };
-  return { name, role: 'replica', healthy: replicaIsHealthy(instance, primary, facts), reason: `in sync, ${String(r?.lagSeconds ?? 0)} s behind` };
+  if (instanceHasEmptyDataDir(instance)) return { healthy: false, reason: 'empty data directory' };
+  if (!replicaIsReplicatingFrom(instance, primary)) return { healthy: false, reason: notReplicating(instance, primary) };
+  if (replicaLagsMoreThan(instance, facts.maxLagSeconds)) return { healthy: false, reason: `${String(r?.lagSeconds)} s behind` };
+  return { healthy: replicaIsHealthy(instance, primary, facts), reason: `in sync, ${String(r?.lagSeconds ?? 0)} s behind` };
+}
+
+function notReplicating(replica: Reachable, primary: Reachable): string {
+  const r = replica.sql.replication;
+  const error = r?.lastIoError?.message ?? r?.lastSqlError?.message;
+  return error === undefined ? `not replicating from ${primary.name}` : `replication error: ${error}`;
 }
 
 function unreachable(instance: InstanceFacts): string {
