@@ -6,30 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deleteNamespace, eventually, getJson, kubectl, newNamespace } from '../support/cluster.js';
+import { applyIn, deployment, image, restricted, smallResources as resources, toolboxPod } from './objects.js';
 import { certificateAuthority, serverCertificate } from './tls.js';
 
-const image = (name: string) => `webstack.local/${name}`;
 const PASSWORD = 'e2e-app-password';
-
-const restricted = (uid: number) => ({
-  runAsNonRoot: true,
-  runAsUser: uid,
-  runAsGroup: uid,
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-  readOnlyRootFilesystem: true,
-});
-const resources = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } };
 const tmp = { name: 'tmp', emptyDir: {} };
 
 let ns: string;
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-async function apply(objects: object[]): Promise<void> {
-  await kubectl(['apply', '-n', ns, '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
-}
+const apply = (objects: object[]) => applyIn(ns, objects);
 
 async function exec(pod: string, command: string[], allowFail = false): Promise<{ stdout: string; stderr: string; code: number }> {
   return kubectl(['exec', '-n', ns, pod, '--', ...command], { allowFail });
@@ -109,45 +96,33 @@ function app(name: string, dbHost: string, caPem: string) {
   return [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-ca` }, data: { 'ca.crt': b64(caPem) } },
     { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 8080 }] } },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: {
-            // Without it, the Service `db` would set DB_PORT=tcp://... in every pod of the namespace.
-            enableServiceLinks: false,
-            containers: [
-              {
-                name: 'app',
-                image: image('app:1.0'),
-                imagePullPolicy: 'Never',
-                env: [
-                  { name: 'DB_WRITE_HOST', value: dbHost },
-                  { name: 'DB_PORT', value: '3306' },
-                  { name: 'DB_USER', value: 'app' },
-                  { name: 'DB_PASSWORD', value: PASSWORD },
-                  { name: 'DB_NAME', value: 'app' },
-                  { name: 'DB_SSL_MODE', value: 'VERIFY_IDENTITY' },
-                  { name: 'DB_SSL_CA', value: '/ca/ca.crt' },
-                ],
-                ports: [{ containerPort: 8080 }],
-                securityContext: restricted(65532),
-                resources,
-                livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-                readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 2 },
-                volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }],
-              },
-            ],
-            volumes: [{ name: 'ca', secret: { secretName: `${name}-ca` } }],
-          },
+    deployment(name, {
+      // Without it, the Service `db` would set DB_PORT=tcp://... in every pod of the namespace.
+      enableServiceLinks: false,
+      containers: [
+        {
+          name: 'app',
+          image: image('app:1.0'),
+          imagePullPolicy: 'Never',
+          env: [
+            { name: 'DB_WRITE_HOST', value: dbHost },
+            { name: 'DB_PORT', value: '3306' },
+            { name: 'DB_USER', value: 'app' },
+            { name: 'DB_PASSWORD', value: PASSWORD },
+            { name: 'DB_NAME', value: 'app' },
+            { name: 'DB_SSL_MODE', value: 'VERIFY_IDENTITY' },
+            { name: 'DB_SSL_CA', value: '/ca/ca.crt' },
+          ],
+          ports: [{ containerPort: 8080 }],
+          securityContext: restricted(65532),
+          resources,
+          livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
+          readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 2 },
+          volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }],
         },
-      },
-    },
+      ],
+      volumes: [{ name: 'ca', secret: { secretName: `${name}-ca` } }],
+    }),
   ];
 }
 
@@ -196,37 +171,18 @@ function edge() {
       { name: 'tmp', mountPath: '/tmp' },
     ],
   });
-  const deployment = (name: string, containers: object[]) => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers, volumes: [{ name: 'config', configMap: { name: 'edge' } }, tmp] } },
-    },
-  });
+  const withConfig = (name: string, containers: object[]) => deployment(name, { containers, volumes: [{ name: 'config', configMap: { name: 'edge' } }, tmp] });
   return [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'edge' }, data: { 'nginx.conf': NGINX_CONF, 'haproxy.cfg': haproxyConf() } },
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9113 }] } },
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb' }, spec: { selector: { app: 'lb' }, ports: [{ port: 8000 }] } },
-    deployment('web', [
+    withConfig('web', [
       container('nginx', 'nginx:1.22', 101, ['-e', 'stderr', '-c', '/config/nginx.conf', '-g', 'daemon off;'], 8080),
       container('exporter', 'nginx-exporter:0.11.0', 65532, ['-nginx.scrape-uri=http://127.0.0.1:8081/stub'], 9113),
     ]),
-    deployment('lb', [container('haproxy', 'haproxy:2.6', 99, ['-W', '-db', '-f', '/config/haproxy.cfg'], 8000)]),
+    withConfig('lb', [container('haproxy', 'haproxy:2.6', 99, ['-W', '-db', '-f', '/config/haproxy.cfg'], 8000)]),
   ];
 }
-
-const client = {
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name: 'client' },
-  spec: {
-    terminationGracePeriodSeconds: 1,
-    containers: [{ name: 'toolbox', image: image('toolbox:1.0'), imagePullPolicy: 'Never', command: ['sleep', '86400'], securityContext: restricted(65534), resources }],
-  },
-};
 
 let dbHost: string;
 
@@ -234,7 +190,7 @@ beforeAll(async () => {
   ns = await newNamespace('e2e-images', { restricted: true });
   dbHost = `db.${ns}.svc.cluster.local`;
   const db = database(dbHost);
-  await apply([...db.objects, ...app('app', dbHost, db.ca.crt), ...app('app-wrong-ca', dbHost, certificateAuthority('another-ca').crt), ...edge(), client]);
+  await apply([...db.objects, ...app('app', dbHost, db.ca.crt), ...app('app-wrong-ca', dbHost, certificateAuthority('another-ca').crt), ...edge(), toolboxPod('client')]);
   await kubectl(['rollout', 'status', '-n', ns, 'statefulset/db', '--timeout=180s']);
   for (const d of ['app', 'web', 'lb']) await kubectl(['rollout', 'status', '-n', ns, `deployment/${d}`, '--timeout=120s']);
   await kubectl(['wait', '-n', ns, '--for=condition=Ready', 'pod/client', '--timeout=60s']);

@@ -8,18 +8,10 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { deleteNamespace, eventually, getJson, kubectl, newNamespace } from '../support/cluster.js';
 import { realNodeCount } from './host.js';
+import { applyIn, deployment, image, restricted as restrictedAs, smallResources, toolboxPod } from './objects.js';
 
-const IMAGES = { busybox: 'webstack.local/busybox:1.35', toolbox: 'webstack.local/toolbox:1.0' };
-
-const restricted = {
-  runAsNonRoot: true,
-  runAsUser: 65534,
-  runAsGroup: 65534,
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-  readOnlyRootFilesystem: true,
-};
+const BUSYBOX = image('busybox:1.35');
+const restricted = restrictedAs(65534);
 
 interface Pod {
   metadata: { name: string; labels?: Record<string, string> };
@@ -31,9 +23,7 @@ const isReady = (pod: Pod) => pod.status.conditions?.some((c) => c.type === 'Rea
 
 let ns: string;
 
-async function apply(objects: object[]): Promise<void> {
-  await kubectl(['apply', '-n', ns, '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
-}
+const apply = (objects: object[]) => applyIn(ns, objects);
 
 async function pods(selector: string): Promise<Pod[]> {
   return (await getJson<{ items: Pod[] }>(['pods', '-n', ns, '-l', selector])).items;
@@ -50,63 +40,36 @@ async function reaches(client: string, url: string): Promise<boolean> {
   return code === 0;
 }
 
-const web = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'web' },
-  spec: {
-    replicas: 3,
-    selector: { matchLabels: { app: 'web' } },
-    template: {
-      metadata: { labels: { app: 'web' } },
-      spec: {
-        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } }],
-        containers: [
-          {
-            name: 'httpd',
-            image: IMAGES.busybox,
-            imagePullPolicy: 'Never',
-            command: ['sh', '-c', 'echo "hello from $(hostname)" > /www/index.html && exec httpd -f -vv -p 8080 -h /www'],
-            ports: [{ containerPort: 8080 }],
-            securityContext: restricted,
-            resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
-            readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
-            livenessProbe: { exec: { command: ['test', '-d', '/www'] }, periodSeconds: 2 },
-            volumeMounts: [{ name: 'www', mountPath: '/www' }],
-          },
-        ],
-        volumes: [{ name: 'www', emptyDir: {} }],
-      },
-    },
-  },
-};
-
-const client = (name: string, access: boolean) => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, labels: { role: 'client', access: String(access) } },
-  spec: {
-    terminationGracePeriodSeconds: 1,
+const web = deployment(
+  'web',
+  {
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } }],
     containers: [
       {
-        name: 'toolbox',
-        image: IMAGES.toolbox,
+        name: 'httpd',
+        image: BUSYBOX,
         imagePullPolicy: 'Never',
-        command: ['sh', '-c', `echo "${name} started"; exec sleep 86400`],
+        command: ['sh', '-c', 'echo "hello from $(hostname)" > /www/index.html && exec httpd -f -vv -p 8080 -h /www'],
+        ports: [{ containerPort: 8080 }],
         securityContext: restricted,
-        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+        resources: smallResources,
+        readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
+        livenessProbe: { exec: { command: ['test', '-d', '/www'] }, periodSeconds: 2 },
+        volumeMounts: [{ name: 'www', mountPath: '/www' }],
       },
     ],
+    volumes: [{ name: 'www', emptyDir: {} }],
   },
-});
+  3,
+);
 
 beforeAll(async () => {
   ns = await newNamespace('e2e-smoke', { restricted: true });
   await apply([
     web,
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 8080 }] } },
-    client('client-allowed', true),
-    client('client-denied', false),
+    toolboxPod('client-allowed', { role: 'client', access: 'true' }),
+    toolboxPod('client-denied', { role: 'client', access: 'false' }),
   ]);
   await kubectl(['wait', '-n', ns, '--for=condition=Available', 'deployment/web', '--timeout=120s']);
   await kubectl(['wait', '-n', ns, '--for=condition=Ready', 'pod', '-l', 'role=client', '--timeout=120s']);
@@ -218,11 +181,11 @@ describe('volumes of the local StorageClass', () => {
       containers: [
         {
           name: 'sh',
-          image: IMAGES.busybox,
+          image: BUSYBOX,
           imagePullPolicy: 'Never',
           command: ['sh', '-c', script],
           securityContext: restricted,
-          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
+          resources: smallResources,
           volumeMounts: [{ name: 'data', mountPath: '/data' }],
         },
       ],
