@@ -379,7 +379,7 @@ const app = obj(
   },
 );
 
-const database = defaultedObject('The MySQL tier: one primary and asynchronous GTID replicas, with automatic failover.', {
+const database = defaultedObject('The MySQL tier: one primary and GTID replicas with semi-synchronous replication. Automatic failover is not built yet: the primary is <name>-mysql-0 while that pod exists (docs/database.md describes the database controller under way).', {
   version: withDefault(
     enumOf('MySQL major.minor version. Immutable: moving to another version needs a dump and restore.', ['8.0', '8.4'], {
       'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')],
@@ -388,7 +388,7 @@ const database = defaultedObject('The MySQL tier: one primary and asynchronous G
   ),
   image: image('MySQL container image. Default: mysql:<version>. Set it to use a mirror or a pinned digest of the same version.'),
   replicas: withDefault(
-    int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a replica to promote.', 2, 9),
+    int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a second copy of the data.', 2, 9),
     D.database.replicas,
   ),
   storage: defaultedObject(

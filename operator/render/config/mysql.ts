@@ -42,8 +42,8 @@ function myCnf(stack: DefaultedWebStack, tls: TlsPlan): string {
     // Seven days of binlogs: enough to rebuild a replica, without filling a small volume.
     'binlog_expire_logs_seconds=604800',
     '',
-    '# Semi-synchronous replication: a commit returns once a replica has it, so a failover loses',
-    '# nothing acknowledged. Both halves on every pod, because any pod may become the primary.',
+    '# Semi-synchronous replication: a commit returns once a replica has it, or after the timeout',
+    '# below, when the primary goes on asynchronously. Both halves on every pod for now.',
     '# loose- keeps mysqld starting (asynchronously) should an image lack the plugins.',
     'plugin-load-add=semisync_source.so',
     'plugin-load-add=semisync_replica.so',
