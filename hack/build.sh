@@ -4,7 +4,8 @@
 #   hack/build.sh [control-plane] [node]     (default: both)
 #
 # control-plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
-#   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs.
+#   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs, and kstatus (hack/kstatus:
+#   the status library Flux uses, for the unit tests of the WebStack's conditions).
 # node: what a real node runs (hack/cluster up --real-nodes N): kubelet, kube-proxy, containerd
 #   with ctr and its runc shim, CoreDNS and kube-router.
 # Results are cached outside the checkout (see hack/lib.sh); a warm run only checks that every
@@ -122,6 +123,15 @@ fetch_crds() {
   touch "$CRDS_DIR/.complete"
 }
 
+# hack/kstatus has its own go.mod (its version of sigs.k8s.io/cli-utils); rebuilt when its sources change.
+build_kstatus() {
+  local src="$HACK_DIR/kstatus" out="$BIN_DIR/kstatus" f stale=""
+  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go; do [ "$out" -nt "$f" ] || stale=1; done
+  [ -n "$stale" ] || return 0
+  with_progress "kstatus ($(sed -n 's#^\s*sigs.k8s.io/cli-utils \(v[^ ]*\)$#cli-utils \1#p' "$src/go.mod"))" \
+    bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."
+}
+
 build_control_plane() {
   build_etcd
   go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
@@ -129,6 +139,7 @@ build_control_plane() {
   go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
   build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
   fetch_crds
+  build_kstatus
   log "control plane binaries ready in $BIN_DIR ($(elapsed))"
 }
 

@@ -625,7 +625,7 @@ const spec = obj(
 const condition = obj(
   'An observation of one aspect of the stack, in the standard Kubernetes condition shape.',
   {
-    type: str('Condition type in CamelCase: Ready (the summary) or one per concern, e.g. DatabaseReady.', 316, {
+    type: str('Condition type in CamelCase: Ready (the summary), Reconciling or Stalled (kstatus), or one per concern, e.g. DatabaseReady.', 316, {
       pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
     }),
     status: enumOf('True, False or Unknown.', ['True', 'False', 'Unknown']),
@@ -650,16 +650,22 @@ const status = obj('What the operator observed. Written by the operator only.', 
     minimum: 0,
     description: 'metadata.generation of the spec the status describes; status is current when it equals metadata.generation.',
   },
-  phase: enumOf('Summary for humans: Pending, Progressing, Ready or Degraded. Tools should read the Ready condition.', [
+  phase: enumOf('Summary for humans: Pending, Progressing, Ready or Degraded; a stalled stack stays Progressing, and the Stalled condition says why. Tools should read the Ready and Stalled conditions.', [
     'Pending',
     'Progressing',
     'Ready',
     'Degraded',
   ]),
-  conditions: list('Ready, and one condition per concern (TLSReady, DatabaseReady, ...).', 32, condition, {
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['type'],
-  }),
+  conditions: list(
+    'Ready, and one condition per concern (TLSReady, DatabaseReady, ...), plus the kstatus pair: Reconciling=True while the ' +
+      'operator or a workload controller is still converging, Stalled=True when it cannot go on until someone acts (a child ' +
+      'the API server refused, a missing issuer, Secret or CRD, a Deployment past its progress deadline), with the reason ' +
+      'and message of what blocks it. Reconciling is False whenever Stalled is True, so kstatus-based tools (Flux, kpt) ' +
+      'report Failed rather than InProgress.',
+    32,
+    condition,
+    { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
+  ),
   url: str('Public URL of the site, e.g. https://www.foobar.com.', 2048),
   loadBalancer: obj('The load balancer Service.', {
     address: str('External IP or host name of the load balancer; point DNS here.', 253),

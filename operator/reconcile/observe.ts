@@ -20,19 +20,36 @@ interface WithStatus extends KubeObject {
     desiredNumberScheduled?: number;
     numberReady?: number;
     updatedNumberScheduled?: number;
-    conditions?: { type: string; status: string; message?: string }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
     loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
   };
 }
 
 const observed = (o: WithStatus): boolean => (o.status?.observedGeneration ?? 0) >= (o.metadata.generation ?? 0);
 
+/**
+ * The rollout its controller gave up on: Progressing=False with ProgressDeadlineExceeded, which the
+ * Deployment controller sets once spec.progressDeadlineSeconds pass without progress, and keeps
+ * until the rollout completes or the template changes. Other Progressing=False reasons (a
+ * ReplicaSet the quota refused) can clear by themselves, so they stay "in progress", as kstatus
+ * reads a Deployment too.
+ */
+function rolloutFailure(o: WithStatus): WorkloadState['failure'] {
+  const progressing = o.status?.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.status !== 'False' || progressing.reason !== 'ProgressDeadlineExceeded') return undefined;
+  return { reason: progressing.reason, message: `${o.kind} ${o.metadata.name}: ${progressing.message ?? 'progress deadline exceeded'}` };
+}
+
+/** A Deployment or a StatefulSet (same status fields; only Deployments report a progress deadline). */
 function deployment(o: KubeObject | undefined): WorkloadState | undefined {
   if (!o) return undefined;
   const d = o as WithStatus;
   const desired = d.spec?.replicas ?? 1;
   const s = d.status;
-  return { desired, ready: s?.readyReplicas ?? 0, updated: s?.updatedReplicas ?? 0, current: s?.replicas ?? 0, observed: observed(d) };
+  const state: WorkloadState = { desired, ready: s?.readyReplicas ?? 0, updated: s?.updatedReplicas ?? 0, current: s?.replicas ?? 0, observed: observed(d) };
+  const failure = rolloutFailure(d);
+  if (failure) state.failure = failure;
+  return state;
 }
 
 function daemonSet(o: KubeObject | undefined): WorkloadState | undefined {
@@ -42,10 +59,13 @@ function daemonSet(o: KubeObject | undefined): WorkloadState | undefined {
   return { desired, ready: d.status?.numberReady ?? 0, updated: d.status?.updatedNumberScheduled ?? 0, current: desired, observed: observed(d) };
 }
 
-/** Adds the canary Deployment's pods to the app tier's counts. */
+/** Adds the canary Deployment's pods to the app tier's counts; either one's failed rollout fails the tier. */
 function sum(a: WorkloadState | undefined, b: WorkloadState | undefined): WorkloadState | undefined {
   if (!a || !b) return a ?? b;
-  return { desired: a.desired + b.desired, ready: a.ready + b.ready, updated: a.updated + b.updated, current: a.current + b.current, observed: a.observed && b.observed };
+  const total: WorkloadState = { desired: a.desired + b.desired, ready: a.ready + b.ready, updated: a.updated + b.updated, current: a.current + b.current, observed: a.observed && b.observed };
+  const failure = a.failure ?? b.failure;
+  if (failure) total.failure = failure;
+  return total;
 }
 
 export const isPodReady = (pod: KubeObject): boolean =>

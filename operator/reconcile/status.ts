@@ -18,6 +18,8 @@ export interface WorkloadState {
   current: number;
   /** False while the workload controller has not seen the latest spec yet. */
   observed: boolean;
+  /** Set when the workload controller gave up on the rollout (a Deployment past its progress deadline). */
+  failure?: { reason: string; message: string };
 }
 
 export interface CertificateState {
@@ -57,6 +59,8 @@ const count = (w: WorkloadState | undefined): string => (w ? `${w.ready}/${w.des
 function workloadVerdict(what: string, w: WorkloadState | undefined): Verdict {
   if (!w) return waiting('Creating', `${what} does not exist yet`);
   if (!w.observed) return waiting('RollingOut', `${what}: the controller has not observed the latest spec yet`);
+  // The controller stopped trying: waiting will not help, a person must fix the pods or the spec.
+  if (w.failure) return blocked(w.failure.reason, `${what}: ${w.failure.message}`);
   if (w.updated < w.desired) return waiting('RollingOut', `${what}: ${w.updated}/${w.desired} pods updated, ${w.ready} ready`);
   if (w.current > w.desired) return waiting('RollingOut', `${what}: ${w.current - w.desired} pods of the previous version still running`);
   if (w.ready < w.desired) return waiting('PodsNotReady', `${what}: ${w.ready}/${w.desired} pods ready`);
@@ -147,23 +151,16 @@ export function computeStatus(
   // Any refused child blocks Ready, including those no concern above names (ConfigMaps, PDBs, ...).
   const anyError = applyErrorsFor(obs, ['']);
 
-  const failing = SERVING.map((t) => [t, verdicts[t]] as const).find(([, v]) => v?.status !== 'True');
+  // A stalled concern explains a stack that is not Ready better than one that merely waits.
+  const serving = SERVING.map((t) => [t, verdicts[t]] as const);
+  const failing = serving.find(([, v]) => v?.stalled) ?? serving.find(([, v]) => v?.status !== 'True');
   const auxiliary = (['LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status !== 'True');
   verdicts.Ready =
     anyError ??
     (failing
       ? { status: 'False', reason: failing[1]?.reason ?? 'Unknown', message: `${failing[0]}: ${failing[1]?.message ?? ''}` }
       : ok('Available', `https://${stack.spec.domain} is served by ${count(obs.workloads.loadBalancer)} load balancers`));
-
-  const all = Object.entries(verdicts) as [ConditionType, Verdict][];
-  const stalled = all.find(([, v]) => v.stalled);
-  const inProgress = all.find(([, v]) => v.status !== 'True' && !v.stalled);
-  verdicts.Stalled = stalled
-    ? { status: 'True', reason: stalled[1].reason, message: `${stalled[0]}: ${stalled[1].message}` }
-    : { status: 'False', reason: 'NotStalled', message: 'nothing is blocked' };
-  verdicts.Reconciling = inProgress
-    ? { status: 'True', reason: inProgress[1].reason, message: `${inProgress[0]}: ${inProgress[1].message}` }
-    : { status: 'False', reason: 'Converged', message: 'every child matches the spec' };
+  Object.assign(verdicts, kstatusPair(verdicts));
 
   const conditions = Object.entries(verdicts).map(([type, v]) => condition(type, v, generation, previous, now));
   const ready = verdicts.Ready.status === 'True';
@@ -184,6 +181,30 @@ export function computeStatus(
   };
   if (obs.lbAddress) status.loadBalancer = { address: obs.lbAddress };
   return status;
+}
+
+/**
+ * kstatus' abnormal-true pair, never both True. kstatus (Flux, kpt) goes down the conditions and
+ * answers with the first of the two that is True (InProgress or Failed), and Reconciling comes
+ * first here: a stalled stack that also said Reconciling would wait out the GitOps tool's timeout
+ * instead of failing at once.
+ */
+function kstatusPair(verdicts: Partial<Record<ConditionType, Verdict>>): Record<'Stalled' | 'Reconciling', Verdict> {
+  const all = Object.entries(verdicts) as [ConditionType, Verdict][];
+  const stalled = all.find(([, v]) => v.stalled);
+  if (stalled) {
+    return {
+      Stalled: { status: 'True', reason: stalled[1].reason, message: `${stalled[0]}: ${stalled[1].message}` },
+      Reconciling: { status: 'False', reason: 'Stalled', message: `stalled on ${stalled[0]}: nothing converges until that is fixed, see the Stalled condition` },
+    };
+  }
+  const inProgress = all.find(([, v]) => v.status !== 'True');
+  return {
+    Stalled: { status: 'False', reason: 'NotStalled', message: 'nothing is blocked' },
+    Reconciling: inProgress
+      ? { status: 'True', reason: inProgress[1].reason, message: `${inProgress[0]}: ${inProgress[1].message}` }
+      : { status: 'False', reason: 'Converged', message: 'every child matches the spec' },
+  };
 }
 
 const ORDER: readonly string[] = [

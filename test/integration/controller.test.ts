@@ -231,6 +231,9 @@ describe('missing dependencies', () => {
     expect((await condition(ns, 'orphan', 'Stalled'))?.status).toBe('True');
     await waitForCondition(ns, 'orphan', 'WebReady', 'True');
     await waitForCondition(ns, 'orphan', 'DatabaseReady', 'True');
+    // Never Reconciling while Stalled, so kstatus (Flux) reads Failed, not InProgress.
+    expect(await condition(ns, 'orphan', 'Stalled')).toMatchObject({ status: 'True', reason: 'IssuerNotFound' });
+    expect(await condition(ns, 'orphan', 'Reconciling')).toMatchObject({ status: 'False', reason: 'Stalled' });
   });
 });
 

@@ -156,6 +156,53 @@ describe('certificates and pod rolls', () => {
   });
 });
 
+describe('a rollout past its progress deadline', () => {
+  const condition = (type: string) => stack().status?.conditions?.find((c) => c.type === type);
+  const TIMED_OUT = 'ReplicaSet "foobar-web-7d9f" has timed out progressing.';
+  // The full example's issuer, so that nothing else stalls the stack.
+  beforeEach(() => {
+    cluster.seed({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt-prod' } });
+  });
+
+  /** The web Deployment's status as the Deployment controller writes it. */
+  function progressing(status: 'True' | 'False', reason: string, message: string): void {
+    const web = live('Deployment', 'shop', n.web);
+    const conditions = [{ type: 'Progressing', status, reason, message }];
+    cluster.seed({ ...web, status: { observedGeneration: web.metadata.generation ?? 0, replicas: 4, updatedReplicas: 1, readyReplicas: 2, conditions } } as KubeObject);
+  }
+
+  it('stalls the stack with the Deployment\'s reason, stops Reconciling, and records a Warning', async () => {
+    createStack();
+    await reconcile();
+    progressing('True', 'ReplicaSetUpdated', 'ReplicaSet "foobar-web-7d9f" is progressing.');
+    await reconcile();
+    expect(condition('Stalled')?.status).toBe('False');
+    expect(condition('WebReady')?.reason).toBe('RollingOut');
+
+    progressing('False', 'ProgressDeadlineExceeded', TIMED_OUT);
+    await expect(reconciler.reconcile('shop/foobar', log)).resolves.toEqual({ requeueAfterMs: 30_000 });
+    expect(condition('Stalled')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded', message: `WebReady: Nginx: Deployment ${n.web}: ${TIMED_OUT}` });
+    expect(condition('Reconciling')?.status).toBe('False');
+    expect(condition('Ready')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    const warnings = cluster.list('Event', 'shop').map((e) => e as KubeObject & { type: string; reason: string; message: string; involvedObject: { name: string } });
+    expect(warnings.filter((e) => e.type === 'Warning')).toEqual([
+      expect.objectContaining({ reason: 'ProgressDeadlineExceeded', message: expect.stringContaining(TIMED_OUT) as unknown, involvedObject: expect.objectContaining({ name: 'foobar' }) as unknown }),
+    ]);
+  });
+
+  it('is no longer stalled once a new rollout makes progress', async () => {
+    createStack();
+    await reconcile();
+    progressing('False', 'ProgressDeadlineExceeded', TIMED_OUT);
+    await reconcile();
+    progressing('True', 'ReplicaSetUpdated', 'ReplicaSet "foobar-web-5c8b" is progressing.');
+    await reconcile();
+    expect(condition('Stalled')?.status).toBe('False');
+    expect(condition('Reconciling')).toMatchObject({ status: 'True' });
+    expect(condition('WebReady')?.reason).toBe('RollingOut');
+  });
+});
+
 describe('prune', () => {
   it('deletes what render no longer produces, and spares every Secret', async () => {
     createStack();

@@ -1,30 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { withDefaults } from '../../../operator/api/defaults.js';
-import type { Condition, WebStack } from '../../../operator/api/types.js';
+import type { Condition } from '../../../operator/api/types.js';
 import { transitions } from '../../../operator/reconcile/events.js';
-import { computeStatus, type Observation, type WorkloadState } from '../../../operator/reconcile/status.js';
-
-const stack = withDefaults({
-  apiVersion: 'webstack.dev/v1alpha1',
-  kind: 'WebStack',
-  metadata: { name: 'foobar', namespace: 'shop', generation: 4 },
-  spec: { domain: 'www.foobar.com', tls: { issuerRef: { name: 'letsencrypt' } }, app: { image: 'ghcr.io/acme/shop:1.4.2' } },
-} satisfies WebStack);
-
-const healthy = (n: number): WorkloadState => ({ desired: n, ready: n, updated: n, current: n, observed: true });
-
-function converged(): Observation {
-  return {
-    certManager: true,
-    prometheusOperator: true,
-    issuerFound: true,
-    workloads: { loadBalancer: healthy(2), web: healthy(3), app: healthy(3), database: healthy(2), logAgent: healthy(3) },
-    certificates: { 'foobar-tls': { ready: true, message: '' }, 'foobar-web-tls': { ready: true, message: '' } },
-    lbAddress: '203.0.113.10',
-    database: { primary: 'foobar-mysql-0', replicas: ['foobar-mysql-1'] },
-    applyErrors: {},
-  };
-}
+import { computeStatus } from '../../../operator/reconcile/status.js';
+import { converged, healthy, pastDeadline, stack } from './observations.js';
 
 const NOW = '2026-11-26T00:00:00Z';
 const cond = (conditions: Condition[] | undefined, type: string): Condition | undefined => conditions?.find((c) => c.type === type);
@@ -56,7 +34,46 @@ describe('computeStatus', () => {
     const status = computeStatus(stack, obs, undefined, NOW);
     expect(cond(status.conditions, 'TLSReady')).toMatchObject({ reason: 'IssuerNotFound', message: 'ClusterIssuer letsencrypt (cert-manager.io) does not exist' });
     expect(cond(status.conditions, 'Stalled')?.status).toBe('True');
+    expect(cond(status.conditions, 'Reconciling')?.status).toBe('False');
     expect(cond(status.conditions, 'Ready')?.status).toBe('False');
+  });
+
+  it('never says Reconciling while Stalled, so kstatus reads Failed, not InProgress', () => {
+    const obs = { ...converged(), issuerFound: false };
+    obs.workloads.web = { desired: 3, ready: 1, updated: 1, current: 4, observed: true }; // and a rollout under way
+    const status = computeStatus(stack, obs, undefined, NOW);
+    expect(cond(status.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'IssuerNotFound' });
+    expect(cond(status.conditions, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Stalled' });
+    expect(cond(status.conditions, 'WebReady')).toMatchObject({ status: 'False', reason: 'RollingOut' });
+  });
+
+  it('stalls on a Deployment past its progress deadline, naming its reason and message', () => {
+    const obs = converged();
+    obs.workloads.web = pastDeadline('foobar-web', 3);
+    const status = computeStatus(stack, obs, undefined, NOW);
+    const expected = 'Nginx: Deployment foobar-web: ReplicaSet "foobar-web-7d9f" has timed out progressing.';
+    expect(cond(status.conditions, 'WebReady')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded', message: expected });
+    expect(cond(status.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded', message: `WebReady: ${expected}` });
+    expect(cond(status.conditions, 'Reconciling')?.status).toBe('False');
+    expect(cond(status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+  });
+
+  it('names the stalled concern in Ready even when an earlier one only waits', () => {
+    const obs = converged();
+    obs.certificates['foobar-tls'] = { ready: false, message: '' };
+    obs.workloads.app = pastDeadline('foobar-app', 3);
+    const ready = cond(computeStatus(stack, obs, undefined, NOW).conditions, 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(ready?.message).toMatch(/^AppReady: /);
+  });
+
+  it('does not blame a stale progress deadline while the controller has not seen the new spec', () => {
+    const obs = converged();
+    obs.workloads.web = { ...healthy(3), observed: false, failure: { reason: 'ProgressDeadlineExceeded', message: 'old rollout' } };
+    const status = computeStatus(stack, obs, undefined, NOW);
+    expect(cond(status.conditions, 'WebReady')?.reason).toBe('RollingOut');
+    expect(cond(status.conditions, 'Stalled')?.status).toBe('False');
+    expect(cond(status.conditions, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RollingOut' });
   });
 
   it('keeps serving Ready but Degraded without prometheus-operator', () => {

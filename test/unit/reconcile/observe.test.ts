@@ -1,0 +1,54 @@
+import { describe, expect, it } from '@jest/globals';
+import type { KubeObject } from '../../../operator/kube/types.js';
+import { observe } from '../../../operator/reconcile/observe.js';
+import { names } from '../../../operator/render/names.js';
+import { FakeCluster } from './fake-cluster.js';
+import { stack } from './observations.js';
+
+const n = names('foobar');
+const facts = { certManager: true, prometheusOperator: true, agentNamespace: 'webstack-system' };
+
+function deployment(name: string, generation: number, status: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop', generation }, spec: { replicas: 3 }, status } as KubeObject;
+}
+
+const progressing = (status: string, reason: string, message: string) => ({
+  observedGeneration: 2,
+  replicas: 4,
+  updatedReplicas: 1,
+  readyReplicas: 2,
+  conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }, { type: 'Progressing', status, reason, message }],
+});
+
+function workloads(...children: KubeObject[]) {
+  const cluster = new FakeCluster();
+  for (const child of children) cluster.seed(child);
+  return observe(cluster, stack, facts, { applyErrors: {} }).workloads;
+}
+
+describe('observe', () => {
+  it('reads a Deployment past its progress deadline as a failed rollout, naming it and quoting its controller', () => {
+    const web = workloads(deployment(n.web, 2, progressing('False', 'ProgressDeadlineExceeded', 'ReplicaSet "foobar-web-7d9f" has timed out progressing.'))).web;
+    expect(web).toEqual({
+      desired: 3, ready: 2, updated: 1, current: 4, observed: true,
+      failure: { reason: 'ProgressDeadlineExceeded', message: `Deployment ${n.web}: ReplicaSet "foobar-web-7d9f" has timed out progressing.` },
+    });
+  });
+
+  it('leaves a rollout that progresses, or may recover by itself, without a failure', () => {
+    const { web, loadBalancer } = workloads(
+      deployment(n.web, 2, progressing('True', 'ReplicaSetUpdated', 'ReplicaSet "foobar-web-7d9f" is progressing.')),
+      deployment(n.lb, 2, progressing('False', 'ReplicaSetCreateError', 'exceeded quota')),
+    );
+    expect(web?.failure).toBeUndefined();
+    expect(loadBalancer?.failure).toBeUndefined();
+  });
+
+  it('fails the app tier when only the canary is past its deadline', () => {
+    const app = workloads(
+      deployment(n.app, 2, { observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 3 }),
+      deployment(n.appCanary, 2, progressing('False', 'ProgressDeadlineExceeded', 'timed out')),
+    ).app;
+    expect(app).toMatchObject({ desired: 6, ready: 5, failure: { reason: 'ProgressDeadlineExceeded', message: `Deployment ${n.appCanary}: timed out` } });
+  });
+});
