@@ -2,6 +2,8 @@
  * Defaults of every WebStack field that has one. The CRD schema (./schema.ts) takes its `default:`
  * values from DEFAULTS, and withDefaults() applies the same values to a WebStack that has not been
  * through the API server (the `webstack render` CLI, unit tests), so both paths see the same spec.
+ * Images have no default here: an unset image field means "the operator's catalog" (./images.ts),
+ * which the operator's configuration may change without touching any stored WebStack.
  */
 import type {
   AppSpec,
@@ -25,7 +27,6 @@ export const DEFAULTS = {
   tls: { mode: 'reencrypt' as TLSMode, issuerKind: 'ClusterIssuer' as IssuerKind, issuerGroup: 'cert-manager.io' },
   loadBalancer: {
     replicas: 2,
-    image: 'haproxy:3.2-alpine',
     serviceType: 'LoadBalancer' as ServiceType,
     allowedSourceRanges: ['0.0.0.0/0'],
     externalDNS: false,
@@ -33,7 +34,6 @@ export const DEFAULTS = {
   },
   web: {
     replicas: 3,
-    image: 'nginxinc/nginx-unprivileged:1.29-alpine',
     resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
   },
   app: {
@@ -56,25 +56,19 @@ export const DEFAULTS = {
   placement: { hostnameSpread: 'Required' as SpreadMode, zoneSpread: 'Preferred' as SpreadMode },
 } as const;
 
-/** Images of the helper containers; not part of the spec. */
-export const SIDECAR_IMAGES = {
-  nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
-  mysqldExporter: 'prom/mysqld-exporter:v0.17.2',
-  logAgent: 'otel/opentelemetry-collector-contrib:0.120.0',
-} as const;
-
 type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
 
 export interface DefaultedSpec
   extends Omit<WebStackSpec, 'aliases' | 'tls' | 'loadBalancer' | 'web' | 'app' | 'database' | 'firewall' | 'logging' | 'monitoring' | 'placement' | 'imagePullSecrets'> {
   aliases: string[];
   tls: { mode: TLSMode; issuerRef: { name: string; kind: IssuerKind; group: string } };
-  loadBalancer: Req<LoadBalancerSpec, 'replicas' | 'image' | 'serviceType' | 'serviceAnnotations' | 'allowedSourceRanges' | 'externalDNS' | 'resources'>;
-  web: { replicas: number; image: string; resources: Resources };
+  // The images stay optional: unset, they come from the operator's image catalog (api/images.ts) at render.
+  loadBalancer: Req<LoadBalancerSpec, 'replicas' | 'serviceType' | 'serviceAnnotations' | 'allowedSourceRanges' | 'externalDNS' | 'resources'>;
+  web: { replicas: number; image?: string; resources: Resources };
   app: Req<AppSpec, 'port' | 'replicas' | 'healthPath' | 'tls' | 'env' | 'envFromSecrets' | 'resources'> & {
     canary?: { image: string; replicas: number };
   };
-  database: Req<DatabaseSpec, 'version' | 'image' | 'replicas' | 'resources' | 'deletionPolicy'> & {
+  database: Req<DatabaseSpec, 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
     storage: { size: string; storageClassName?: string };
   };
   firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[] };
@@ -103,7 +97,6 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
   const lb = s.loadBalancer ?? {};
   const web = s.web ?? {};
   const db = s.database ?? {};
-  const version = db.version ?? D.database.version;
   const spec: DefaultedSpec = {
     domain: s.domain,
     aliases: [...(s.aliases ?? [])],
@@ -117,7 +110,7 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
     },
     loadBalancer: {
       replicas: lb.replicas ?? D.loadBalancer.replicas,
-      image: lb.image ?? D.loadBalancer.image,
+      ...(lb.image !== undefined ? { image: lb.image } : {}),
       serviceType: lb.serviceType ?? D.loadBalancer.serviceType,
       serviceAnnotations: { ...(lb.serviceAnnotations ?? {}) },
       allowedSourceRanges: [...(lb.allowedSourceRanges ?? D.loadBalancer.allowedSourceRanges)],
@@ -126,7 +119,7 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
     },
     web: {
       replicas: web.replicas ?? D.web.replicas,
-      image: web.image ?? D.web.image,
+      ...(web.image !== undefined ? { image: web.image } : {}),
       resources: copy(web.resources ?? D.web.resources),
     },
     app: {
@@ -143,8 +136,8 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
         : {}),
     },
     database: {
-      version,
-      image: db.image ?? `mysql:${version}`,
+      version: db.version ?? D.database.version,
+      ...(db.image !== undefined ? { image: db.image } : {}),
       replicas: db.replicas ?? D.database.replicas,
       storage: {
         size: db.storage?.size ?? D.database.storageSize,

@@ -8,6 +8,7 @@
  * and string is bounded so the API server's CEL cost estimate stays within budget.
  */
 import { DEFAULTS } from './defaults.js';
+import { DEFAULT_IMAGES } from './images.js';
 import { MAX_STACK_NAME_LENGTH } from './identity.js';
 
 export type JSONValue = string | number | boolean | null | readonly JSONValue[] | { readonly [key: string]: JSONValue };
@@ -286,7 +287,7 @@ const tls = obj(
 
 const loadBalancer = defaultedObject('The HAProxy tier: the entry point that DNS points at.', {
   replicas: withDefault(int32('Number of HAProxy pods, spread over nodes. Use at least 2 so a node failure keeps the site up.', 1, 20), D.loadBalancer.replicas),
-  image: withDefault(image('HAProxy container image.'), D.loadBalancer.image),
+  image: image(`HAProxy container image. Default: the operator's image catalog (${DEFAULT_IMAGES.haproxy} unless the operator is configured otherwise).`),
   serviceType: withDefault(
     enumOf('Type of the Service in front of HAProxy. LoadBalancer gets an external address from the cloud.', ['LoadBalancer', 'NodePort', 'ClusterIP']),
     D.loadBalancer.serviceType,
@@ -311,7 +312,9 @@ const loadBalancer = defaultedObject('The HAProxy tier: the entry point that DNS
 
 const web = defaultedObject('The Nginx tier between the load balancer and the app.', {
   replicas: withDefault(int32('Number of Nginx pods, spread over nodes and zones.', 1, 50), D.web.replicas),
-  image: withDefault(image('Nginx container image; must run as non-root (an nginx-unprivileged build).'), D.web.image),
+  image: image(
+    `Nginx container image; must run as non-root (an nginx-unprivileged build). Default: the operator's image catalog (${DEFAULT_IMAGES.nginx} unless the operator is configured otherwise).`,
+  ),
   resources: resources('spec.web.resources', D.web.resources),
 });
 
@@ -386,7 +389,9 @@ const database = defaultedObject('The MySQL tier: one primary and GTID replicas 
     }),
     D.database.version,
   ),
-  image: image('MySQL container image. Default: mysql:<version>. Set it to use a mirror or a pinned digest of the same version.'),
+  image: image(
+    "MySQL container image. Default: the operator's image catalog entry for the version (mysql:<version> unless the operator is configured otherwise). Set it to use a pinned digest of the same version.",
+  ),
   replicas: withDefault(
     int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a second copy of the data.', 2, 9),
     D.database.replicas,

@@ -27,7 +27,7 @@ export interface WebStackControllerOptions {
   client: KubeClient;
   discovery: Pick<Discovery, 'hasResource'>;
   objects: ObjectApi;
-  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs'>;
+  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images'>;
   agentNamespace: string;
   metrics: OperatorMetrics;
   logger: Logger;
@@ -87,6 +87,7 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
     objects: o.objects,
     optionalApis: () => Promise.resolve({ ...apis }),
     agentNamespace: o.agentNamespace,
+    images: config.images,
     logger,
   });
   const queue = new WorkQueue({

@@ -3,6 +3,7 @@
  * the log sink's Secret (render cannot read Secrets), each tied to its owner (ownership.ts).
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
+import type { ImageCatalog } from '../api/images.js';
 import type { WebStack } from '../api/types.js';
 import type { KubeObject } from '../kube/types.js';
 import { render, type RenderFacts } from '../render/index.js';
@@ -11,13 +12,23 @@ import { commonLabels, names } from '../render/names.js';
 import type { Gathered, SecretWithData } from './gather.js';
 import { own } from './ownership.js';
 
-/** The desired children in apply order. `credentialsVersion`: learned in this reconcile, maybe before the cache. */
-export function desiredObjects(raw: WebStack, stack: DefaultedWebStack, gathered: Gathered, credentialsVersion: string, agentNamespace: string): KubeObject[] {
+/**
+ * The desired children in apply order. `credentialsVersion`: learned in this reconcile, maybe before the cache.
+ * `images`: the operator's image catalog (its configuration), for the images the stack does not set.
+ */
+export function desiredObjects(
+  raw: WebStack,
+  stack: DefaultedWebStack,
+  gathered: Gathered,
+  credentialsVersion: string,
+  agentNamespace: string,
+  images: ImageCatalog,
+): KubeObject[] {
   const { sinkSecret } = gathered;
   const secretVersions = { ...gathered.secretVersions, [names(stack.metadata.name).mysqlCredentials]: credentialsVersion };
   // The copy changes when the user's Secret does; its source's version rolls the agent, which reads it at start.
   if (sinkSecret) secretVersions[sinkCopyName(stack)] = `source:${sinkSecret.metadata.resourceVersion ?? ''}`;
-  const facts: RenderFacts = { ...gathered.apis, agentNamespace, secretVersions, ...(gathered.existing ? { existing: gathered.existing } : {}) };
+  const facts: RenderFacts = { ...gathered.apis, agentNamespace, images, secretVersions, ...(gathered.existing ? { existing: gathered.existing } : {}) };
   const desired: KubeObject[] = render(stack, facts);
   // First, so the agent's Secret exists before the DaemonSet whose pods read it.
   if (sinkSecret) desired.unshift(sinkSecretCopy(stack, sinkSecret, agentNamespace));

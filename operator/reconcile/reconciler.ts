@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { withDefaults } from '../api/defaults.js';
 import { API_VERSION, FIELD_MANAGER, KIND, type OptionalApis } from '../api/identity.js';
+import type { ImageCatalog } from '../api/images.js';
 import type { WebStack, WebStackStatus } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
@@ -39,6 +40,8 @@ export interface ReconcilerDeps {
   /** Which optional APIs are served (and watched): discovery, cached by the caller. */
   optionalApis: () => Promise<OptionalApis>;
   agentNamespace: string;
+  /** The operator's image catalog (runtime/config.ts), for the images a stack does not set. */
+  images: ImageCatalog;
   logger: Logger;
   now?: () => Date;
 }
@@ -68,7 +71,7 @@ export class Reconciler {
 
     const gathered = await gather({ ...this.deps, issuersFound: this.issuersFound, now: this.now }, stack);
     const credentialsVersion = await ensureCredentials(objects, caches, stack, log);
-    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace);
+    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace, this.deps.images);
     const database = { pods: mysqlPods(caches, stack), recordedPrimary: stack.status?.database?.primary, firstPod: `${names(name).mysql}-0` };
     const steps = plan({ desired, live: caches, owned: ownedChildren(caches, raw), database });
     const applyErrors = await applyPlan(objects, steps, log);

@@ -14,7 +14,9 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
+import { DEFAULT_IMAGES, type ImageCatalog } from '../api/images.js';
 import { serviceHost, stackNamespace } from './config/layout.js';
+import { stackImages, type StackImages } from './images.js';
 import { commonLabels, names, type Component } from './names.js';
 import { stackPlan, type StackPlan } from './plan.js';
 
@@ -26,6 +28,8 @@ export interface RenderFacts {
   prometheusOperator: boolean;
   /** Namespace of the per-stack log agents (needs hostPath, so not the stack's namespace). Default DEFAULT_AGENT_NAMESPACE. */
   agentNamespace?: string;
+  /** The operator's image catalog (its flags, environment or chart values). Default DEFAULT_IMAGES. */
+  images?: ImageCatalog;
   /**
    * Secret name -> resourceVersion (or a hash of its data). Render cannot read Secrets, yet pods must
    * roll when a mounted certificate rotates, so the controller passes what it sees and the pod
@@ -89,6 +93,8 @@ export interface RenderContext {
   readonly names: ReturnType<typeof names>;
   /** The stack's decisions every renderer shares (TLS per hop, ports), computed once. */
   readonly plan: StackPlan;
+  /** The image of each container: the stack's field, else the catalog in facts.images. */
+  readonly images: StackImages;
   /** The scope objects of a phase are created in. */
   scope(phase: Phase): Construct;
   /** Renders everything created so far. */
@@ -109,6 +115,7 @@ export function newContext(stack: DefaultedWebStack, facts: RenderFacts): Render
     namespace,
     names: names(name),
     plan: stackPlan(stack),
+    images: stackImages(stack.spec, facts.images ?? DEFAULT_IMAGES),
     scope: (phase) => scopes[phase],
     // toJson() is typed any[] by cdk8s; every element is an ApiObject's JSON, which KubeObject describes.
     synth: () => chart.toJson() as KubeObject[],

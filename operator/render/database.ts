@@ -5,7 +5,7 @@
  * (ordinal 0 starts as primary); render only selects on it, so a failover moves no template.
  */
 import { k8s } from 'cdk8s-plus-27';
-import { DEFAULTS, SIDECAR_IMAGES } from '../api/defaults.js';
+import { DEFAULTS } from '../api/defaults.js';
 import { MYSQL } from './config/layout.js';
 import { renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
@@ -89,7 +89,7 @@ export function renderDatabase(ctx: RenderContext): void {
   // Stages my.cnf, the per-pod server-id.cnf and bootstrap.sh (see layout.MYSQL).
   const initConfig = container({
     name: 'init-config',
-    image: db.image,
+    image: ctx.images.mysql,
     uid: UID.mysql,
     command: [...MYSQL.initCommand],
     resources: SIDECAR_RESOURCES,
@@ -102,7 +102,7 @@ export function renderDatabase(ctx: RenderContext): void {
   });
   const mysql = container({
     name: 'mysql',
-    image: db.image,
+    image: ctx.images.mysql,
     uid: UID.mysql,
     ports: [containerPort('mysql', MYSQL.port)],
     env: [
@@ -122,7 +122,7 @@ export function renderDatabase(ctx: RenderContext): void {
   });
   const exporter = container({
     name: 'exporter',
-    image: SIDECAR_IMAGES.mysqldExporter,
+    image: ctx.images.mysqldExporter,
     uid: UID.exporter,
     args: [
       `--mysqld.address=127.0.0.1:${MYSQL.port}`,

@@ -72,7 +72,7 @@ export function renderLoadBalancer(ctx: RenderContext): void {
 
   const haproxy = container({
     name: 'haproxy',
-    image: lb.image,
+    image: ctx.images.haproxy,
     uid: UID.haproxy,
     ports: [
       containerPort('http', HAPROXY.httpPort),

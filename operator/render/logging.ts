@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-27';
-import { SIDECAR_IMAGES } from '../api/defaults.js';
 import { CONFIG_HASH_ANNOTATION, OWNER_NAMESPACE_LABEL } from '../api/identity.js';
 import { LOG_AGENT } from './config/layout.js';
 import { renderLogAgentConfig } from './config/log-agent.js';
@@ -95,7 +94,7 @@ export function renderLogging(ctx: RenderContext): void {
   const hostPath = (name: string, path: string, type: string): k8s.Volume => ({ name, hostPath: { path, type } });
   const agent: k8s.Container = {
     name: 'otel-collector',
-    image: SIDECAR_IMAGES.logAgent,
+    image: ctx.images.logAgent,
     imagePullPolicy: 'IfNotPresent',
     env: [
       { name: LOG_AGENT.env.nodeName, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },

@@ -3,7 +3,7 @@
  * which HAProxy discovers (and health-checks) each pod.
  */
 import { k8s } from 'cdk8s-plus-27';
-import { DEFAULTS, SIDECAR_IMAGES } from '../api/defaults.js';
+import { DEFAULTS } from '../api/defaults.js';
 import { NGINX, TLS_FILES } from './config/layout.js';
 import { renderNginxConfig, renderNginxStartScript } from './config/nginx.js';
 import { id, meta, type RenderContext } from './context.js';
@@ -62,7 +62,7 @@ export function renderWeb(ctx: RenderContext): void {
 
   const nginx = container({
     name: 'nginx',
-    image: spec.web.image,
+    image: ctx.images.nginx,
     uid: UID.nginx,
     command: [...NGINX.command],
     ports: [containerPort(mainPortName, mainPort), containerPort('status', NGINX.statusPort)],
@@ -74,7 +74,7 @@ export function renderWeb(ctx: RenderContext): void {
   });
   const exporter = container({
     name: 'exporter',
-    image: SIDECAR_IMAGES.nginxExporter,
+    image: ctx.images.nginxExporter,
     uid: UID.exporter,
     args: [`--nginx.scrape-uri=${NGINX.stubStatusUrl}`],
     ports: [containerPort('metrics', NGINX.exporterPort)],

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { DEFAULT_IMAGES, IMAGE_KEYS, IMAGE_PURPOSE, imageCatalog, isImageReference, isRegistry, type ImageCatalog, type ImageKey } from '../api/images.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export interface OperatorConfig {
@@ -29,6 +30,8 @@ export interface OperatorConfig {
   resyncPeriodMs: number;
   /** Upper bound on each API request (watches excepted). */
   requestTimeoutMs: number;
+  /** The image of every container the operator deploys, unless a stack sets its own (api/images.ts). */
+  images: ImageCatalog;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +48,31 @@ interface OptionSpec {
   help: string;
 }
 
+/** Flag suffix of each catalog entry: --image-<suffix>, env WEBSTACK_IMAGE_<SUFFIX> (dots and dashes as _). */
+const IMAGE_FLAG: Readonly<Record<ImageKey, string>> = {
+  haproxy: 'haproxy',
+  nginx: 'nginx',
+  nginxExporter: 'nginx-exporter',
+  mysql80: 'mysql-8.0',
+  mysql84: 'mysql-8.4',
+  mysqldExporter: 'mysqld-exporter',
+  logAgent: 'log-agent',
+};
+
+type ImageOptionName = `image:${ImageKey}`;
+const imageOption = (key: ImageKey): ImageOptionName => `image:${key}`;
+
+const IMAGE_OPTIONS = Object.fromEntries(
+  IMAGE_KEYS.map((key) => [
+    imageOption(key),
+    {
+      flag: `image-${IMAGE_FLAG[key]}`,
+      env: `WEBSTACK_IMAGE_${IMAGE_FLAG[key].toUpperCase().replace(/[-.]/g, '_')}`,
+      help: `image of ${IMAGE_PURPOSE[key]} (default: ${DEFAULT_IMAGES[key]})`,
+    },
+  ]),
+) as Record<ImageOptionName, OptionSpec>;
+
 const OPTIONS = {
   kubeconfig: { flag: 'kubeconfig', help: 'path to a kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)' },
   namespaces: { flag: 'namespaces', env: 'WEBSTACK_NAMESPACES', help: 'comma-separated namespaces to watch; empty = all (default: all)' },
@@ -60,6 +88,12 @@ const OPTIONS = {
   retryPeriod: { flag: 'retry-period', env: 'WEBSTACK_RETRY_PERIOD', help: 'interval of lease renewals and acquisition attempts (default: 2s)' },
   resyncPeriod: { flag: 'resync-period', env: 'WEBSTACK_RESYNC_PERIOD', help: 'reconcile every WebStack at least this often; 0 = off (default: 10m)' },
   requestTimeout: { flag: 'request-timeout', env: 'WEBSTACK_REQUEST_TIMEOUT', help: 'timeout of each API request (default: 30s)' },
+  imageRegistry: {
+    flag: 'image-registry',
+    env: 'WEBSTACK_IMAGE_REGISTRY',
+    help: 'pull every default image from this registry (host[:port][/path]), same repository paths; --image-* values are kept as given',
+  },
+  ...IMAGE_OPTIONS,
 } satisfies Record<string, OptionSpec>;
 
 type OptionName = keyof typeof OPTIONS;
@@ -132,13 +166,37 @@ function parseFlags(argv: string[], problems: string[]): Map<OptionName, string>
   return values;
 }
 
+interface RawValue {
+  value: string;
+  source: string;
+}
+
+/** The image catalog: the defaults, moved by --image-registry, then each --image-* as given. */
+function imagesFrom(raw: (name: OptionName) => RawValue | undefined, problems: string[]): ImageCatalog {
+  const registryRaw = raw('imageRegistry');
+  let registry: string | undefined;
+  if (registryRaw) {
+    if (isRegistry(registryRaw.value.trim())) registry = registryRaw.value.trim();
+    else problems.push(`${registryRaw.source}: must be a registry host[:port][/path] like mirror.local:5000, got "${registryRaw.value}"`);
+  }
+  const overrides: Partial<Record<ImageKey, string>> = {};
+  for (const key of IMAGE_KEYS) {
+    const r = raw(imageOption(key));
+    if (!r) continue;
+    const image = r.value.trim();
+    if (isImageReference(image)) overrides[key] = image;
+    else problems.push(`${r.source}: must be an image reference like registry.example/name:tag, got "${r.value}"`);
+  }
+  return imageCatalog(overrides, registry);
+}
+
 // eslint-disable-next-line complexity, max-lines-per-function -- one line per option (flag, env, default)
 export function parseConfig(argv: string[], env: Record<string, string | undefined> = process.env): OperatorConfig {
   const problems: string[] = [];
   const flags = parseFlags(argv, problems);
 
   /** The raw value and where it came from, for error messages. */
-  const raw = (name: OptionName): { value: string; source: string } | undefined => {
+  const raw = (name: OptionName): RawValue | undefined => {
     const spec: OptionSpec = OPTIONS[name];
     const fromFlag = flags.get(name);
     if (fromFlag !== undefined) return { value: fromFlag, source: `--${spec.flag}` };
@@ -146,7 +204,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     if (fromEnv !== undefined && fromEnv !== '' && spec.env) return { value: fromEnv, source: spec.env };
     return undefined;
   };
-  const bad = (r: { value: string; source: string }, expected: string) => {
+  const bad = (r: RawValue, expected: string) => {
     problems.push(`${r.source}: ${expected}, got "${r.value}"`);
   };
 
@@ -234,6 +292,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     retryPeriodMs,
     resyncPeriodMs: duration('resyncPeriod', 10 * 60_000, { allowZero: true }),
     requestTimeoutMs: duration('requestTimeout', 30_000, { max: 10 * 60_000 }),
+    images: imagesFrom(raw, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

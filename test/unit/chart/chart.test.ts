@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { kubernetesVersion } from '../../../hack/gen-manifests.js';
+import { DEFAULT_IMAGES, imageCatalog } from '../../../operator/api/images.js';
 import { DEFAULT_AGENT_NAMESPACE } from '../../../operator/render/index.js';
 import { LOG_LEVELS } from '../../../operator/runtime/logger.js';
 import { parseConfig } from '../../../operator/runtime/config.js';
@@ -154,7 +155,10 @@ describe('with default values', () => {
       retryPeriodMs: 2_000,
       resyncPeriodMs: 600_000,
       requestTimeoutMs: 30_000,
+      // No image flag at all: the defaults live in the operator only.
+      images: DEFAULT_IMAGES,
     });
+    expect(operatorContainer(objects).args?.filter((a) => a.startsWith('--image'))).toEqual([]);
   });
 
   it('grants no wildcard and no privilege-escalating verb', () => {
@@ -199,6 +203,13 @@ describe('with ci/custom-values.yaml (watchNamespaces, ServiceMonitor, 3 replica
       retryPeriodMs: 3_000,
       resyncPeriodMs: 300_000,
       requestTimeoutMs: 20_000,
+      images: imageCatalog(
+        {
+          nginxExporter: 'webstack.local/nginx-exporter:0.11.0',
+          mysql84: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+        },
+        'mirror.example:5000/hub',
+      ),
     });
   });
 
@@ -233,6 +244,9 @@ describe('values', () => {
     ['a malformed duration', ['--set', 'resyncPeriod=10 minutes'], /resyncPeriod/],
     ['replicas without leader election', ['--set', 'leaderElection.enabled=false'], /needs leaderElection.enabled/],
     ['the agent namespace as the release namespace', ['--set', `logAgent.namespace=${RELEASE_NAMESPACE}`], /must differ from the release namespace/],
+    ['an unknown image key', ['--set', 'images.mysql=mysql:8.4'], /additional properties 'mysql' not allowed/],
+    ['an image with a space', ['--set', 'images.logAgent=otel collector:1'], /\/images\/logAgent/],
+    ['a registry given as a URL', ['--set', 'images.registry=https://mirror.example'], /\/images\/registry/],
   ])(
     'refuse %s',
     async (_name, extra, message) => {

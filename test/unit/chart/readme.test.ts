@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { DEFAULT_IMAGES, IMAGE_KEYS } from '../../../operator/api/images.js';
 import { repoRoot } from '../../support/cluster.js';
 import { CHART_DIR } from './helm.js';
 
@@ -32,5 +33,14 @@ describe(`${CHART_DIR}/README.md`, () => {
   it('documents no value that values.yaml does not have', () => {
     expect(documented.length).toBeGreaterThan(0);
     expect(documented.filter((d) => !exists(d))).toEqual([]);
+  });
+});
+
+describe(`${CHART_DIR}/README.md images`, () => {
+  it("gives each catalog entry the operator's own default", () => {
+    for (const key of IMAGE_KEYS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`images.${key}\` |`));
+      expect({ key, row }).toEqual({ key, row: expect.stringContaining(`(\`${DEFAULT_IMAGES[key]}\`)`) });
+    }
   });
 });

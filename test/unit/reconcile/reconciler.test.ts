@@ -13,6 +13,7 @@ import {
   OWNER_NAME_LABEL,
   OWNER_NAMESPACE_LABEL,
 } from '../../../operator/api/identity.js';
+import { imageCatalog } from '../../../operator/api/images.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { Reconciler } from '../../../operator/reconcile/reconciler.js';
@@ -22,6 +23,8 @@ import { example } from '../render/helpers.js';
 import { clone, FakeCluster, type Write } from './fake-cluster.js';
 
 const AGENTS = 'webstack-system';
+/** The operator's catalog as `--image-registry=mirror.test` makes it. */
+const IMAGES = imageCatalog({}, 'mirror.test');
 const log = pino({ level: 'silent' });
 const n = names('foobar');
 
@@ -72,6 +75,7 @@ beforeEach(() => {
     objects: cluster,
     optionalApis: () => Promise.resolve({ certManager: true, prometheusOperator: true }),
     agentNamespace: AGENTS,
+    images: IMAGES,
     logger: log,
     now: () => new Date('2026-01-01T00:00:00Z'),
   });
@@ -257,5 +261,16 @@ describe('the owner-namespace label migration (ADR 0008)', () => {
     expect(writes.filter((w) => w.kind === 'DaemonSet')).toEqual([{ verb: 'delete', kind: 'DaemonSet', namespace: AGENTS, name, propagationPolicy: 'Foreground' }]);
     expect(ofVerb(await reconcile(), 'apply')).toContain(`DaemonSet/${name}`);
     expect(cluster.get('DaemonSet', AGENTS, name)).toMatchObject({ spec: { selector: current.spec.selector } });
+  });
+});
+
+describe("the operator's image catalog", () => {
+  it('reaches the pods of the stack and of its log agent', async () => {
+    createStack();
+    await reconcile();
+    const agent = cluster.get('DaemonSet', AGENTS, agentNames('shop', 'foobar').daemonSet) as KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
+    expect(agent.spec.template.spec.containers.map((c) => c.image)).toEqual([IMAGES.logAgent]);
+    const web = live('Deployment', 'shop', n.web) as KubeObject & { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
+    expect(web.spec.template.spec.containers.find((c) => c.name === 'exporter')?.image).toBe('mirror.test/nginx/nginx-prometheus-exporter:1.4.2');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { DEFAULT_IMAGES } from '../../../operator/api/images.js';
 import { ConfigError, configUsage, parseConfig, parseDuration } from '../../../operator/runtime/config.js';
 
 const ENV = { POD_NAMESPACE: 'webstack-system', POD_NAME: 'op-0' };
@@ -48,6 +49,7 @@ describe('parseConfig', () => {
       retryPeriodMs: 2_000,
       resyncPeriodMs: 600_000,
       requestTimeoutMs: 30_000,
+      images: DEFAULT_IMAGES,
     });
   });
 
@@ -142,5 +144,63 @@ describe('parseConfig', () => {
       expect(usage).toContain(flag);
     }
     expect(usage).toContain('WEBSTACK_NAMESPACES');
+  });
+
+  describe('images', () => {
+    it('reads each catalog entry from its flag or environment variable, flags first', () => {
+      const { images } = parseConfig(['--image-haproxy=mirror.test/haproxy:3.2', '--image-mysql-8.0', 'mirror.test/mysql:8.0.43', '--image-log-agent=otel:1'], {
+        ...ENV,
+        WEBSTACK_IMAGE_HAPROXY: 'ignored.test/haproxy:1',
+        WEBSTACK_IMAGE_NGINX: 'webstack.local/nginx:1.22',
+        WEBSTACK_IMAGE_NGINX_EXPORTER: 'webstack.local/nginx-exporter:0.11.0',
+        WEBSTACK_IMAGE_MYSQL_8_4: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+        WEBSTACK_IMAGE_MYSQLD_EXPORTER: ' localhost:5000/mysqld-exporter:0.14.0 ',
+      });
+      expect(images).toEqual({
+        haproxy: 'mirror.test/haproxy:3.2',
+        nginx: 'webstack.local/nginx:1.22',
+        nginxExporter: 'webstack.local/nginx-exporter:0.11.0',
+        mysql80: 'mirror.test/mysql:8.0.43',
+        mysql84: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+        mysqldExporter: 'localhost:5000/mysqld-exporter:0.14.0',
+        logAgent: 'otel:1',
+      });
+    });
+
+    it('moves every default to --image-registry, keeping the explicit entries as given', () => {
+      const { images } = parseConfig(['--image-registry=mirror.test:5000/hub', '--image-nginx=other.test/nginx:1'], ENV);
+      expect(images).toEqual({
+        haproxy: 'mirror.test:5000/hub/library/haproxy:3.2-alpine',
+        nginx: 'other.test/nginx:1',
+        nginxExporter: 'mirror.test:5000/hub/nginx/nginx-prometheus-exporter:1.4.2',
+        mysql80: 'mirror.test:5000/hub/library/mysql:8.0',
+        mysql84: 'mirror.test:5000/hub/library/mysql:8.4',
+        mysqldExporter: 'mirror.test:5000/hub/prom/mysqld-exporter:v0.17.2',
+        logAgent: 'mirror.test:5000/hub/otel/opentelemetry-collector-contrib:0.120.0',
+      });
+      expect(parseConfig([], { ...ENV, WEBSTACK_IMAGE_REGISTRY: 'localhost:5000' }).images.haproxy).toBe('localhost:5000/library/haproxy:3.2-alpine');
+    });
+
+    it('reports every bad image and registry at once, naming where each came from', () => {
+      const problems = problemsOf(['--image-nginx=Nginx:latest', '--image-registry=https://mirror.test', '--concurrency=0'], {
+        ...ENV,
+        WEBSTACK_IMAGE_LOG_AGENT: 'otel collector:1',
+        WEBSTACK_IMAGE_MYSQL_8_4: '"mysql:8.4"',
+      });
+      expect(problems).toEqual([
+        '--concurrency: must be an integer from 1 to 64, got "0"',
+        '--image-registry: must be a registry host[:port][/path] like mirror.local:5000, got "https://mirror.test"',
+        '--image-nginx: must be an image reference like registry.example/name:tag, got "Nginx:latest"',
+        'WEBSTACK_IMAGE_MYSQL_8_4: must be an image reference like registry.example/name:tag, got ""mysql:8.4""',
+        'WEBSTACK_IMAGE_LOG_AGENT: must be an image reference like registry.example/name:tag, got "otel collector:1"',
+      ]);
+    });
+
+    it('documents each image flag with its variable and default', () => {
+      const usage = configUsage();
+      expect(usage).toMatch(/--image-registry=VALUE .*\[env WEBSTACK_IMAGE_REGISTRY\]/);
+      expect(usage).toMatch(/--image-mysql-8\.0=VALUE .*mysql:8\.0.*\[env WEBSTACK_IMAGE_MYSQL_8_0\]/);
+      expect(usage).toMatch(/--image-mysqld-exporter=VALUE .*prom\/mysqld-exporter:v0\.17\.2.*\[env WEBSTACK_IMAGE_MYSQLD_EXPORTER\]/);
+    });
   });
 });
