@@ -17,6 +17,7 @@ import {
   deployment,
   disruptionBudget,
   httpProbe,
+  tcpProbe,
   mount,
   podTemplate,
   resources,
@@ -74,9 +75,12 @@ export function renderApp(ctx: RenderContext): void {
       ports: [containerPort(portName, app.port)],
       env,
       ...(app.envFromSecrets.length > 0 ? { envFrom: app.envFromSecrets.map((s) => ({ secretRef: { name: s.name } })) } : {}),
-      startupProbe: httpProbe(app.healthPath, app.port, 'startup', scheme),
+      // Only readiness asks the app's health path, which may check the database: liveness and
+      // startup ask whether the process listens, so a database outage takes the app pods out of
+      // the Service but never restarts them all at once (the correlated failure W3 prevents).
+      startupProbe: tcpProbe(app.port, 'startup'),
       readinessProbe: httpProbe(app.healthPath, app.port, 'readiness', scheme),
-      livenessProbe: httpProbe(app.healthPath, app.port, 'liveness', scheme),
+      livenessProbe: tcpProbe(app.port, 'liveness'),
       resources: resources(app.resources, DEFAULTS.app.resources),
       volumeMounts: mounts,
     });

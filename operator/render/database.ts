@@ -23,6 +23,7 @@ import {
   scratchVolume,
   secretVolume,
   servicePort,
+  tcpProbe,
 } from './pod.js';
 import { DB_ROLE_LABEL } from '../api/identity.js';
 
@@ -132,6 +133,8 @@ export function renderDatabase(ctx: RenderContext): void {
     ],
     env: [credential('MYSQLD_EXPORTER_PASSWORD', secretKeys.exporterPassword)],
     ports: [containerPort('metrics', MYSQL.exporterPort)],
+    // Liveness only: a broken exporter is restarted, but never takes its pod out of the Service.
+    livenessProbe: tcpProbe(MYSQL.exporterPort, 'liveness'),
     resources: SIDECAR_RESOURCES,
   });
 

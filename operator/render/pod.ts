@@ -121,6 +121,11 @@ export function httpProbe(path: string, port: number, kind: 'readiness' | 'liven
   return { httpGet: { path, port: k8s.IntOrString.fromNumber(port), scheme }, ...PROBE_TIMING[kind] };
 }
 
+/** A TCP probe: the process accepts connections, whatever its dependencies say. */
+export function tcpProbe(port: number, kind: 'liveness' | 'startup'): k8s.Probe {
+  return { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, ...PROBE_TIMING[kind] };
+}
+
 export const PROBE_TIMING = {
   readiness: { periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
   liveness: { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },

@@ -23,6 +23,7 @@ import {
   scratchVolume,
   secretVolume,
   servicePort,
+  tcpProbe,
 } from './pod.js';
 
 export function renderWeb(ctx: RenderContext): void {
@@ -78,6 +79,8 @@ export function renderWeb(ctx: RenderContext): void {
     uid: UID.exporter,
     args: [`--nginx.scrape-uri=${NGINX.stubStatusUrl}`],
     ports: [containerPort('metrics', NGINX.exporterPort)],
+    // Liveness only: a broken exporter is restarted, but never takes its pod out of the Service.
+    livenessProbe: tcpProbe(NGINX.exporterPort, 'liveness'),
     resources: SIDECAR_RESOURCES,
   });
 
