@@ -17,7 +17,7 @@ type Probed = Container & { livenessProbe?: Probe; readinessProbe?: Probe; start
 
 function containers(name: 'minimal' | 'full'): { workload: string; container: Probed }[] {
   return workloads(render(example(name), ALL_FACTS)).flatMap((w) =>
-    w.pod.containers.map((container) => ({ workload: `${w.object.kind}/${w.object.metadata.name}`, container: container as Probed })),
+    w.pod.containers.map((container) => ({ workload: `${w.object.kind}/${w.object.metadata.name}`, container: container })),
   );
 }
 
