@@ -325,7 +325,7 @@ const app = obj(
     port: withDefault(port('Port the application listens on.'), D.app.port),
     replicas: withDefault(int32('Number of application pods, spread over nodes and zones.', 1, 100), D.app.replicas),
     healthPath: withDefault(
-      str('HTTP path of the application\'s health check, used for readiness and liveness probes.', 256, { pattern: '^/[^\\s]*$' }),
+      str('HTTP path of the application\'s health check, used by the readiness probe (it may check the database). Liveness and startup only check that the app accepts connections on port, so an outage of a dependency never restarts every app pod at once.', 256, { pattern: '^/[^\\s]*$' }),
       D.app.healthPath,
     ),
     tls: withDefault(
