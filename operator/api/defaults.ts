@@ -23,6 +23,15 @@ import type {
   WebStackSpec,
 } from './types.js';
 
+/** The cluster DNS on most clusters: CoreDNS keeps kube-dns's label for compatibility. */
+const CLUSTER_DNS: EgressRule = {
+  to: { namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' }, podLabels: { 'k8s-app': 'kube-dns' } },
+  ports: [
+    { port: 53, protocol: 'UDP' },
+    { port: 53, protocol: 'TCP' },
+  ],
+};
+
 export const DEFAULTS = {
   tls: { mode: 'reencrypt' as TLSMode, issuerKind: 'ClusterIssuer' as IssuerKind, issuerGroup: 'cert-manager.io' },
   loadBalancer: {
@@ -51,6 +60,7 @@ export const DEFAULTS = {
     deletionPolicy: 'Retain' as DeletionPolicy,
     resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
   },
+  firewall: { dns: CLUSTER_DNS },
   logging: { enabled: true, sinkType: 'stdout' as LogSinkType },
   monitoring: { enabled: true, qps: { spikeFactor: 3, dropFactor: 0.3, window: '1h', minimumQPS: 1 } },
   placement: { hostnameSpread: 'Required' as SpreadMode, zoneSpread: 'Preferred' as SpreadMode },
@@ -71,7 +81,7 @@ export interface DefaultedSpec
   database: Req<DatabaseSpec, 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
     storage: { size: string; storageClassName?: string };
   };
-  firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[] };
+  firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[]; dns: EgressRule };
   logging: { enabled: boolean; sink: { type: LogSinkType; endpoint?: string; credentialsSecretRef?: { name: string } } };
   monitoring: {
     enabled: boolean;
@@ -149,6 +159,7 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
     firewall: {
       extraIngress: copy(s.firewall?.extraIngress ?? []),
       appEgress: copy(s.firewall?.appEgress ?? []),
+      dns: copy(s.firewall?.dns ?? D.firewall.dns),
     },
     logging: {
       enabled: s.logging?.enabled ?? D.logging.enabled,

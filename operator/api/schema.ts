@@ -425,10 +425,21 @@ const database = defaultedObject('The MySQL tier: one primary and GTID replicas 
   ),
 });
 
-const firewall = obj(
+const firewall = defaultedObject(
   'Extra NetworkPolicy rules. The stack is default-deny; the operator always allows the traffic the tiers need ' +
     '(clients to the load balancer, load balancer to web, web to app, app to database, replication, DNS, metrics scrapes).',
   {
+    dns: withDefault(
+      obj(
+        'Where the stack\'s pods and its log agent may send DNS queries: the cluster DNS. Change it where DNS is not ' +
+          'kube-dns pods in kube-system on port 53, e.g. NodeLocal DNSCache ({to: {cidr: 169.254.20.10/32}}, ports 53 UDP and TCP) ' +
+          'or OpenShift ({to: {namespaceLabels: {kubernetes.io/metadata.name: openshift-dns}, podLabels: ' +
+          '{dns.operator.openshift.io/daemonset-dns: default}}}, ports 5353 UDP and TCP).',
+        { to: peer('The DNS servers.', 'spec.firewall.dns.to'), ports: ports('spec.firewall.dns') },
+        { required: ['to'] },
+      ),
+      D.firewall.dns as unknown as JSONValue,
+    ),
     extraIngress: list(
       'More traffic allowed into a tier, e.g. a batch job reaching the database.',
       32,

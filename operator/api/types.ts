@@ -128,6 +128,8 @@ export interface EgressRule {
 export interface FirewallSpec {
   extraIngress?: IngressRule[];
   appEgress?: EgressRule[];
+  /** Where the stack's pods and its log agent send DNS queries (default: kube-dns in kube-system, port 53). */
+  dns?: EgressRule;
 }
 
 export interface LogSinkSpec {

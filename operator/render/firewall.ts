@@ -23,15 +23,6 @@ import { selectorLabels, type Component } from './names.js';
 
 const TCP = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 
-/** The cluster DNS pods (CoreDNS keeps kube-dns's label for compatibility). */
-const CLUSTER_DNS_PEER: k8s.NetworkPolicyPeer = {
-  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-};
-const DNS_PORTS: k8s.NetworkPolicyPort[] = [
-  { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-  { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
-];
 
 /** Every pod of the stack (all tiers carry these labels). */
 export function stackPodSelector(stackName: string): Record<string, string> {
@@ -52,6 +43,12 @@ function peer(p: Peer): k8s.NetworkPolicyPeer {
 function ports(list: PortSpec[] | undefined): { ports?: k8s.NetworkPolicyPort[] } {
   if (!list?.length) return {};
   return { ports: list.map((p) => ({ protocol: p.protocol ?? 'TCP', port: k8s.IntOrString.fromNumber(p.port) })) };
+}
+
+/** DNS queries to the cluster DNS (spec.firewall.dns; kube-dns on port 53 by default). */
+function dnsEgress(ctx: RenderContext): k8s.NetworkPolicyEgressRule {
+  const { to, ports: dnsPorts } = ctx.spec.firewall.dns;
+  return { to: [peer(to)], ...ports(dnsPorts) };
 }
 
 /** Scrapes from the monitoring namespaces (all namespaces when spec.monitoring.namespaceLabels is empty). */
@@ -99,7 +96,7 @@ export function renderFirewall(ctx: RenderContext): void {
 
   networkPolicy(ctx, `${ctx.name}-default-deny`, stackPodSelector(ctx.name), {});
   networkPolicy(ctx, `${ctx.name}-allow-dns`, stackPodSelector(ctx.name), {
-    egress: [{ to: [CLUSTER_DNS_PEER], ports: DNS_PORTS }],
+    egress: [dnsEgress(ctx)],
   });
 
   const webMain = ctx.plan.tls.webPort.number;
@@ -188,7 +185,7 @@ export function renderLogAgentFirewall(
     sink.type === 'stdout'
       ? []
       : [
-          { to: [CLUSTER_DNS_PEER], ports: DNS_PORTS },
+          dnsEgress(ctx),
           {
             to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }, { namespaceSelector: {} }],
             ports: [TCP(sinkPort(sink.endpoint))],
