@@ -7,6 +7,7 @@
  */
 import type {
   AppSpec,
+  DatabaseEngine,
   DatabaseSpec,
   DeletionPolicy,
   EgressRule,
@@ -54,7 +55,9 @@ export const DEFAULTS = {
     canaryReplicas: 1,
   },
   database: {
+    engine: 'mysql' as DatabaseEngine,
     version: '8.4',
+    mariadbVersion: '10.11',
     replicas: 2,
     storageSize: '10Gi',
     deletionPolicy: 'Retain' as DeletionPolicy,
@@ -78,7 +81,7 @@ export interface DefaultedSpec
   app: Req<AppSpec, 'port' | 'replicas' | 'healthPath' | 'tls' | 'env' | 'envFromSecrets' | 'resources'> & {
     canary?: { image: string; replicas: number };
   };
-  database: Req<DatabaseSpec, 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
+  database: Req<DatabaseSpec, 'engine' | 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
     storage: { size: string; storageClassName?: string };
   };
   firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[]; dns: EgressRule };
@@ -146,7 +149,8 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
         : {}),
     },
     database: {
-      version: db.version ?? D.database.version,
+      engine: db.engine ?? D.database.engine,
+      version: db.version ?? (db.engine === 'mariadb' ? D.database.mariadbVersion : D.database.version),
       ...(db.image !== undefined ? { image: db.image } : {}),
       replicas: db.replicas ?? D.database.replicas,
       storage: {

@@ -93,6 +93,12 @@ export const RULES = {
   envValueOrSecret: '!(has(self.value) && has(self.secretKeyRef))',
   canaryImageDiffers: '!has(self.canary) || self.canary.image != self.image',
   versionImmutable: 'self == oldSelf',
+  versionMatchesEngine: "!has(self.version) || (has(self.engine) && self.engine == 'mariadb') == (self.version in ['10.11', '11.4'])",
+  // The version is defaulted by the operator (it depends on the engine): once left out, it may only be
+  // written as that default later, never as another version.
+  versionAddedAsDefault:
+    "has(oldSelf.version) || !has(self.version) || self.version == ((has(self.engine) && self.engine == 'mariadb') ? '10.11' : '8.4')",
+  versionNotRemoved: '!has(oldSelf.version) || has(self.version)',
   storageSizeMinimum: "isQuantity(self) && quantity(self).compareTo(quantity('1Gi')) >= 0",
   storageSizeNoShrink: '!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0',
   // Spelt out: the cost estimator treats optional-value equality (self.?x == oldSelf.?x) as unbounded.
@@ -382,15 +388,20 @@ const app = obj(
   },
 );
 
-const database = defaultedObject('The MySQL tier: one primary and GTID replicas with semi-synchronous replication. Automatic failover is not built yet: the primary is <name>-mysql-0 while that pod exists (docs/database.md describes the database controller under way).', {
-  version: withDefault(
-    enumOf('MySQL major.minor version. Immutable: moving to another version needs a dump and restore.', ['8.0', '8.4'], {
-      'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')],
+const database = defaultedObject('The database tier: one primary and GTID replicas with loss-less semi-synchronous replication, run by the operator\'s database controller (docs/database.md): it chooses the primary, fails over when it is down and switches over for planned moves.', {
+  engine: withDefault(
+    enumOf('Database server: mysql (MySQL) or mariadb (MariaDB). Immutable.', ['mysql', 'mariadb'], {
+      'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.engine is immutable')],
     }),
-    D.database.version,
+    D.database.engine,
+  ),
+  version: enumOf(
+    `Major.minor version: 8.0 or 8.4 for mysql, 10.11 or 11.4 for mariadb. Default: ${D.database.version} for mysql, ${D.database.mariadbVersion} for mariadb. Immutable: moving to another version needs a dump and restore.`,
+    ['8.0', '8.4', '10.11', '11.4'],
+    { 'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')] },
   ),
   image: image(
-    "MySQL container image. Default: the operator's image catalog entry for the version (mysql:<version> unless the operator is configured otherwise). Set it to use a pinned digest of the same version.",
+    "Database container image. Default: the operator's image catalog entry for the version (mysql:<version> or mariadb:<version> unless the operator is configured otherwise). Set it to use a pinned digest of the same version.",
   ),
   replicas: withDefault(
     int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a second copy of the data.', 2, 9),
@@ -423,6 +434,12 @@ const database = defaultedObject('The MySQL tier: one primary and GTID replicas 
     enumOf('What happens to the MySQL volumes when the WebStack is deleted: Retain keeps them, Delete removes them.', ['Retain', 'Delete']),
     D.database.deletionPolicy,
   ),
+}, {
+  'x-kubernetes-validations': [
+    cel(RULES.versionMatchesEngine, 'spec.database.version must be 8.0 or 8.4 for engine mysql, 10.11 or 11.4 for engine mariadb', { fieldPath: '.version' }),
+    cel(RULES.versionAddedAsDefault, 'spec.database.version was left out (the default of the engine applies) and may only be set to that default now', { fieldPath: '.version' }),
+    cel(RULES.versionNotRemoved, 'spec.database.version may not be removed', { fieldPath: '.version' }),
+  ],
 });
 
 const firewall = defaultedObject(

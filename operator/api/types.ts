@@ -92,7 +92,10 @@ export interface StorageSpec {
   storageClassName?: string;
 }
 
+export type DatabaseEngine = 'mysql' | 'mariadb';
+
 export interface DatabaseSpec {
+  engine?: DatabaseEngine;
   version?: string;
   image?: string;
   replicas?: number;

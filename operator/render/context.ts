@@ -47,6 +47,8 @@ export interface ExistingState {
    * changed (resizing is the controller's job, on the PVCs themselves).
    */
   mysqlStorage?: { size: string; storageClassName?: string };
+  /** podManagementPolicy of the StatefulSet, immutable too (stacks created before 0.x used OrderedReady). */
+  mysqlPodManagementPolicy?: 'OrderedReady' | 'Parallel';
 }
 
 export const DEFAULT_AGENT_NAMESPACE = 'webstack-system';

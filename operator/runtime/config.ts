@@ -55,6 +55,8 @@ const IMAGE_FLAG: Readonly<Record<ImageKey, string>> = {
   nginxExporter: 'nginx-exporter',
   mysql80: 'mysql-8.0',
   mysql84: 'mysql-8.4',
+  mariadb1011: 'mariadb-10.11',
+  mariadb114: 'mariadb-11.4',
   mysqldExporter: 'mysqld-exporter',
   logAgent: 'log-agent',
 };
