@@ -19,9 +19,10 @@ const LAYERS = {
   render: ['api', 'support'],
   runtime: ['api', 'kube', 'support'],
   reconcile: ['api', 'kube', 'render', 'runtime', 'support'],
-  controller: ['api', 'kube', 'reconcile', 'runtime', 'support'],
+  controller: ['api', 'database', 'kube', 'reconcile', 'runtime', 'support'],
   mysql: ['api', 'support'],
-  database: ['api', 'kube', 'mysql', 'runtime', 'support'],
+  // render/ for the pod layout and names the database pods were rendered with (pure).
+  database: ['api', 'kube', 'mysql', 'render', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

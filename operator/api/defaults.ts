@@ -102,8 +102,13 @@ export interface DefaultedWebStack extends Omit<WebStack, 'spec'> {
 
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** The default version depends on the engine, so the CRD cannot default it (the API server would fill 8.4 for MariaDB too). */
+function defaultDatabaseVersion(engine: DatabaseEngine | undefined): string {
+  return engine === 'mariadb' ? DEFAULTS.database.mariadbVersion : DEFAULTS.database.version;
+}
+
 /** Fills every defaulted field, never mutating the input. Pure and deterministic. */
-// eslint-disable-next-line complexity -- one `??` per defaulted field: a field list, not branching logic
+// eslint-disable-next-line complexity, max-lines-per-function -- one `??` per defaulted field: a field list, not branching logic
 export function withDefaults(stack: WebStack): DefaultedWebStack {
   const s = stack.spec;
   const D = DEFAULTS;
@@ -150,7 +155,7 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
     },
     database: {
       engine: db.engine ?? D.database.engine,
-      version: db.version ?? (db.engine === 'mariadb' ? D.database.mariadbVersion : D.database.version),
+      version: db.version ?? defaultDatabaseVersion(db.engine),
       ...(db.image !== undefined ? { image: db.image } : {}),
       replicas: db.replicas ?? D.database.replicas,
       storage: {

@@ -388,6 +388,14 @@ const app = obj(
   },
 );
 
+const roleChange = (description: string): SchemaProps =>
+  obj(description, {
+    time: str('When (RFC 3339).', 64, { format: 'date-time' }),
+    from: str('The former primary.', 253),
+    to: str('The new primary.', 253),
+    reason: str('Why.', 1024),
+  }, { required: ['time', 'from', 'to', 'reason'] });
+
 const database = defaultedObject('The database tier: one primary and GTID replicas with loss-less semi-synchronous replication, run by the operator\'s database controller (docs/database.md): it chooses the primary, fails over when it is down and switches over for planned moves.', {
   engine: withDefault(
     enumOf('Database server: mysql (MySQL) or mariadb (MariaDB). Immutable.', ['mysql', 'mariadb'], {
@@ -709,9 +717,32 @@ const status = obj('What the operator observed. Written by the operator only.', 
     app: tierCount('app'),
     database: tierCount('database'),
   }),
-  database: obj('MySQL topology.', {
+  database: obj('The database cluster as the database controller sees it (written by it alone).', {
     primary: str('Pod that is the current primary (writes go to the -primary Service).', 253),
-    replicas: list('Pods replicating from the primary.', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
+    replicas: list('Replicas in sync with the primary (reads through the -replicas Service).', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
+    state: enumOf('Healthy, Degraded (writes go on, a replica is behind or broken), Failed (failing over), Lost (a human must choose) or Incomplete (setting up, or the controller cannot see enough to act).', ['Healthy', 'Degraded', 'Failed', 'Lost', 'Incomplete']),
+    reason: str('Why the cluster is in this state, and what the controller does next.', 1024),
+    instances: list(
+      'Each instance.',
+      16,
+      obj('One instance.', {
+        name: str('Pod name.', 253),
+        role: enumOf('primary, replica or excluded.', ['primary', 'replica', 'excluded']),
+        healthy: bool('Serving its role: the primary writable with semi-sync, a replica replicating in sync.'),
+        reason: str('Why it is (not) healthy.', 1024),
+        gtid: str('Transactions it has committed, as a GTID set.', 4096),
+        lagSeconds: int32('Seconds behind the primary, as the replica reports it.', 0, 2147483647),
+      }, { required: ['name', 'role', 'healthy', 'reason'] }),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    excluded: list(
+      'Instances left out of replication (errant transactions, binlogs no longer available, a broken applier), with the remedy.',
+      16,
+      obj('An excluded instance.', { name: str('Pod name.', 253), reason: str('Why.', 1024), remedy: str('What a human does about it.', 1024) }, { required: ['name', 'reason', 'remedy'] }),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    lastFailover: roleChange('The last failover: the primary did not answer and a replica was promoted.'),
+    lastSwitchover: roleChange('The last switchover: a planned move of the primary (pod deletion, drain, rollout).'),
   }),
 });
 

@@ -25,6 +25,9 @@ export interface OperatorConfig {
   identity: string;
   leaseDurationMs: number;
   renewDeadlineMs: number;
+  /** How long a primary must not answer before the database controller fails over. */
+  databaseFailoverDelayMs: number;
+  databaseController: boolean;
   retryPeriodMs: number;
   /** Every WebStack is reconciled again at least this often; 0 turns periodic resync off. */
   resyncPeriodMs: number;
@@ -81,12 +84,23 @@ const OPTIONS = {
   concurrency: { flag: 'concurrency', env: 'WEBSTACK_CONCURRENCY', help: 'WebStacks reconciled in parallel, 1-64 (default: 4)' },
   logLevel: { flag: 'log-level', env: 'WEBSTACK_LOG_LEVEL', help: `${LOG_LEVELS.join('|')} (default: info)` },
   metricsPort: { flag: 'metrics-port', env: 'WEBSTACK_METRICS_PORT', help: 'port for /healthz, /readyz, /metrics (default: 8080)' },
+  databaseController: {
+    flag: 'database-controller',
+    env: 'WEBSTACK_DATABASE_CONTROLLER',
+    boolean: true,
+    help: 'run the database controller, which chooses the primary and fails over (default: true; false only where no database runs, e.g. a cluster of fake nodes)',
+  },
   leaderElection: { flag: 'leader-elect', env: 'WEBSTACK_LEADER_ELECT', boolean: true, help: 'elect a leader among replicas (default: true)' },
   leaseName: { flag: 'lease-name', env: 'WEBSTACK_LEASE_NAME', help: 'name of the leader election Lease (default: webstack-operator)' },
   leaseNamespace: { flag: 'lease-namespace', env: 'WEBSTACK_LEASE_NAMESPACE', help: 'namespace of the Lease (default: $POD_NAMESPACE)' },
   identity: { flag: 'identity', env: 'POD_NAME', help: 'this replica in the Lease (default: $POD_NAME, else hostname_random)' },
   leaseDuration: { flag: 'lease-duration', env: 'WEBSTACK_LEASE_DURATION', help: 'how long a Lease is valid without renewal (default: 15s)' },
   renewDeadline: { flag: 'renew-deadline', env: 'WEBSTACK_RENEW_DEADLINE', help: 'leader steps down if it cannot renew for this long (default: 10s)' },
+  databaseFailoverDelay: {
+    flag: 'database-failover-delay',
+    env: 'WEBSTACK_DATABASE_FAILOVER_DELAY',
+    help: 'fail over when the primary has not answered for this long and Kubernetes or the replicas agree it is down (default: 10s)',
+  },
   retryPeriod: { flag: 'retry-period', env: 'WEBSTACK_RETRY_PERIOD', help: 'interval of lease renewals and acquisition attempts (default: 2s)' },
   resyncPeriod: { flag: 'resync-period', env: 'WEBSTACK_RESYNC_PERIOD', help: 'reconcile every WebStack at least this often; 0 = off (default: 10m)' },
   requestTimeout: { flag: 'request-timeout', env: 'WEBSTACK_REQUEST_TIMEOUT', help: 'timeout of each API request (default: 30s)' },
@@ -261,6 +275,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   }
 
   const leaderElection = boolean('leaderElection', true);
+  const databaseController = boolean('databaseController', true);
   const leaseName = text('leaseName') ?? 'webstack-operator';
   if (!DNS_SUBDOMAIN.test(leaseName) || leaseName.length > 253) problems.push(`lease name "${leaseName}" is not a valid object name`);
   const leaseNamespace = text('leaseNamespace') ?? env.POD_NAMESPACE ?? '';
@@ -291,6 +306,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     identity: text('identity') ?? `${hostname()}_${randomUUID().slice(0, 8)}`,
     leaseDurationMs,
     renewDeadlineMs,
+    databaseFailoverDelayMs: duration('databaseFailoverDelay', 10_000),
+    databaseController,
     retryPeriodMs,
     resyncPeriodMs: duration('resyncPeriod', 10 * 60_000, { allowZero: true }),
     requestTimeoutMs: duration('requestTimeout', 30_000, { max: 10 * 60_000 }),

@@ -42,7 +42,7 @@ describe('database configuration files', () => {
       const files = renderMysqlConfig(engineStack);
       expect(Object.keys(files).sort()).toEqual(Object.values(MYSQL.files).sort());
       for (const name of [MYSQL.files.init, MYSQL.files.readiness]) {
-        const script = sandbox.write(`syntax/${label.replace(/\W+/g, '-')}-${mode}-${engineStack.spec.database?.engine ?? 'mysql'}-${name}`, files[name] ?? '');
+        const script = sandbox.write(`syntax/${label.replace(/\W+/g, '-')}-${mode}-${engineStack.spec.database.engine}-${name}`, files[name] ?? '');
         expect({ name, ...run('sh', ['-n', script]) }).toEqual({ name, status: 0, output: '' });
       }
     }
