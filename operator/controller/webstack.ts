@@ -28,7 +28,7 @@ export interface WebStackControllerOptions {
   client: KubeClient;
   discovery: Pick<Discovery, 'hasResource'>;
   objects: ObjectApi;
-  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images' | 'databaseFailoverDelayMs' | 'databaseController'>;
+  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images' | 'databaseFailoverDelayMs' | 'databaseController' | 'operatorPeer'>;
   agentNamespace: string;
   metrics: OperatorMetrics;
   logger: Logger;
@@ -128,6 +128,7 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
     optionalApis: () => Promise.resolve({ ...apis }),
     agentNamespace: o.agentNamespace,
     databaseController: config.databaseController,
+    ...(config.operatorPeer ? { operatorPeer: config.operatorPeer } : {}),
     images: config.images,
     logger,
   }));

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { withDefaults } from '../api/defaults.js';
 import { API_VERSION, FIELD_MANAGER, KIND, type OptionalApis } from '../api/identity.js';
 import type { ImageCatalog } from '../api/images.js';
-import type { WebStack, WebStackStatus } from '../api/types.js';
+import type { Peer, WebStack, WebStackStatus } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Lookup } from '../kube/lookup.js';
@@ -43,6 +43,8 @@ export interface ReconcilerDeps {
   databaseController?: boolean;
   /** The operator's image catalog (runtime/config.ts), for the images a stack does not set. */
   images: ImageCatalog;
+  /** Where the database controller connects from (runtime/config.ts operatorPeer); the database firewall admits it. */
+  operatorPeer?: Peer;
   logger: Logger;
   now?: () => Date;
 }
@@ -72,7 +74,7 @@ export class Reconciler {
 
     const gathered = await gather({ ...this.deps, issuersFound: this.issuersFound, now: this.now }, stack);
     const credentialsVersion = await ensureCredentials(objects, caches, stack, log);
-    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace, this.deps.images);
+    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace, this.deps.images, this.deps.operatorPeer);
     const steps = plan({ desired, live: caches, owned: ownedChildren(caches, raw) });
     const applyErrors = await applyPlan(objects, steps, log);
     await prune(objects, steps.prune, log);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_IMAGES, IMAGE_KEYS, IMAGE_PURPOSE, imageCatalog, isImageReference, isRegistry, type ImageCatalog, type ImageKey } from '../api/images.js';
+import type { Peer } from '../api/types.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export interface OperatorConfig {
@@ -28,6 +29,8 @@ export interface OperatorConfig {
   /** How long a primary must not answer before the database controller fails over. */
   databaseFailoverDelayMs: number;
   databaseController: boolean;
+  /** Where the operator's SQL connections come from, for the database firewall; undefined when unknown. */
+  operatorPeer: Peer | undefined;
   retryPeriodMs: number;
   /** Every WebStack is reconciled again at least this often; 0 turns periodic resync off. */
   resyncPeriodMs: number;
@@ -84,6 +87,11 @@ const OPTIONS = {
   concurrency: { flag: 'concurrency', env: 'WEBSTACK_CONCURRENCY', help: 'WebStacks reconciled in parallel, 1-64 (default: 4)' },
   logLevel: { flag: 'log-level', env: 'WEBSTACK_LOG_LEVEL', help: `${LOG_LEVELS.join('|')} (default: info)` },
   metricsPort: { flag: 'metrics-port', env: 'WEBSTACK_METRICS_PORT', help: 'port for /healthz, /readyz, /metrics (default: 8080)' },
+  operatorCidr: {
+    flag: 'operator-cidr',
+    env: 'WEBSTACK_OPERATOR_CIDR',
+    help: 'source address range of the operator\'s database connections when it runs outside the cluster (default: the operator\'s pods in $POD_NAMESPACE)',
+  },
   databaseController: {
     flag: 'database-controller',
     env: 'WEBSTACK_DATABASE_CONTROLLER',
@@ -206,6 +214,13 @@ function imagesFrom(raw: (name: OptionName) => RawValue | undefined, problems: s
   return imageCatalog(overrides, registry);
 }
 
+/** Outside the cluster an address range; inside, the operator's own pods (the chart's labels). */
+function operatorPeer(cidr: string | undefined, podNamespace: string | undefined): Peer | undefined {
+  if (cidr) return { cidr };
+  if (!podNamespace) return undefined;
+  return { namespaceLabels: { 'kubernetes.io/metadata.name': podNamespace }, podLabels: { 'app.kubernetes.io/name': 'webstack-operator' } };
+}
+
 // eslint-disable-next-line complexity, max-lines-per-function -- one line per option (flag, env, default)
 export function parseConfig(argv: string[], env: Record<string, string | undefined> = process.env): OperatorConfig {
   const problems: string[] = [];
@@ -308,6 +323,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     renewDeadlineMs,
     databaseFailoverDelayMs: duration('databaseFailoverDelay', 10_000),
     databaseController,
+    operatorPeer: operatorPeer(text('operatorCidr'), env.POD_NAMESPACE),
     retryPeriodMs,
     resyncPeriodMs: duration('resyncPeriod', 10 * 60_000, { allowZero: true }),
     requestTimeoutMs: duration('requestTimeout', 30_000, { max: 10 * 60_000 }),
