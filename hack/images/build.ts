@@ -101,7 +101,15 @@ export const IMAGES: ImageSpec[] = [
     entrypoint: ['/usr/sbin/mariadbd'],
     user: '999:999',
   },
-  { name: 'mysqld-exporter', tag: '0.14.0', files: ['/usr/bin/prometheus-mysqld-exporter'], entrypoint: ['/usr/bin/prometheus-mysqld-exporter'], user: '65532:65532' },
+  // Debian's 0.14 behind a shim that takes the upstream (0.15+) command line the operator renders.
+  {
+    name: 'mysqld-exporter',
+    tag: '0.14.0',
+    files: ['/usr/bin/prometheus-mysqld-exporter'],
+    go: [{ source: 'images/mysqld-exporter-compat', to: '/usr/local/bin/mysqld-exporter-compat' }],
+    entrypoint: ['/usr/local/bin/mysqld-exporter-compat'],
+    user: '65532:65532',
+  },
   { name: 'nginx-exporter', tag: '0.11.0', files: ['/usr/bin/prometheus-nginx-exporter'], entrypoint: ['/usr/bin/prometheus-nginx-exporter'], user: '65532:65532' },
   { name: 'app', tag: '1.0', go: [{ source: 'images/app', to: '/app' }], entrypoint: ['/app'], user: '65532:65532' },
 ];

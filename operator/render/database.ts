@@ -98,7 +98,8 @@ export function renderDatabase(ctx: RenderContext): void {
     uid: UID.mysql,
     command: [...MYSQL.initCommand],
     env: passwords,
-    resources: SIDECAR_RESOURCES,
+    // Initializing a data directory runs a whole server (a 96 MiB redo log): the server's own resources.
+    resources: resources(db.resources, DEFAULTS.database.resources),
     volumeMounts: [
       mount('config', MYSQL.configMapDir),
       mount('conf', MYSQL.confDir, false),

@@ -174,6 +174,8 @@ sql_string() {
 data=${MYSQL.dataDir}
 if [ ! -d "$data/mysql" ]; then
   echo "init-config.sh: initializing the empty data directory of $host"
+  # Without the system schema no server ever ran here: what is there is a failed initialization.
+  rm -rf "$data"/ib_logfile* "$data"/ibdata1 "$data"/aria_log* "$data"/ibtmp1 "$data"/undo0*
   ${engine.initialize} > "${MYSQL.tmpDir}/initialize.log" 2>&1 || { cat "${MYSQL.tmpDir}/initialize.log" >&2; exit 1; }
 fi
 
