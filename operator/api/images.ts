@@ -20,7 +20,7 @@ export const DEFAULT_IMAGES: ImageCatalog = {
   mysql80: 'mysql:8.0',
   mysql84: 'mysql:8.4',
   mysqldExporter: 'prom/mysqld-exporter:v0.17.2',
-  logAgent: 'otel/opentelemetry-collector-contrib:0.120.0',
+  logAgent: 'otel/opentelemetry-collector-contrib:0.165.0',
 };
 
 /** What each entry is for (flag help, docs). */
