@@ -10,6 +10,7 @@ import type { WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Discovery } from '../kube/discovery.js';
+import { setupLogAgent } from '../agent/index.js';
 import { kubeListWatch } from '../kube/listwatch.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { OperatorConfig } from '../runtime/config.js';
@@ -69,28 +70,14 @@ function watchStacks(client: KubeClient, namespaces: string[], logger: Logger) {
   return {
     informers,
     get: (namespace: string, name: string) => informers.map((i) => i.get(namespace, name)).find((s) => s !== undefined),
+    list: () => informers.flatMap((i) => i.list()),
     keys: () => informers.flatMap((i) => i.list()).map(keyOf),
   };
 }
 
-export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
-  const { config, logger, metrics, client } = o;
-  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
-  const stacks = watchStacks(client, config.namespaces, logger);
-  const stackInformers = stacks.informers;
-  const caches = new ChildCaches({ client, namespaces, logger });
-
-  const apis: OptionalApis = { certManager: false, prometheusOperator: false };
-  const reconciler = new Reconciler({
-    stacks,
-    caches,
-    objects: o.objects,
-    optionalApis: () => Promise.resolve({ ...apis }),
-    agentNamespace: o.agentNamespace,
-    images: config.images,
-    logger,
-  });
-  const queue = new WorkQueue({
+/** The work queue of stack keys, each handled by one reconcile, with its metrics and failure log. */
+function reconcileQueue(config: Pick<OperatorConfig, 'concurrency'>, metrics: OperatorMetrics, logger: Logger, reconciler: Reconciler): WorkQueue {
+  return new WorkQueue({
     concurrency: config.concurrency,
     handler: (key) => {
       const [namespace = '', name = ''] = key.split('/');
@@ -102,6 +89,33 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
       if (error !== undefined) logger.warn({ webstack: key, err: error instanceof Error ? error.message : 'unknown error' }, 'reconcile failed; retrying with backoff');
     },
   });
+}
+
+export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
+  const { config, logger, metrics, client } = o;
+  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
+  const stacks = watchStacks(client, config.namespaces, logger);
+  const stackInformers = stacks.informers;
+  const caches = new ChildCaches({ client, namespaces, logger });
+
+  const apis: OptionalApis = { certManager: false, prometheusOperator: false };
+  // The agent loop (all stacks -> one log agent) and what its pods say of delivery.
+  const agent = setupLogAgent({
+    client, caches, objects: o.objects, stacks: stacks.list, agentNamespace: o.agentNamespace, images: config.images, logger,
+    enqueue: (key) => queue.add(key),
+    enqueueAll: () => enqueueAll(),
+  });
+  const reconciler = new Reconciler({
+    stacks,
+    caches,
+    objects: o.objects,
+    optionalApis: () => Promise.resolve({ ...apis }),
+    agentNamespace: o.agentNamespace,
+    images: config.images,
+    logDelivery: (namespace, name) => agent.delivery(namespace, name),
+    logger,
+  });
+  const queue = reconcileQueue(config, metrics, logger, reconciler);
   const enqueueAll = () => stacks.keys().forEach((k) => queue.add(k));
 
   /** Starts watching an optional API's kinds once discovery finds it, then reconciles every stack with it. */
@@ -119,12 +133,16 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
 
   for (const informer of stackInformers) {
     informer.onChange((e) => {
-      if (specOrLifecycleChanged(e)) queue.add(keyOf(e.object));
+      if (specOrLifecycleChanged(e)) {
+        queue.add(keyOf(e.object));
+        agent.stackChanged();
+      }
     });
   }
   caches.onChange((e) => {
     const key = stackKeyOf(e.object);
     if (key) queue.add(key);
+    agent.objectChanged(e.object);
   });
 
   const timers: NodeJS.Timeout[] = [];
@@ -142,12 +160,17 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
     },
     startWorkers() {
       queue.start();
+      agent.start();
     },
     enqueueAll,
-    stopWorkers: () => queue.shutdown(),
+    async stopWorkers() {
+      await agent.stop();
+      await queue.shutdown();
+    },
     informers: () => [...stackInformers.map((i) => ({ name: 'webstacks', hasSynced: () => i.hasSynced() })), ...caches.all()],
     async stop() {
       for (const t of timers) clearInterval(t);
+      await agent.stop();
       await queue.shutdown();
       await Promise.all([...stackInformers.map((i) => i.stop()), caches.stop()]);
     },

@@ -28,7 +28,7 @@ import { mysqlPods, observe } from './observe.js';
 import { ownedChildren } from './ownership.js';
 import { plan } from './plan.js';
 import { prune } from './prune.js';
-import { computeStatus } from './status.js';
+import { computeStatus, type LogDelivery } from './status.js';
 
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
@@ -42,6 +42,8 @@ export interface ReconcilerDeps {
   agentNamespace: string;
   /** The operator's image catalog (runtime/config.ts), for the images a stack does not set. */
   images: ImageCatalog;
+  /** What the shared log agent reports of the stack's delivery (operator/agent/delivery.ts). */
+  logDelivery?: (namespace: string, name: string) => LogDelivery | undefined;
   logger: Logger;
   now?: () => Date;
 }
@@ -78,10 +80,12 @@ export class Reconciler {
     await prune(objects, steps.prune, log);
 
     const { issuerFound, sinkSecret } = gathered;
+    const logDelivery = this.deps.logDelivery?.(namespace, name);
     const observation = observe(caches, stack, { ...gathered.apis, agentNamespace }, {
       applyErrors,
       ...(issuerFound !== undefined ? { issuerFound } : {}),
       ...(sinkSecret !== undefined ? { logCredentialsFound: sinkSecret !== null } : {}),
+      ...(logDelivery !== undefined ? { logDelivery } : {}),
     });
     const status = computeStatus(stack, observation, raw.status, this.now().toISOString());
     if (!isDeepStrictEqual(status, raw.status)) {

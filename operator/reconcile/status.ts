@@ -38,8 +38,17 @@ export interface Observation {
   database: { primary?: string; replicas: string[] };
   /** Whether the sink credentials Secret named in spec.logging exists. */
   logCredentialsFound?: boolean;
+  /** What the log agent's own metrics say of this stack's exporter (operator/agent/delivery.ts); undefined when not read yet. */
+  logDelivery?: LogDelivery;
   /** Children the API server refused, by "Kind/name", with its message. */
   applyErrors: Record<string, string>;
+}
+
+/** Delivery of one stack's logs, from the agent pods' exporter metrics. */
+export interface LogDelivery {
+  failing: boolean;
+  /** Why, or what was delivered, in the agent's words (counts of records and queued batches). */
+  message: string;
 }
 
 interface Verdict {
@@ -115,7 +124,11 @@ function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
     return blocked('CredentialsNotFound', `Secret ${ref.name} named in spec.logging.sink.credentialsSecretRef does not exist`);
   }
   const w = workloadVerdict('log agent', obs.workloads.logAgent);
-  return w.status === 'True' ? ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} (${w.message})`) : w;
+  if (w.status !== 'True') return w;
+  // The agent runs: whether the sink takes what it sends is what the user cares about.
+  if (obs.logDelivery?.failing) return waiting('SinkUnreachable', `the ${logging.sink.type} sink does not accept logs: ${obs.logDelivery.message}`);
+  const delivered = obs.logDelivery ? `; ${obs.logDelivery.message}` : '';
+  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} (${w.message}${delivered})`);
 }
 
 function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
