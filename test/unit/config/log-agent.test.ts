@@ -191,7 +191,7 @@ describe('log agent config: the real collector', () => {
 
   it.each(BUILT_SINKS)('accepts a single %s stack, with and without credentials', (type) => {
     for (const secret of [false, true]) {
-      const result = validate(render([stack('shop', 'one', type, { endpoint: type === 'stdout' ? undefined : 'http://sink:4318', secret })]).text);
+      const result = validate(render([stack('shop', 'one', type, type === 'stdout' ? { secret } : { endpoint: 'http://sink:4318', secret })]).text);
       expect({ type, secret, ...result }).toEqual({ type, secret, status: 0, output: '' });
     }
   });
