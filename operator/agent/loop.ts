@@ -96,7 +96,7 @@ export class LogAgentLoop {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.pass().finally(() => {
+      this.running = this.sync().finally(() => {
         this.running = undefined;
         if (this.again) {
           this.again = false;
@@ -107,7 +107,8 @@ export class LogAgentLoop {
     this.timer.unref();
   }
 
-  private async pass(): Promise<void> {
+  /** One pass now (trigger() debounces; tests call this). */
+  async sync(): Promise<void> {
     const { caches, agentNamespace, images, logger } = this.deps;
     try {
       const inputs = agentInputs(this.deps.stacks(), caches, agentNamespace);

@@ -140,7 +140,10 @@ function agentContainer(routes: readonly AgentRoute[], image: string): k8s.Conta
     volumeMounts: [
       mount('config', LOG_AGENT.configDir),
       mount('pod-logs', LOG_AGENT.podLogsDir),
-      { ...mount('host-root', LOG_AGENT.hostRoot), mountPropagation: 'HostToContainer' },
+      // No mount propagation: it needs the node's / to be a shared or slave mount, which not every
+      // node has (containerd refuses the container otherwise), and the filesystems it would add
+      // later are the pods' volumes, which the filesystem scraper leaves out anyway.
+      mount('host-root', LOG_AGENT.hostRoot),
       mount('state', LOG_AGENT.storageDir, false),
     ],
   };
