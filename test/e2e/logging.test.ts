@@ -74,6 +74,8 @@ function sink(name: string): object[] {
       metadata: { name, labels },
       spec: {
         terminationGracePeriodSeconds: 1,
+        // The reader freezes and thaws the collector (the outage) without losing the files.
+        shareProcessNamespace: true,
         securityContext: { fsGroup: 10001 },
         containers: [
           {
@@ -202,6 +204,11 @@ async function condition(namespace: string, name: string, type: string): Promise
 
 const loggingReady = (namespace: string, name: string) => condition(namespace, name, 'LoggingReady');
 
+/** Sends a signal to the sink's collector process, from the reader beside it. */
+async function signalSink(sinkName: string, signal: 'STOP' | 'CONT'): Promise<void> {
+  await kubectl(['exec', '-n', sinks, sinkName, '-c', 'reader', '--', 'sh', '-c', `kill -${signal} $(pidof otelcol-contrib)`]);
+}
+
 beforeAll(async () => {
   await installCrds();
   agents = await newNamespace('i15-agent-agents');
@@ -217,6 +224,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  if (sinks) await signalSink('sink-a', 'CONT').catch(() => undefined);
   await operator?.stop();
   // The stacks' finalizer needs the operator: remove the stacks first, then their namespaces.
   for (const ns of [nsA, nsB]) if (ns) await kubectl(['patch', 'webstack', ns === nsA ? 'alpha' : 'beta', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":[]}}'], { allowFail: true });
@@ -285,8 +293,9 @@ describe('one log agent per node for all stacks, delivering to real receivers', 
   }, 120_000);
 
   it('buffers while a sink is down, reports it within a minute, and delivers every line after, none lost', async () => {
-    // The receiver stays (its file is the record); its Service stops leading to it.
-    await kubectl(['patch', 'service', 'sink-a', '-n', sinks, '--type=merge', '-p', '{"spec":{"selector":{"app":"nowhere"}}}']);
+    // The receiver's process is frozen: connections hang, nothing is answered; its file (the
+    // record) stays. (Changing the Service would not do: kept-alive connections stay on the pod.)
+    await signalSink('sink-a', 'STOP');
     const down = Date.now();
     const lastBefore = Math.max(0, ...numbers(await receivedLogs('sink-a'), 'alpha'));
     const failed = await eventually(
@@ -306,7 +315,7 @@ describe('one log agent per node for all stacks, delivering to real receivers', 
 
     // Lines go on being written meanwhile; then the sink comes back.
     await new Promise((r) => setTimeout(r, 20_000));
-    await kubectl(['patch', 'service', 'sink-a', '-n', sinks, '--type=merge', '-p', '{"spec":{"selector":{"app":"sink-a"}}}']);
+    await signalSink('sink-a', 'CONT');
     const back = Date.now();
     const received = await eventually(
       async () => {
