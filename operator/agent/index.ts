@@ -30,11 +30,22 @@ export interface LogAgentOptions {
 export interface LogAgent {
   /** A WebStack's spec or lifecycle changed. */
   stackChanged(): void;
-  /** An object in the caches changed. */
-  objectChanged(obj: KubeObject): void;
+  /** An object in the caches changed (`old`: before an update). */
+  objectChanged(obj: KubeObject, old?: KubeObject): void;
   delivery(namespace: string, name: string): LogDelivery | undefined;
   start(): void;
   stop(): Promise<void>;
+}
+
+interface DaemonSetStatus {
+  status?: { desiredNumberScheduled?: number; numberReady?: number };
+}
+
+/** What the stacks' LoggingReady reads of the shared DaemonSet. */
+function agentSummary(obj: KubeObject | undefined): string {
+  if (!obj) return 'absent';
+  const s = (obj as DaemonSetStatus).status;
+  return `${s?.desiredNumberScheduled ?? 0}/${(s?.numberReady ?? 0) > 0 ? 'ready' : 'none'}`;
 }
 
 export function setupLogAgent(o: LogAgentOptions): LogAgent {
@@ -42,13 +53,15 @@ export function setupLogAgent(o: LogAgentOptions): LogAgent {
   const monitor = new DeliveryMonitor({ client: o.client, agentNamespace: o.agentNamespace, stacks: () => loop.stacks(), onChange: o.enqueue, logger: o.logger });
   return {
     stackChanged: () => loop.trigger(),
-    objectChanged(obj) {
+    objectChanged(obj, old) {
       if (obj.metadata.namespace !== o.agentNamespace) return;
       // A Secret copy changed (a stack may join the agent), or the agent itself.
       if (obj.kind === 'Secret') loop.trigger();
       if (!isAgentObject(obj)) return;
       loop.trigger();
-      if (obj.kind === 'DaemonSet') o.enqueueAll();
+      // Every stack's LoggingReady reads the DaemonSet, but only whether it has ready pods and on
+      // how many nodes (reconcile/status.ts): not every step of a rollout.
+      if (obj.kind === 'DaemonSet' && agentSummary(old) !== agentSummary(obj)) o.enqueueAll();
     },
     delivery: (namespace, name) => monitor.verdict(namespace, name),
     start() {

@@ -22,7 +22,7 @@ import { deleteChild } from '../reconcile/prune.js';
 import { agentNames, renderLogAgent, SHARED_AGENT } from '../render/agent.js';
 
 /** Coalesces bursts (a hundred stacks created at once) into one pass. */
-const DEBOUNCE_MS = 500;
+const DEBOUNCE_MS = 2_000;
 const AGENT_KINDS = [
   { apiVersion: 'v1', kind: 'ConfigMap' },
   { apiVersion: 'apps/v1', kind: 'DaemonSet' },

@@ -142,7 +142,7 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
   caches.onChange((e) => {
     const key = stackKeyOf(e.object);
     if (key) queue.add(key);
-    agent.objectChanged(e.object);
+    agent.objectChanged(e.object, e.old);
   });
 
   const timers: NodeJS.Timeout[] = [];

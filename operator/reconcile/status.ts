@@ -123,12 +123,16 @@ function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   if (ref && obs.logCredentialsFound === false) {
     return blocked('CredentialsNotFound', `Secret ${ref.name} named in spec.logging.sink.credentialsSecretRef does not exist`);
   }
-  const w = workloadVerdict('log agent', obs.workloads.logAgent);
-  if (w.status !== 'True') return w;
+  // The agent is shared by every stack (ADR 0010): its rollouts (one per config change, one node at
+  // a time) are not this stack's news, and a message with its pod counts would rewrite the status
+  // of every stack at each step. Only "no agent" and "no agent pod ready" are; then delivery.
+  const agent = obs.workloads.logAgent;
+  if (!agent) return waiting('Creating', 'the shared log agent does not exist yet');
+  if (agent.ready === 0) return waiting('PodsNotReady', 'no pod of the shared log agent is ready');
   // The agent runs: whether the sink takes what it sends is what the user cares about.
   if (obs.logDelivery?.failing) return waiting('SinkUnreachable', `the ${logging.sink.type} sink does not accept logs: ${obs.logDelivery.message}`);
   const delivered = obs.logDelivery ? `; ${obs.logDelivery.message}` : '';
-  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} (${w.message}${delivered})`);
+  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} through the shared log agent on ${agent.desired} nodes${delivered}`);
 }
 
 function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
