@@ -22,9 +22,10 @@ const LAYERS = {
   reconcile: ['api', 'kube', 'render', 'runtime', 'support'],
   // The agent loop: all stacks -> the shared log agent; it reuses the object loop's diff and prune.
   agent: ['api', 'kube', 'reconcile', 'render', 'runtime', 'support'],
-  controller: ['agent', 'api', 'kube', 'reconcile', 'runtime', 'support'],
+  controller: ['agent', 'api', 'database', 'kube', 'reconcile', 'runtime', 'support'],
   mysql: ['api', 'support'],
-  database: ['api', 'kube', 'mysql', 'runtime', 'support'],
+  // render/ for the pod layout and names the database pods were rendered with (pure).
+  database: ['api', 'kube', 'mysql', 'render', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

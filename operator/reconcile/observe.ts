@@ -88,10 +88,18 @@ function lbAddress(svc: WithStatus | undefined): string | undefined {
   return svc.spec?.type === 'LoadBalancer' ? undefined : svc.spec?.clusterIP;
 }
 
+/** The Ready database pods by role label (the database loop's). */
+function databaseRoles(lookup: Lookup, stack: DefaultedWebStack, controller: boolean): Observation['database'] {
+  const pods = mysqlPods(lookup, stack).filter(isPodReady);
+  const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
+  const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
+  return { ...(primary ? { primary } : {}), replicas, controller };
+}
+
 export function observe(
   lookup: Lookup,
   stack: DefaultedWebStack,
-  facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string },
+  facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string; databaseController?: boolean },
   extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound' | 'logDelivery'>>,
 ): Observation {
   const ns = stack.metadata.namespace;
@@ -103,9 +111,6 @@ export function observe(
     const ready = (cert as WithStatus).status?.conditions?.find((c) => c.type === 'Ready');
     certificates[cert.metadata.name] = { ready: ready?.status === 'True', message: ready?.message ?? '' };
   }
-  const pods = mysqlPods(lookup, stack).filter(isPodReady);
-  const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
-  const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
   const observation: Observation = {
     certManager: facts.certManager,
     prometheusOperator: facts.prometheusOperator,
@@ -117,7 +122,7 @@ export function observe(
       logAgent: daemonSet(lookup.get('DaemonSet', facts.agentNamespace, SHARED_AGENT.daemonSet)),
     },
     certificates,
-    database: { ...(primary ? { primary } : {}), replicas },
+    database: databaseRoles(lookup, stack, facts.databaseController ?? true),
     applyErrors: extra.applyErrors,
   };
   const address = lbAddress(lookup.get('Service', ns, n.lb));

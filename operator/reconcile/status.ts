@@ -35,7 +35,8 @@ export interface Observation {
   workloads: Partial<Record<Tier | 'logAgent', WorkloadState | undefined>>;
   certificates: Record<string, CertificateState>;
   lbAddress?: string;
-  database: { primary?: string; replicas: string[] };
+  /** Role labels (the database loop's); `controller` false when the operator runs without it. */
+  database: { primary?: string; replicas: string[]; controller: boolean };
   /** Whether the sink credentials Secret named in spec.logging exists. */
   logCredentialsFound?: boolean;
   /** What the log agent's own metrics say of this stack's exporter (operator/agent/delivery.ts); undefined when not read yet. */
@@ -112,7 +113,8 @@ function loadBalancerVerdict(stack: DefaultedWebStack, obs: Observation): Verdic
 function databaseVerdict(obs: Observation): Verdict {
   const w = workloadVerdict('MySQL', obs.workloads.database);
   if (w.status !== 'True') return w;
-  if (!obs.database.primary) return waiting('NoPrimary', 'no MySQL pod is labelled primary yet');
+  if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');
+  if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }
 
@@ -194,7 +196,6 @@ export function computeStatus(
       app: count(obs.workloads.app),
       database: count(obs.workloads.database),
     },
-    database: { ...(obs.database.primary ? { primary: obs.database.primary } : {}), replicas: [...obs.database.replicas].sort() },
   };
   if (obs.lbAddress) status.loadBalancer = { address: obs.lbAddress };
   return status;

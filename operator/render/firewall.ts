@@ -147,6 +147,8 @@ export function renderFirewall(ctx: RenderContext): void {
     {
       ingress: [
         { from: [pods(app), pods(db)], ports: [TCP(MYSQL.port)] },
+        // The database controller reads and drives every instance over SQL.
+        ...(ctx.facts.operatorPeer ? [{ from: [peer(ctx.facts.operatorPeer)], ports: [TCP(MYSQL.port)] }] : []),
         ...monitoring(MYSQL.exporterPort),
         ...extraIngress('database'),
       ],

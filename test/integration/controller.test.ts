@@ -91,7 +91,8 @@ describe('a full WebStack', () => {
     expect(ws.status?.observedGeneration).toBe(ws.metadata.generation);
     expect(ws.status?.conditions?.every((c) => c.observedGeneration === ws.metadata.generation)).toBe(true);
     expect(ws.status?.tiers).toEqual({ loadBalancer: '3/3', web: '3/3', app: '5/5', database: '3/3' });
-    expect(ws.status?.database).toEqual({ primary: 'foobar-mysql-0', replicas: ['foobar-mysql-1', 'foobar-mysql-2'] });
+    // KWOK pods run no database: the controller is off here (test/support/operator.ts); e2e shows roles.
+    expect(ws.status?.database).toBeUndefined();
     expect(ws.status?.loadBalancer?.address).toMatch(/^203\.0\.113\.\d+$/);
 
     for (const component of ['loadbalancer', 'web', 'app', 'database']) {

@@ -113,16 +113,14 @@ describe('a new stack', () => {
     expect(live('Secret', AGENTS, agentNames('shop', 'foobar').sinkSecret).metadata.ownerReferences).toBeUndefined();
   });
 
-  it('labels the first MySQL pod primary and the others replicas, once', async () => {
+  it('never labels database pods: roles are the database loop\'s alone', async () => {
     createStack();
     await reconcile();
     for (const i of [0, 1]) {
       cluster.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${n.mysql}-${i}`, namespace: 'shop', labels: { [INSTANCE_LABEL]: 'foobar' } } });
     }
-    expect(ofVerb(await reconcile(), 'patch')).toEqual([`Pod/${n.mysql}-0`, `Pod/${n.mysql}-1`]);
-    expect(cluster.get('Pod', 'shop', `${n.mysql}-0`)?.metadata.labels?.[DB_ROLE_LABEL]).toBe('primary');
-    expect(cluster.get('Pod', 'shop', `${n.mysql}-1`)?.metadata.labels?.[DB_ROLE_LABEL]).toBe('replica');
     expect(ofVerb(await reconcile(), 'patch')).toEqual([]);
+    expect(cluster.get('Pod', 'shop', `${n.mysql}-0`)?.metadata.labels?.[DB_ROLE_LABEL]).toBeUndefined();
   });
 });
 

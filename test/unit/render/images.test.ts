@@ -62,9 +62,9 @@ describe('images', () => {
   it('use each catalog entry a stack without image fields needs, and only the catalog besides the app', () => {
     const found = new Set(everyImage(render(minimal, { ...ALL_FACTS, images: CATALOG })).map((f) => f.image));
     found.delete(minimal.spec.app.image);
-    // minimal runs the default database version, 8.4: the 8.0 entry is left out; the log agent is
-    // shared by every stack and rendered apart (test/unit/render/agent.test.ts).
-    const { mysql80: _unused, logAgent: _shared, ...needed } = CATALOG;
+    // minimal runs the default engine and version, MySQL 8.4: the other database entries are left
+    // out; the log agent is shared by every stack and rendered apart (test/unit/render/agent.test.ts).
+    const { mysql80: _unused, mariadb1011: _notMariadb, mariadb114: _notMariadb114, logAgent: _shared, ...needed } = CATALOG;
     expect([...found].sort()).toEqual(Object.values(needed).sort());
   });
 
