@@ -22,7 +22,7 @@ export const DEFAULT_IMAGES: ImageCatalog = {
   mariadb1011: 'mariadb:10.11',
   mariadb114: 'mariadb:11.4',
   mysqldExporter: 'prom/mysqld-exporter:v0.17.2',
-  logAgent: 'otel/opentelemetry-collector-contrib:0.120.0',
+  logAgent: 'otel/opentelemetry-collector-contrib:0.165.0',
 };
 
 /** What each entry is for (flag help, docs). */

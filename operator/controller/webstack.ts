@@ -10,6 +10,7 @@ import type { WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Discovery } from '../kube/discovery.js';
+import { setupLogAgent } from '../agent/index.js';
 import { kubeListWatch } from '../kube/listwatch.js';
 import { DatabaseLoop } from '../database/loop.js';
 import { Reconciler } from '../reconcile/reconciler.js';
@@ -70,6 +71,7 @@ function watchStacks(client: KubeClient, namespaces: string[], logger: Logger) {
   return {
     informers,
     get: (namespace: string, name: string) => informers.map((i) => i.get(namespace, name)).find((s) => s !== undefined),
+    list: () => informers.flatMap((i) => i.list()),
     keys: () => informers.flatMap((i) => i.list()).map(keyOf),
   };
 }
@@ -121,6 +123,11 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
   const caches = new ChildCaches({ client, namespaces, logger });
 
   const apis: OptionalApis = { certManager: false, prometheusOperator: false };
+  // The agent loop (all stacks -> one log agent) and what its pods say of delivery.
+  const agent = setupLogAgent({
+    client, caches, objects: o.objects, stacks: stacks.list, agentNamespace: o.agentNamespace, images: config.images, logger,
+    enqueue: (key) => queue.add(key), enqueueAll: () => enqueueAll(),
+  });
   const queue = objectQueue(o, new Reconciler({
     stacks,
     caches,
@@ -130,6 +137,7 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
     databaseController: config.databaseController,
     ...(config.operatorPeer ? { operatorPeer: config.operatorPeer } : {}),
     images: config.images,
+    logDelivery: (namespace, name) => agent.delivery(namespace, name),
     logger,
   }));
   const databaseQueue = setupDatabaseQueue(o, stacks, caches);
@@ -152,11 +160,15 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
 
   for (const informer of stackInformers) {
     informer.onChange((e) => {
-      if (specOrLifecycleChanged(e)) enqueue(keyOf(e.object));
+      if (specOrLifecycleChanged(e)) {
+        enqueue(keyOf(e.object));
+        agent.stackChanged();
+      }
     });
   }
   caches.onChange((e) => {
     const key = stackKeyOf(e.object);
+    agent.objectChanged(e.object, e.old);
     if (!key) return;
     queue.add(key);
     if (config.databaseController && e.object.kind === 'Pod' && e.object.metadata.labels?.[COMPONENT_LABEL] === 'database') databaseQueue.add(key);
@@ -177,13 +189,14 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
     },
     startWorkers() {
       for (const q of queues) q.start();
+      agent.start();
     },
     enqueueAll,
-    stopWorkers: () => Promise.all([queue.shutdown(), databaseQueue.shutdown()]).then(() => undefined),
+    stopWorkers: () => Promise.all([agent.stop(), queue.shutdown(), databaseQueue.shutdown()]).then(() => undefined),
     informers: () => [...stackInformers.map((i) => ({ name: 'webstacks', hasSynced: () => i.hasSynced() })), ...caches.all()],
     async stop() {
       for (const t of timers) clearInterval(t);
-      await Promise.all([queue.shutdown(), databaseQueue.shutdown()]);
+      await Promise.all([agent.stop(), queue.shutdown(), databaseQueue.shutdown()]);
       await Promise.all([...stackInformers.map((i) => i.stop()), caches.stop()]);
     },
   };

@@ -8,7 +8,7 @@ import type { Peer } from '../api/types.js';
 import type { WebStack } from '../api/types.js';
 import type { KubeObject } from '../kube/types.js';
 import { render, type RenderFacts } from '../render/index.js';
-import { agentNames } from '../render/logging.js';
+import { agentNames } from '../render/agent.js';
 import { commonLabels, names } from '../render/names.js';
 import type { Gathered, SecretWithData } from './gather.js';
 import { own } from './ownership.js';

@@ -6,7 +6,7 @@ import type { DefaultedWebStack } from '../api/defaults.js';
 import { DB_ROLE_LABEL } from '../api/identity.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { agentNames } from '../render/logging.js';
+import { SHARED_AGENT } from '../render/agent.js';
 import { names } from '../render/names.js';
 import type { CertificateState, Observation, WorkloadState } from './status.js';
 
@@ -100,7 +100,7 @@ export function observe(
   lookup: Lookup,
   stack: DefaultedWebStack,
   facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string; databaseController?: boolean },
-  extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound'>>,
+  extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound' | 'logDelivery'>>,
 ): Observation {
   const ns = stack.metadata.namespace;
   const n = names(stack.metadata.name);
@@ -111,7 +111,6 @@ export function observe(
     const ready = (cert as WithStatus).status?.conditions?.find((c) => c.type === 'Ready');
     certificates[cert.metadata.name] = { ready: ready?.status === 'True', message: ready?.message ?? '' };
   }
-  const agent = agentNames(ns ?? '', stack.metadata.name);
   const observation: Observation = {
     certManager: facts.certManager,
     prometheusOperator: facts.prometheusOperator,
@@ -120,7 +119,7 @@ export function observe(
       web: deployment(lookup.get('Deployment', ns, n.web)),
       app: sum(deployment(lookup.get('Deployment', ns, n.app)), deployment(lookup.get('Deployment', ns, n.appCanary))),
       database: deployment(lookup.get('StatefulSet', ns, n.mysql)),
-      logAgent: daemonSet(lookup.get('DaemonSet', facts.agentNamespace, agent.daemonSet)),
+      logAgent: daemonSet(lookup.get('DaemonSet', facts.agentNamespace, SHARED_AGENT.daemonSet)),
     },
     certificates,
     database: databaseRoles(lookup, stack, facts.databaseController ?? true),
@@ -130,5 +129,6 @@ export function observe(
   if (address) observation.lbAddress = address;
   if (extra.issuerFound !== undefined) observation.issuerFound = extra.issuerFound;
   if (extra.logCredentialsFound !== undefined) observation.logCredentialsFound = extra.logCredentialsFound;
+  if (extra.logDelivery !== undefined) observation.logDelivery = extra.logDelivery;
   return observation;
 }

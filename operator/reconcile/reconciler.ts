@@ -27,7 +27,7 @@ import { observe } from './observe.js';
 import { ownedChildren } from './ownership.js';
 import { plan } from './plan.js';
 import { prune } from './prune.js';
-import { computeStatus } from './status.js';
+import { computeStatus, type LogDelivery } from './status.js';
 
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
@@ -43,6 +43,8 @@ export interface ReconcilerDeps {
   databaseController?: boolean;
   /** The operator's image catalog (runtime/config.ts), for the images a stack does not set. */
   images: ImageCatalog;
+  /** What the shared log agent reports of the stack's delivery (operator/agent/delivery.ts). */
+  logDelivery?: (namespace: string, name: string) => LogDelivery | undefined;
   /** Where the database controller connects from (runtime/config.ts operatorPeer); the database firewall admits it. */
   operatorPeer?: Peer;
   logger: Logger;
@@ -80,10 +82,12 @@ export class Reconciler {
     await prune(objects, steps.prune, log);
 
     const { issuerFound, sinkSecret } = gathered;
+    const logDelivery = this.deps.logDelivery?.(namespace, name);
     const observation = observe(caches, stack, { ...gathered.apis, agentNamespace, databaseController: this.deps.databaseController ?? true }, {
       applyErrors,
       ...(issuerFound !== undefined ? { issuerFound } : {}),
       ...(sinkSecret !== undefined ? { logCredentialsFound: sinkSecret !== null } : {}),
+      ...(logDelivery !== undefined ? { logDelivery } : {}),
     });
     const status = computeStatus(stack, observation, raw.status, this.now().toISOString());
     // status.database is the database loop's (its own field manager): not this loop's to compare or write.

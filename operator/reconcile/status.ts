@@ -39,8 +39,17 @@ export interface Observation {
   database: { primary?: string; replicas: string[]; controller: boolean };
   /** Whether the sink credentials Secret named in spec.logging exists. */
   logCredentialsFound?: boolean;
+  /** What the log agent's own metrics say of this stack's exporter (operator/agent/delivery.ts); undefined when not read yet. */
+  logDelivery?: LogDelivery;
   /** Children the API server refused, by "Kind/name", with its message. */
   applyErrors: Record<string, string>;
+}
+
+/** Delivery of one stack's logs, from the agent pods' exporter metrics. */
+export interface LogDelivery {
+  failing: boolean;
+  /** Why, or what was delivered, in the agent's words (counts of records and queued batches). */
+  message: string;
 }
 
 interface Verdict {
@@ -116,8 +125,16 @@ function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   if (ref && obs.logCredentialsFound === false) {
     return blocked('CredentialsNotFound', `Secret ${ref.name} named in spec.logging.sink.credentialsSecretRef does not exist`);
   }
-  const w = workloadVerdict('log agent', obs.workloads.logAgent);
-  return w.status === 'True' ? ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} (${w.message})`) : w;
+  // The agent is shared by every stack (ADR 0010): its rollouts (one per config change, one node at
+  // a time) are not this stack's news, and a message with its pod counts would rewrite the status
+  // of every stack at each step. Only "no agent" and "no agent pod ready" are; then delivery.
+  const agent = obs.workloads.logAgent;
+  if (!agent) return waiting('Creating', 'the shared log agent does not exist yet');
+  if (agent.ready === 0) return waiting('PodsNotReady', 'no pod of the shared log agent is ready');
+  // The agent runs: whether the sink takes what it sends is what the user cares about.
+  if (obs.logDelivery?.failing) return waiting('SinkUnreachable', `the ${logging.sink.type} sink does not accept logs: ${obs.logDelivery.message}`);
+  const delivered = obs.logDelivery ? `; ${obs.logDelivery.message}` : '';
+  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} through the shared log agent on ${agent.desired} nodes${delivered}`);
 }
 
 function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {

@@ -134,12 +134,14 @@ describe('a full WebStack', () => {
     await waitForCondition(ns, 'foobar', 'Ready', 'True');
   });
 
-  it('owns every namespaced child and labels the agent namespace ones', async () => {
+  it('owns every namespaced child and labels the agent namespace ones; the shared log agent is nobody\'s', async () => {
     const deployments = await getJson<List>(['deployments', '-n', ns, '-l', 'app.kubernetes.io/instance=foobar']);
     expect(deployments.items.map((d) => d.metadata.name).sort()).toEqual(['foobar-app', 'foobar-app-canary', 'foobar-lb', 'foobar-web']);
     expect(deployments.items.every((d) => d.metadata.ownerReferences?.length === 1)).toBe(true);
-    const agents = await getJson<List>(['daemonsets', '-n', AGENT_NAMESPACE, '-l', `webstack.dev/owner-namespace=${ns}`]);
-    expect(agents.items).toHaveLength(1);
+    const perStack = await getJson<List>(['daemonsets', '-n', AGENT_NAMESPACE, '-l', `webstack.dev/owner-namespace=${ns}`]);
+    expect(perStack.items).toHaveLength(0);
+    const shared = await getJson<List>(['daemonsets', '-n', AGENT_NAMESPACE, '-l', 'webstack.dev/log-agent=shared']);
+    expect(shared.items.map((d) => [d.metadata.name, d.metadata.labels?.['webstack.dev/owner-name']])).toEqual([['webstack-log-agent', undefined]]);
     const sinkCopies = await getJson<List>(['secrets', '-n', AGENT_NAMESPACE, '-l', `webstack.dev/owner-namespace=${ns}`]);
     expect(sinkCopies.items).toHaveLength(1);
   });
@@ -209,7 +211,8 @@ describe('a full WebStack', () => {
     await eventually(
       async () => {
         const monitors = await getJson<List>(['servicemonitors,podmonitors,prometheusrules', '-n', ns]);
-        const agents = await getJson<List>(['daemonsets', '-n', AGENT_NAMESPACE, '-l', `webstack.dev/owner-namespace=${ns}`]);
+        // The operator's only stack stopped logging: the shared agent goes too.
+        const agents = await getJson<List>(['daemonsets,configmaps', '-n', AGENT_NAMESPACE, '-l', 'webstack.dev/log-agent=shared']);
         if (monitors.items.length + agents.items.length > 0) {
           throw new Error(`left: ${[...monitors.items, ...agents.items].map((o) => o.metadata.name).join(', ')}`);
         }

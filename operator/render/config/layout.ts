@@ -170,14 +170,18 @@ export const MYSQL = {
 } as const;
 
 /**
- * The log agent: OpenTelemetry Collector contrib (one pod per node).
- * - config: ConfigMap `<stack>-log-agent-config` key `config.yaml` at configDir (the image's
+ * The shared log agent: OpenTelemetry Collector contrib, one pod per node for all stacks
+ * (render/agent.ts, docs/adr/0010-one-shared-log-agent.md).
+ * - config: ConfigMap `webstack-log-agent-config` key `config.yaml` at configDir (the image's
  *   default command reads configDir/config.yaml).
  * - podLogsDir: hostPath /var/log/pods, read-only. hostRoot: hostPath `/`, read-only, for the
- *   hostmetrics receiver. storageDir: writable (emptyDir or hostPath) for the log read offsets.
- * - healthPort: the health_check extension (probe path `/`). hostMetricsPort: Prometheus endpoint
- *   (`/metrics`) with the node metrics, whatever the sink.
- * - env: nodeName from the downward API (spec.nodeName). From the Secret named by
+ *   hostmetrics receiver. storageDir: hostPath, writable: one folder per stack with its read
+ *   offsets and its sending queue.
+ * - Ports, on the node's address (host network): healthPort, the health_check extension (probe
+ *   path `/`); hostMetricsPort, Prometheus endpoint (`/metrics`) with the node metrics, whatever
+ *   the sinks; telemetryPort, the collector's own metrics (delivery per exporter, read by the operator).
+ * - env: nodeName from the downward API (spec.nodeName). Per stack, suffixed by its key
+ *   (config/log-agent.ts, agentEnv), from the copy of the Secret named by
  *   spec.logging.sink.credentialsSecretRef: sinkEndpoint from key `endpoint`, used when
  *   spec.logging.sink.endpoint is empty (a Sumo Logic HTTP source URL embeds its token, so it
  *   belongs in the Secret); sinkAuthorization from key `authorization`, the whole Authorization
@@ -191,6 +195,7 @@ export const LOG_AGENT = {
   storageDir: '/var/lib/otelcol',
   healthPort: 13133,
   hostMetricsPort: 9464,
+  telemetryPort: 8888,
   env: {
     nodeName: 'K8S_NODE_NAME',
     sinkEndpoint: 'WEBSTACK_SINK_ENDPOINT',

@@ -184,7 +184,7 @@ describe('parseConfig', () => {
         mariadb1011: 'mirror.test:5000/hub/library/mariadb:10.11',
         mariadb114: 'mirror.test:5000/hub/library/mariadb:11.4',
         mysqldExporter: 'mirror.test:5000/hub/prom/mysqld-exporter:v0.17.2',
-        logAgent: 'mirror.test:5000/hub/otel/opentelemetry-collector-contrib:0.120.0',
+        logAgent: 'mirror.test:5000/hub/otel/opentelemetry-collector-contrib:0.165.0',
       });
       expect(parseConfig([], { ...ENV, WEBSTACK_IMAGE_REGISTRY: 'localhost:5000' }).images.haproxy).toBe('localhost:5000/library/haproxy:3.2-alpine');
     });
