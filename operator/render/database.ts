@@ -126,6 +126,7 @@ export function renderDatabase(ctx: RenderContext): void {
       failureThreshold: 2,
     },
     livenessProbe: pingProbe(engine.admin, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+    lifecycle: { preStop: { exec: { command: ['/bin/sh', `${MYSQL.configMapDir}/${MYSQL.files.preStop}`] } } },
     resources: resources(db.resources, DEFAULTS.database.resources),
     volumeMounts: mysqlMounts,
   });

@@ -169,12 +169,14 @@ async function everyAcknowledgedRowOnThePrimary(scenario: string, before: DbStat
 
 /** The host pid of the mariadbd of `pod`: the nodes share the host's pid namespace. */
 async function serverPid(pod: string): Promise<number> {
-  const uid = (await getJson<{ metadata: { uid: string } }>(['pod', pod, '-n', ns])).metadata.uid.replace(/-/g, '_');
+  const uid = (await getJson<{ metadata: { uid: string } }>(['pod', pod, '-n', ns])).metadata.uid;
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       if (!cmdline.startsWith('mariadbd\0')) continue;
-      if (readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(uid)) return Number(entry);
+      // cgroupfs keeps the pod UID's dashes, the systemd driver turns them into underscores.
+      const cgroup = readFileSync(`/proc/${entry}/cgroup`, 'utf8');
+      if (cgroup.includes(uid) || cgroup.includes(uid.replace(/-/g, '_'))) return Number(entry);
     } catch {
       // The process ended while we looked.
     }

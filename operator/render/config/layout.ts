@@ -128,6 +128,8 @@ export const APP = {
  *   wildcard `*.<headless host>`) and serviceHost of `-primary` and `-replicas`.
  * - env: each password comes from the credentials Secret `<stack>-mysql-credentials` key
  *   secretKeys[...]. users.operator is the database controller's own account.
+ * - pre-stop.sh: a stopping server waits (at most preStopWaitSeconds) while it still accepts writes,
+ *   so the controller can switch over first: a deleted, evicted or rolled primary hands over, not fails over.
  * - readiness.sh: Ready when the server answers and, if it is a replica, both replication threads run
  *   and it lags at most maxReplicaLagSeconds.
  */
@@ -135,7 +137,7 @@ export const MYSQL = {
   port: 3306,
   exporterPort: 9104,
   configMapDir: '/etc/mysql/webstack',
-  files: { config: 'my.cnf', init: 'init-config.sh', readiness: 'readiness.sh' },
+  files: { config: 'my.cnf', init: 'init-config.sh', readiness: 'readiness.sh', preStop: 'pre-stop.sh' },
   initCommand: ['/bin/sh', '/etc/mysql/webstack/init-config.sh'],
   confDir: '/etc/mysql/conf.d',
   configFile: '/etc/mysql/conf.d/webstack.cnf',
@@ -167,6 +169,7 @@ export const MYSQL = {
   serverIdBase: 100,
   /** A replica further behind serves stale reads: not Ready, and not healthy for the controller. */
   maxReplicaLagSeconds: 30,
+  preStopWaitSeconds: 40,
 } as const;
 
 /**

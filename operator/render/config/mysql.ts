@@ -238,11 +238,32 @@ case $behind in '' | *[!0-9]*) echo "lag unknown: $behind"; exit 1 ;; esac
 `;
 }
 
+/**
+ * The container's preStop hook: while this server still accepts writes it is the primary, and the
+ * controller, which sees the pod terminating, switches over and fences it; only then does the
+ * server stop. A replica (read-only) stops at once; the wait is bounded below the grace period.
+ */
+function preStopScript(stack: DefaultedWebStack): string {
+  const engine = engineFiles(stack);
+  return `#!/bin/sh
+# preStop of a database pod of WebStack ${stackNamespace(stack)}/${stack.metadata.name}. Rendered by webstack-operator.
+export MYSQL_PWD="$${MYSQL.env.exporterPassword}"
+i=0
+while [ "$i" -lt ${MYSQL.preStopWaitSeconds} ]; do
+  ro=$(${engine.client} --protocol=socket --socket=${MYSQL.socket} --user=${MYSQL.users.exporter} --connect-timeout=2 --batch --skip-column-names --execute='SELECT @@read_only' 2>/dev/null) || exit 0
+  [ "$ro" = 1 ] && exit 0
+  i=$((i + 1))
+  sleep 1
+done
+`;
+}
+
 /** ConfigMap data of `<stack>-mysql-config`, keyed by the file names in MYSQL.files. */
 export function renderMysqlConfig(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): Record<string, string> {
   return {
     [MYSQL.files.config]: myCnf(stack, tls),
     [MYSQL.files.init]: initConfigScript(stack),
     [MYSQL.files.readiness]: readinessScript(stack),
+    [MYSQL.files.preStop]: preStopScript(stack),
   };
 }

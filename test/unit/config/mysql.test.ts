@@ -41,7 +41,7 @@ describe('database configuration files', () => {
     for (const engineStack of [stack, mariadb(stack)]) {
       const files = renderMysqlConfig(engineStack);
       expect(Object.keys(files).sort()).toEqual(Object.values(MYSQL.files).sort());
-      for (const name of [MYSQL.files.init, MYSQL.files.readiness]) {
+      for (const name of [MYSQL.files.init, MYSQL.files.readiness, MYSQL.files.preStop]) {
         const script = sandbox.write(`syntax/${label.replace(/\W+/g, '-')}-${mode}-${engineStack.spec.database.engine}-${name}`, files[name] ?? '');
         expect({ name, ...run('sh', ['-n', script]) }).toEqual({ name, status: 0, output: '' });
       }
@@ -146,6 +146,22 @@ describe('database configuration files', () => {
       expect(readiness()).toEqual({ status: 0, output: '' });
       await stopServer();
       expect(readiness().status).not.toBe(0);
+    });
+
+    it('pre-stop.sh: a read-only server stops at once; a writable one (the primary) waits for the switchover', async () => {
+      const script = box.write('pre-stop.sh', readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.preStop)), 'utf8').replace(`-lt ${MYSQL.preStopWaitSeconds}`, '-lt 3'));
+      const preStop = () => {
+        const started = Date.now();
+        return { ...run('sh', [script], { env: { PATH: process.env.PATH, ...PASSWORDS } }), seconds: Math.round((Date.now() - started) / 1000) };
+      };
+      await startServer();
+      expect(preStop()).toEqual({ status: 0, output: '', seconds: 0 });
+      const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
+      await operator.query('SET GLOBAL read_only = OFF');
+      expect(preStop().seconds).toBeGreaterThanOrEqual(3);
+      await operator.query('SET GLOBAL read_only = ON');
+      await operator.end();
+      await stopServer();
     });
 
     it('a restart keeps the data directory and the accounts still work', async () => {
