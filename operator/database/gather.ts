@@ -120,24 +120,30 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
   const { stack, wiring: w } = input;
   const ns = stackNamespace(stack);
   const recorded: DatabaseStatus | undefined = stack.status?.database;
-  const instances = await Promise.all(
-    instanceNames(stack).map(async (name): Promise<InstanceFacts> => {
-      const pod = input.caches.get('Pod', ns, name) as PodLike | undefined;
-      const target = w.target(name);
-      const sql = target ? await observeInstance(w.adapter, target) : { reachable: false as const, error: 'the pod has no IP' };
-      const key = `${ns}/${name}`;
-      if (sql.reachable) input.unreachableSince.delete(key);
-      else if (!input.unreachableSince.has(key)) input.unreachableSince.set(key, input.now);
-      const since = input.unreachableSince.get(key);
-      return {
-        name,
-        address: { host: w.source(name).host, port: MYSQL.port },
-        pod: await podFacts(pod, input.objects),
-        sql,
-        unreachableForMs: since === undefined ? 0 : input.now - since,
-      };
-    }),
-  );
+  const observe = async (name: string): Promise<InstanceFacts> => {
+    const pod = input.caches.get('Pod', ns, name) as PodLike | undefined;
+    const target = w.target(name);
+    const sql = target ? await observeInstance(w.adapter, target) : { reachable: false as const, error: 'the pod has no IP' };
+    const key = `${ns}/${name}`;
+    if (sql.reachable) input.unreachableSince.delete(key);
+    else if (!input.unreachableSince.has(key)) input.unreachableSince.set(key, input.now);
+    const since = input.unreachableSince.get(key);
+    return {
+      name,
+      address: { host: w.source(name).host, port: MYSQL.port },
+      pod: await podFacts(pod, input.objects),
+      sql,
+      unreachableForMs: since === undefined ? 0 : input.now - since,
+    };
+  };
+  // The replicas first, the recorded primary last: a replica's view may then lag the primary's,
+  // never lead it. Read the other way round, a transaction the primary committed between the two
+  // reads looks like one the replica has and the primary lacks, and the replica would be excluded.
+  const all = instanceNames(stack);
+  const replicas = await Promise.all(all.filter((n) => n !== recorded?.primary).map(observe));
+  const primary = recorded?.primary !== undefined && all.includes(recorded.primary) ? [await observe(recorded.primary)] : [];
+  const byName = new Map([...replicas, ...primary].map((i) => [i.name, i]));
+  const instances = all.flatMap((name) => byName.get(name) ?? []);
   return {
     instances,
     primary: recorded?.primary,
