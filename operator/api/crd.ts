@@ -42,12 +42,12 @@ const printerColumns: PrinterColumn[] = [
   { name: 'Web', type: 'string', jsonPath: '.status.tiers.web', description: 'Ready/desired Nginx pods.' },
   { name: 'App', type: 'string', jsonPath: '.status.tiers.app', description: 'Ready/desired app pods.' },
   { name: 'DB', type: 'string', jsonPath: '.status.tiers.database', description: 'Ready/desired MySQL pods.' },
+  { name: 'Primary', type: 'string', jsonPath: '.status.database.primary', description: 'Current database primary pod (chosen by the database controller).' },
   { name: 'Address', type: 'string', jsonPath: '.status.loadBalancer.address', description: 'Load balancer address.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
   // priority 1: only with -o wide
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary phase.', priority: 1 },
   { name: 'TLS', type: 'string', jsonPath: '.spec.tls.mode', description: 'TLS mode.', priority: 1 },
-  { name: 'Primary', type: 'string', jsonPath: '.status.database.primary', description: 'Current MySQL primary pod.', priority: 1 },
   { name: 'Reason', type: 'string', jsonPath: readyCondition('reason'), description: 'Reason of the Ready condition.', priority: 1 },
 ];
 

@@ -28,8 +28,8 @@ describe('the generated CRD', () => {
     const [version] = crd.spec.versions;
     expect(version?.subresources).toEqual({ status: {} });
     const columns = version?.additionalPrinterColumns ?? [];
-    expect(columns.filter((c) => c.priority === undefined).map((c) => c.name)).toEqual(['Domain', 'Ready', 'LB', 'Web', 'App', 'DB', 'Address', 'Age']);
-    expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual(['Phase', 'TLS', 'Primary', 'Reason']);
+    expect(columns.filter((c) => c.priority === undefined).map((c) => c.name)).toEqual(['Domain', 'Ready', 'LB', 'Web', 'App', 'DB', 'Primary', 'Address', 'Age']);
+    expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual(['Phase', 'TLS', 'Reason']);
   });
 
   it('limits metadata.name with the constant the renderers use', () => {
