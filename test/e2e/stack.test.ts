@@ -18,6 +18,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunningOperator } from '../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
@@ -41,6 +43,25 @@ let certManagerLog = '';
 const publicCa = certificateAuthority('e2e public CA');
 const foreignCa = certificateAuthority('e2e foreign CA');
 
+async function secretFile(secret: string, key: string): Promise<string> {
+  const s = await getJson<{ data?: Record<string, string> }>(['get', 'secret', '-n', ns, secret]);
+  const value = s.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${secret} has no ${key}`);
+  return Buffer.from(value, 'base64').toString();
+}
+
+/** Throws unless the certificate chains to the CA (openssl verify, on this host). */
+function verifies(certificate: string, ca: string): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'webstack-e2e-verify-'));
+  try {
+    writeFileSync(path.join(dir, 'ca.crt'), ca);
+    writeFileSync(path.join(dir, 'leaf.crt'), certificate);
+    execFileSync('openssl', ['verify', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'leaf.crt')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function exec(pod: string, command: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   return kubectl(['exec', '-n', ns, pod, '--', ...command], { allowFail: true });
 }
@@ -63,7 +84,6 @@ function startCertManager(): void {
       `--namespace=${ns}`,
       '--leader-elect=false',
       '--metrics-listen-address=127.0.0.1:0',
-      '--healthz-listen-address=127.0.0.1:0',
       '--v=1',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -118,11 +138,57 @@ function webImpostor() {
   };
 }
 
+const FAKE_GUARD = 'webstack-e2e-real-cert-manager';
+
+/**
+ * The clusters' hack/fake-cloud.ts stands in for cert-manager where only its CRDs are installed:
+ * it self-signs every Certificate, faster than the real controller. An in-tree admission policy
+ * (no webhook) refuses, in namespaces labelled for the real controller, a certificate Secret
+ * without the annotations only cert-manager writes (issuer-group), so the real one issues them.
+ */
+async function keepFakeCertificatesOut(namespace: string): Promise<void> {
+  await kubectl(['label', 'namespace', namespace, 'webstack.dev/cert-manager=real']);
+  await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: FAKE_GUARD },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] }],
+              namespaceSelector: { matchLabels: { 'webstack.dev/cert-manager': 'real' } },
+            },
+            validations: [
+              {
+                expression:
+                  "!has(object.metadata.annotations) || !('cert-manager.io/certificate-name' in object.metadata.annotations) || 'cert-manager.io/issuer-group' in object.metadata.annotations",
+                message: 'this namespace gets its certificates from the real cert-manager controller, not from hack/fake-cloud.ts',
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: FAKE_GUARD },
+          spec: { policyName: FAKE_GUARD, validationActions: ['Deny'] },
+        },
+      ],
+    }),
+  });
+}
+
 beforeAll(async () => {
   await installCrds();
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']);
   ns = await newNamespace('i14-stack', { restricted: true });
+  await keepFakeCertificatesOut(ns);
   startCertManager();
   const foreign = serverCertificate(foreignCa, ['impostor']);
   await applyIn(ns, [
@@ -155,10 +221,19 @@ async function available(deployment: string): Promise<void> {
 
 describe('reencrypt stack on real pods', () => {
   it('cert-manager issues the public and internal certificates', async () => {
-    for (const secret of [`${STACK}-tls`, `${STACK}-ca`, `${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`]) {
+    const secrets = [`${STACK}-tls`, `${STACK}-ca`, `${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`];
+    for (const secret of secrets) {
       await eventually(() => kubectl(['get', 'secret', '-n', ns, secret]), { description: `Secret ${secret} (cert-manager log: ${certManagerLog.slice(-2000)})`, timeoutMs: 120_000, intervalMs: 2000 });
     }
-  }, 130_000);
+    await eventually(
+      async () => {
+        const ca = await secretFile(`${STACK}-ca`, 'tls.crt');
+        verifies(await secretFile(`${STACK}-tls`, 'tls.crt'), publicCa.crt);
+        for (const leaf of [`${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`]) verifies(await secretFile(leaf, 'tls.crt'), ca);
+      },
+      { description: `certificates chained to the public and the internal CA (cert-manager log: ${certManagerLog.slice(-2000)})`, timeoutMs: 120_000, intervalMs: 2000 },
+    );
+  }, 260_000);
 
   it('HTTPS through HAProxy, Nginx and the app proxy to the app, the public certificate verified', async () => {
     for (const d of [`${STACK}-lb`, `${STACK}-web`, `${STACK}-app`]) {
@@ -227,5 +302,36 @@ describe('reencrypt stack on real pods', () => {
       // The API is open from a pod no policy selects: the policy closes it, not the network.
       expect(await connect('client', api.spec.clusterIP, 443)).toBe('open');
     }, 60_000);
+  });
+
+
+  describe('a failed rollout on a real node', () => {
+    interface Condition {
+      type: string;
+      status: string;
+      reason?: string;
+      message?: string;
+    }
+    const conditions = async () =>
+      (await getJson<{ status?: { conditions?: Condition[] } }>(['get', 'webstack', '-n', ns, STACK])).status?.conditions ?? [];
+
+    it('an app image that exits at once: past the progress deadline the stack is Stalled (Reconciling False) with a Warning Event', async () => {
+      // busybox's sh exits at once without a terminal: the new pods crash-loop, the old one keeps serving.
+      await kubectl(['patch', 'webstack', '-n', ns, STACK, '--type=merge', '-p', JSON.stringify({ spec: { app: { image: image('busybox:1.35') } } })]);
+      const stalled = await eventually(
+        async () => {
+          const c = await conditions();
+          const s = c.find((x) => x.type === 'Stalled');
+          if (s?.status !== 'True' || s.reason !== 'ProgressDeadlineExceeded') throw new Error(`conditions: ${JSON.stringify(c)}`);
+          return c;
+        },
+        // The Deployment's progressDeadlineSeconds is 300 (render/pod.ts ROLLOUT).
+        { description: 'Stalled=True ProgressDeadlineExceeded', timeoutMs: 420_000, intervalMs: 5000 },
+      );
+      expect(stalled.find((x) => x.type === 'Stalled')?.message).toContain(`${STACK}-app`);
+      expect(stalled.find((x) => x.type === 'Reconciling')?.status).toBe('False');
+      const events = await getJson<{ items: { type: string; reason: string; involvedObject: { kind: string; name: string } }[] }>(['get', 'events', '-n', ns]);
+      expect(events.items.filter((e) => e.involvedObject.kind === 'WebStack' && e.type === 'Warning').map((e) => e.reason)).toContain('ProgressDeadlineExceeded');
+    }, 450_000);
   });
 });
