@@ -143,8 +143,8 @@ const FAKE_GUARD = 'webstack-e2e-real-cert-manager';
 /**
  * The clusters' hack/fake-cloud.ts stands in for cert-manager where only its CRDs are installed:
  * it self-signs every Certificate, faster than the real controller. An in-tree admission policy
- * (no webhook) refuses, in namespaces labelled for the real controller, a certificate Secret
- * without the annotations only cert-manager writes (issuer-group), so the real one issues them.
+ * (no webhook) refuses its writes to Secrets in namespaces labelled for the real controller, so
+ * the real one issues them.
  */
 async function keepFakeCertificatesOut(namespace: string): Promise<void> {
   await kubectl(['label', 'namespace', namespace, 'webstack.dev/cert-manager=real']);
@@ -165,8 +165,8 @@ async function keepFakeCertificatesOut(namespace: string): Promise<void> {
             },
             validations: [
               {
-                expression:
-                  "!has(object.metadata.annotations) || !('cert-manager.io/certificate-name' in object.metadata.annotations) || 'cert-manager.io/issuer-group' in object.metadata.annotations",
+                // Its server-side applies name their field manager; cert-manager's annotations stay, so only this tells them apart.
+                expression: "!has(object.metadata.managedFields) || !object.metadata.managedFields.exists(m, m.manager == 'fake-cloud')",
                 message: 'this namespace gets its certificates from the real cert-manager controller, not from hack/fake-cloud.ts',
               },
             ],
@@ -241,19 +241,20 @@ describe('reencrypt stack on real pods', () => {
     }
     const svc = await getJson<{ spec: { clusterIP: string } }>(['get', 'service', '-n', ns, `${STACK}-lb`]);
     await kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', `cat > /tmp/ca.crt <<'EOF'\n${publicCa.crt}EOF`]);
+    // `/` is the app's own handler (Nginx answers /healthz itself): without a database the app
+    // answers 502 with its own error text, which only it writes; with one, the row it wrote.
     const response = await eventually(
       async () => {
-        const r = await exec('client', ['curl', '-sS', '--fail', '--max-time', '5', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/healthz`, '-D', '-']);
+        const r = await exec('client', ['curl', '-sS', '--max-time', '8', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`, '-D', '-']);
         if (r.code !== 0) throw new Error(`curl: ${r.stderr}`);
+        if (!/\n(create|insert|select): |"visits":/.test(r.stdout)) throw new Error(`not the app's answer: ${r.stdout}`);
         return r.stdout;
       },
-      { description: `https://${DOMAIN}/healthz through the LB Service`, timeoutMs: 60_000, intervalMs: 2000 },
+      { description: `https://${DOMAIN}/ answered by the app through the LB Service`, timeoutMs: 60_000, intervalMs: 2000 },
     );
-    // The app's answer, with the headers HAProxy and Nginx add on the way.
-    expect(response).toMatch(/^HTTP\/1\.1 200/);
+    // The headers HAProxy and Nginx add on the way.
     expect(response).toMatch(/strict-transport-security: max-age=63072000/i);
     expect(response).toMatch(/x-content-type-options: nosniff/i);
-    expect(response.trim().endsWith('ok')).toBe(true);
   }, 330_000);
 
   it.todo('the full request writes and reads a row in the database (needs spec.database.engine: mariadb)');
