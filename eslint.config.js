@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
  * way, WebStack -> render -> apply -> observe -> status, and imports follow it downwards:
  * support/ and api/ are the ground floor, kube/ the edge to the API server, render/ pure over
  * api/, runtime/ the machinery, reconcile/ the object loop, controller/ its wiring; mysql/ is the
- * SQL edge and database/ decides over what it reads (the database loop); main.ts wires
+ * SQL edge and database/ decides over what it reads (the database loop); agent/ renders and
+ * applies the one log agent of all stacks (the agent loop); main.ts wires
  * the controllers, and cli/ is the entry point nothing imports. Folders not listed here (new
  * ones) are held only to "nothing imports cli/ or main.ts" until they get a line.
  */
@@ -19,9 +20,12 @@ const LAYERS = {
   render: ['api', 'support'],
   runtime: ['api', 'kube', 'support'],
   reconcile: ['api', 'kube', 'render', 'runtime', 'support'],
-  controller: ['api', 'kube', 'reconcile', 'runtime', 'support'],
+  // The agent loop: all stacks -> the shared log agent; it reuses the object loop's diff and prune.
+  agent: ['api', 'kube', 'reconcile', 'render', 'runtime', 'support'],
+  controller: ['agent', 'api', 'database', 'kube', 'reconcile', 'runtime', 'support'],
   mysql: ['api', 'support'],
-  database: ['api', 'kube', 'mysql', 'runtime', 'support'],
+  // render/ for the pod layout and names the database pods were rendered with (pure).
+  database: ['api', 'kube', 'mysql', 'render', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local cluster from upstream Go modules at the versions in hack/versions.env.
 #
-#   hack/build.sh [control-plane] [node]     (default: both)
+#   hack/build.sh [control-plane] [node] [otelcol]     (default: all three)
 #
 # control-plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
 #   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs, and kstatus (hack/kstatus:
@@ -9,6 +9,8 @@
 #   cert-manager controller (hack/cert-manager, for the e2e tests' internal CA issuance).
 # node: what a real node runs (hack/cluster up --real-nodes N): kubelet, kube-proxy, containerd
 #   with ctr and its runc shim, CoreDNS and kube-router.
+# otelcol: the log agent's OpenTelemetry Collector (hack/otelcol/build.sh: its builder manifest),
+#   which the unit tests run to validate the agent config and the local agent image carries.
 # Results are cached outside the checkout (see hack/lib.sh); a warm run only checks that every
 # file is there.
 set -euo pipefail
@@ -156,11 +158,12 @@ build_control_plane() {
 }
 
 mkdir -p "$BIN_DIR"
-[ $# -gt 0 ] || set -- control-plane node
+[ $# -gt 0 ] || set -- control-plane node otelcol
 for target in "$@"; do
   case "$target" in
     control-plane) build_control_plane ;;
     node) build_node ;;
-    *) die "unknown target '$target' (control-plane, node)" ;;
+    otelcol) "$HACK_DIR/otelcol/build.sh" ;;
+    *) die "unknown target '$target' (control-plane, node, otelcol)" ;;
   esac
 done

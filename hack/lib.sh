@@ -14,3 +14,7 @@ die() { log "error: $*"; exit 1; }
 # Node components have their own versions, so they get their own folder.
 NODE_VERSIONS_KEY="containerd-${CONTAINERD_VERSION}_coredns-${COREDNS_VERSION}_kube-router-${KUBE_ROUTER_VERSION}"
 NODE_BIN_DIR="$CACHE_ROOT/node-$NODE_VERSIONS_KEY/bin"
+# The log agent's collector (hack/otelcol): its release is the one its builder manifest pins.
+OTELCOL_VERSION=$(sed -n 's/^  version: *//p' "$HACK_DIR/otelcol/builder-config.yaml")
+OTELCOL_DIR="$CACHE_ROOT/otelcol-$OTELCOL_VERSION"
+OTELCOL_BIN_DIR="$OTELCOL_DIR/bin"

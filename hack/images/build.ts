@@ -39,6 +39,8 @@ interface ImageSpec {
   go?: { source: string; to: string }[];
   /** Binaries from the node build (NODE_BIN_DIR), copied to /usr/bin. */
   nodeBinaries?: string[];
+  /** Other binaries of the cache: a hack/lib.sh folder variable, the file in it, and its place in the image. */
+  cachedBinaries?: { dirVar: string; file: string; to: string }[];
   /** Debian's static busybox as /bin/sh and its applets. */
   busybox?: boolean;
   dirs?: Dir[];
@@ -101,9 +103,28 @@ export const IMAGES: ImageSpec[] = [
     entrypoint: ['/usr/sbin/mariadbd'],
     user: '999:999',
   },
-  { name: 'mysqld-exporter', tag: '0.14.0', files: ['/usr/bin/prometheus-mysqld-exporter'], entrypoint: ['/usr/bin/prometheus-mysqld-exporter'], user: '65532:65532' },
+  // Debian's 0.14 behind a shim that takes the upstream (0.15+) command line the operator renders.
+  {
+    name: 'mysqld-exporter',
+    tag: '0.14.0',
+    files: ['/usr/bin/prometheus-mysqld-exporter'],
+    go: [{ source: 'images/mysqld-exporter-compat', to: '/usr/local/bin/mysqld-exporter-compat' }],
+    entrypoint: ['/usr/local/bin/mysqld-exporter-compat'],
+    user: '65532:65532',
+  },
   { name: 'nginx-exporter', tag: '0.11.0', files: ['/usr/bin/prometheus-nginx-exporter'], entrypoint: ['/usr/bin/prometheus-nginx-exporter'], user: '65532:65532' },
   { name: 'app', tag: '1.0', go: [{ source: 'images/app', to: '/app' }], entrypoint: ['/app'], user: '65532:65532' },
+  // The log agent (hack/otelcol), laid out as the upstream contrib image: the same entrypoint and
+  // config path, uid 10001, so the operator renders the same DaemonSet for both.
+  {
+    name: 'otelcol',
+    tag: '0.165.0',
+    cachedBinaries: [{ dirVar: 'OTELCOL_BIN_DIR', file: 'otelcol-webstack', to: '/otelcol-contrib' }],
+    dirs: [TMP, { path: '/etc/otelcol-contrib', mode: 0o755 }],
+    entrypoint: ['/otelcol-contrib'],
+    cmd: ['--config', '/etc/otelcol-contrib/config.yaml'],
+    user: '10001:10001',
+  },
 ];
 
 export const reference = (spec: ImageSpec): string => `${PREFIX}/${spec.name}:${spec.tag}`;
@@ -188,10 +209,13 @@ interface Inputs {
  * (no ldd over a whole package), so a warm run decides in well under a second per image.
  */
 function collectInputs(spec: ImageSpec, nodeBinDir: string): Inputs {
-  const binaries = (spec.nodeBinaries ?? []).map((bin) => ({ from: path.join(nodeBinDir, bin), to: `/usr/bin/${bin}` }));
+  const binaries = [
+    ...(spec.nodeBinaries ?? []).map((bin) => ({ from: path.join(nodeBinDir, bin), to: `/usr/bin/${bin}` })),
+    ...(spec.cachedBinaries ?? []).map((b) => ({ from: path.join(libVar(b.dirVar), b.file), to: b.to })),
+  ];
   const files = [...(spec.files ?? []), ...binaries.map((b) => b.from)];
   if (spec.busybox) files.push('/bin/busybox');
-  for (const f of files) if (!existsSync(f)) throw new Error(`image ${spec.name}: ${f} is missing (hack/install-test-tools.sh installs the Debian packages; hack/build.sh node builds the node binaries)`);
+  for (const f of files) if (!existsSync(f)) throw new Error(`image ${spec.name}: ${f} is missing (hack/install-test-tools.sh installs the Debian packages; hack/build.sh node builds the node binaries, hack/build.sh otelcol the collector)`);
   const withLibs = new Set(files);
   for (const f of files) if (isElf(f)) for (const lib of sharedLibraries(f)) withLibs.add(lib);
   const hash = createHash('sha256');

@@ -7,6 +7,7 @@
  */
 import type {
   AppSpec,
+  DatabaseEngine,
   DatabaseSpec,
   DeletionPolicy,
   EgressRule,
@@ -54,7 +55,9 @@ export const DEFAULTS = {
     canaryReplicas: 1,
   },
   database: {
+    engine: 'mysql' as DatabaseEngine,
     version: '8.4',
+    mariadbVersion: '10.11',
     replicas: 2,
     storageSize: '10Gi',
     deletionPolicy: 'Retain' as DeletionPolicy,
@@ -78,7 +81,7 @@ export interface DefaultedSpec
   app: Req<AppSpec, 'port' | 'replicas' | 'healthPath' | 'tls' | 'env' | 'envFromSecrets' | 'resources'> & {
     canary?: { image: string; replicas: number };
   };
-  database: Req<DatabaseSpec, 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
+  database: Req<DatabaseSpec, 'engine' | 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
     storage: { size: string; storageClassName?: string };
   };
   firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[]; dns: EgressRule };
@@ -99,8 +102,13 @@ export interface DefaultedWebStack extends Omit<WebStack, 'spec'> {
 
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** The default version depends on the engine, so the CRD cannot default it (the API server would fill 8.4 for MariaDB too). */
+function defaultDatabaseVersion(engine: DatabaseEngine | undefined): string {
+  return engine === 'mariadb' ? DEFAULTS.database.mariadbVersion : DEFAULTS.database.version;
+}
+
 /** Fills every defaulted field, never mutating the input. Pure and deterministic. */
-// eslint-disable-next-line complexity -- one `??` per defaulted field: a field list, not branching logic
+// eslint-disable-next-line complexity, max-lines-per-function -- one `??` per defaulted field: a field list, not branching logic
 export function withDefaults(stack: WebStack): DefaultedWebStack {
   const s = stack.spec;
   const D = DEFAULTS;
@@ -146,7 +154,8 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
         : {}),
     },
     database: {
-      version: db.version ?? D.database.version,
+      engine: db.engine ?? D.database.engine,
+      version: db.version ?? defaultDatabaseVersion(db.engine),
       ...(db.image !== undefined ? { image: db.image } : {}),
       replicas: db.replicas ?? D.database.replicas,
       storage: {

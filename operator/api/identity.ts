@@ -17,6 +17,8 @@ export const PLURAL = 'webstacks';
 
 /** Server-side apply field manager of every write, and the Events' reporting component. */
 export const FIELD_MANAGER = 'webstack-operator';
+/** The agent loop's own manager (operator/agent/): the shared log agent is no stack's child. */
+export const AGENT_FIELD_MANAGER = 'webstack-operator-log-agent';
 /** Value of MANAGED_BY_LABEL on every child; the informers select on it. */
 export const MANAGED_BY = 'webstack-operator';
 

@@ -93,6 +93,12 @@ export const RULES = {
   envValueOrSecret: '!(has(self.value) && has(self.secretKeyRef))',
   canaryImageDiffers: '!has(self.canary) || self.canary.image != self.image',
   versionImmutable: 'self == oldSelf',
+  versionMatchesEngine: "!has(self.version) || (has(self.engine) && self.engine == 'mariadb') == (self.version in ['10.11', '11.4'])",
+  // The version is defaulted by the operator (it depends on the engine): once left out, it may only be
+  // written as that default later, never as another version.
+  versionAddedAsDefault:
+    "has(oldSelf.version) || !has(self.version) || self.version == ((has(self.engine) && self.engine == 'mariadb') ? '10.11' : '8.4')",
+  versionNotRemoved: '!has(oldSelf.version) || has(self.version)',
   storageSizeMinimum: "isQuantity(self) && quantity(self).compareTo(quantity('1Gi')) >= 0",
   storageSizeNoShrink: '!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0',
   // Spelt out: the cost estimator treats optional-value equality (self.?x == oldSelf.?x) as unbounded.
@@ -389,15 +395,28 @@ const app = obj(
   },
 );
 
-const database = defaultedObject('The MySQL tier: one primary and GTID replicas with semi-synchronous replication. Automatic failover is not built yet: the primary is <name>-mysql-0 while that pod exists (docs/database.md describes the database controller under way).', {
-  version: withDefault(
-    enumOf('MySQL major.minor version. Immutable: moving to another version needs a dump and restore.', ['8.0', '8.4'], {
-      'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')],
+const roleChange = (description: string): SchemaProps =>
+  obj(description, {
+    time: str('When (RFC 3339).', 64, { format: 'date-time' }),
+    from: str('The former primary.', 253),
+    to: str('The new primary.', 253),
+    reason: str('Why.', 1024),
+  }, { required: ['time', 'from', 'to', 'reason'] });
+
+const database = defaultedObject('The database tier: one primary and GTID replicas with loss-less semi-synchronous replication, run by the operator\'s database controller (docs/database.md): it chooses the primary, fails over when it is down and switches over for planned moves.', {
+  engine: withDefault(
+    enumOf('Database server: mysql (MySQL) or mariadb (MariaDB). Immutable.', ['mysql', 'mariadb'], {
+      'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.engine is immutable')],
     }),
-    D.database.version,
+    D.database.engine,
+  ),
+  version: enumOf(
+    `Major.minor version: 8.0 or 8.4 for mysql, 10.11 or 11.4 for mariadb. Default: ${D.database.version} for mysql, ${D.database.mariadbVersion} for mariadb. Immutable: moving to another version needs a dump and restore.`,
+    ['8.0', '8.4', '10.11', '11.4'],
+    { 'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')] },
   ),
   image: image(
-    "MySQL container image. Default: the operator's image catalog entry for the version (mysql:<version> unless the operator is configured otherwise). Set it to use a pinned digest of the same version.",
+    "Database container image. Default: the operator's image catalog entry for the version (mysql:<version> or mariadb:<version> unless the operator is configured otherwise). Set it to use a pinned digest of the same version.",
   ),
   replicas: withDefault(
     int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a second copy of the data.', 2, 9),
@@ -430,6 +449,12 @@ const database = defaultedObject('The MySQL tier: one primary and GTID replicas 
     enumOf('What happens to the MySQL volumes when the WebStack is deleted: Retain keeps them, Delete removes them.', ['Retain', 'Delete']),
     D.database.deletionPolicy,
   ),
+}, {
+  'x-kubernetes-validations': [
+    cel(RULES.versionMatchesEngine, 'spec.database.version must be 8.0 or 8.4 for engine mysql, 10.11 or 11.4 for engine mariadb', { fieldPath: '.version' }),
+    cel(RULES.versionAddedAsDefault, 'spec.database.version was left out (the default of the engine applies) and may only be set to that default now', { fieldPath: '.version' }),
+    cel(RULES.versionNotRemoved, 'spec.database.version may not be removed', { fieldPath: '.version' }),
+  ],
 });
 
 const firewall = defaultedObject(
@@ -699,9 +724,32 @@ const status = obj('What the operator observed. Written by the operator only.', 
     app: tierCount('app'),
     database: tierCount('database'),
   }),
-  database: obj('MySQL topology.', {
+  database: obj('The database cluster as the database controller sees it (written by it alone).', {
     primary: str('Pod that is the current primary (writes go to the -primary Service).', 253),
-    replicas: list('Pods replicating from the primary.', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
+    replicas: list('Replicas in sync with the primary (reads through the -replicas Service).', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
+    state: enumOf('Healthy, Degraded (writes go on, a replica is behind or broken), Failed (failing over), Lost (a human must choose) or Incomplete (setting up, or the controller cannot see enough to act).', ['Healthy', 'Degraded', 'Failed', 'Lost', 'Incomplete']),
+    reason: str('Why the cluster is in this state, and what the controller does next.', 1024),
+    instances: list(
+      'Each instance.',
+      16,
+      obj('One instance.', {
+        name: str('Pod name.', 253),
+        role: enumOf('primary, replica or excluded.', ['primary', 'replica', 'excluded']),
+        healthy: bool('Serving its role: the primary writable with semi-sync, a replica replicating in sync.'),
+        reason: str('Why it is (not) healthy.', 1024),
+        gtid: str('Transactions it has committed, as a GTID set.', 4096),
+        lagSeconds: int32('Seconds behind the primary, as the replica reports it.', 0, 2147483647),
+      }, { required: ['name', 'role', 'healthy', 'reason'] }),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    excluded: list(
+      'Instances left out of replication (errant transactions, binlogs no longer available, a broken applier), with the remedy.',
+      16,
+      obj('An excluded instance.', { name: str('Pod name.', 253), reason: str('Why.', 1024), remedy: str('What a human does about it.', 1024) }, { required: ['name', 'reason', 'remedy'] }),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
+    lastFailover: roleChange('The last failover: the primary did not answer and a replica was promoted.'),
+    lastSwitchover: roleChange('The last switchover: a planned move of the primary (pod deletion, drain, rollout).'),
   }),
 });
 

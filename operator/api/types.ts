@@ -92,7 +92,10 @@ export interface StorageSpec {
   storageClassName?: string;
 }
 
+export type DatabaseEngine = 'mysql' | 'mariadb';
+
 export interface DatabaseSpec {
+  engine?: DatabaseEngine;
   version?: string;
   image?: string;
   replicas?: number;
@@ -207,7 +210,38 @@ export interface WebStackStatus {
   url?: string;
   loadBalancer?: { address?: string };
   tiers?: Partial<Record<Tier, string>>;
-  database?: { primary?: string; replicas?: string[] };
+  database?: DatabaseStatus;
+}
+
+/** Written by the database controller only (its own field manager). */
+export interface DatabaseStatus {
+  /** The instance that accepts writes (the `-primary` Service selects it). */
+  primary?: string;
+  /** Replicas in sync with the primary (the `-replicas` Service selects them). */
+  replicas?: string[];
+  state?: 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
+  reason?: string;
+  instances?: DatabaseInstanceStatus[];
+  excluded?: { name: string; reason: string; remedy: string }[];
+  lastFailover?: RoleChange;
+  lastSwitchover?: RoleChange;
+}
+
+export interface DatabaseInstanceStatus {
+  name: string;
+  role: 'primary' | 'replica' | 'excluded';
+  healthy: boolean;
+  reason: string;
+  /** Transactions it has committed (GTID set as the engine writes it). */
+  gtid?: string;
+  lagSeconds?: number;
+}
+
+export interface RoleChange {
+  time: string;
+  from: string;
+  to: string;
+  reason: string;
 }
 
 export interface ObjectMeta {

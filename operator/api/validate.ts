@@ -120,6 +120,12 @@ const OFFLINE: Record<keyof typeof RULES, ((self: unknown) => boolean) | 'transi
     return app.canary?.image !== app.image;
   },
   versionImmutable: 'transition',
+  versionMatchesEngine: (self) => {
+    const db = self as { engine?: string; version?: string };
+    return db.version === undefined || (db.engine === 'mariadb') === ['10.11', '11.4'].includes(db.version);
+  },
+  versionAddedAsDefault: 'transition',
+  versionNotRemoved: 'transition',
   storageSizeMinimum: (self) => (parseQuantity(self as string) ?? 0) >= 1024 ** 3,
   storageSizeNoShrink: 'transition',
   storageClassImmutable: 'transition',

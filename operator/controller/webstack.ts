@@ -5,12 +5,14 @@
  * the same kind (the database loop) gets its own function like this one and its own queue.
  */
 import type { Logger } from 'pino';
-import { GROUP, KIND, OPTIONAL_API_NAMES, OPTIONAL_APIS, PLURAL, VERSION, type OptionalApis } from '../api/identity.js';
+import { COMPONENT_LABEL, GROUP, KIND, OPTIONAL_API_NAMES, OPTIONAL_APIS, PLURAL, VERSION, type OptionalApis } from '../api/identity.js';
 import type { WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Discovery } from '../kube/discovery.js';
+import { setupLogAgent } from '../agent/index.js';
 import { kubeListWatch } from '../kube/listwatch.js';
+import { DatabaseLoop } from '../database/loop.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { OperatorConfig } from '../runtime/config.js';
 import { Informer, type ChangeEvent } from '../runtime/informer.js';
@@ -27,7 +29,7 @@ export interface WebStackControllerOptions {
   client: KubeClient;
   discovery: Pick<Discovery, 'hasResource'>;
   objects: ObjectApi;
-  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images'>;
+  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images' | 'databaseFailoverDelayMs' | 'databaseController' | 'operatorPeer'>;
   agentNamespace: string;
   metrics: OperatorMetrics;
   logger: Logger;
@@ -69,28 +71,15 @@ function watchStacks(client: KubeClient, namespaces: string[], logger: Logger) {
   return {
     informers,
     get: (namespace: string, name: string) => informers.map((i) => i.get(namespace, name)).find((s) => s !== undefined),
+    list: () => informers.flatMap((i) => i.list()),
     keys: () => informers.flatMap((i) => i.list()).map(keyOf),
   };
 }
 
-export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
-  const { config, logger, metrics, client } = o;
-  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
-  const stacks = watchStacks(client, config.namespaces, logger);
-  const stackInformers = stacks.informers;
-  const caches = new ChildCaches({ client, namespaces, logger });
-
-  const apis: OptionalApis = { certManager: false, prometheusOperator: false };
-  const reconciler = new Reconciler({
-    stacks,
-    caches,
-    objects: o.objects,
-    optionalApis: () => Promise.resolve({ ...apis }),
-    agentNamespace: o.agentNamespace,
-    images: config.images,
-    logger,
-  });
-  const queue = new WorkQueue({
+/** The object loop's queue. */
+function objectQueue(o: WebStackControllerOptions, reconciler: Reconciler): WorkQueue {
+  const { config, logger, metrics } = o;
+  return new WorkQueue({
     concurrency: config.concurrency,
     handler: (key) => {
       const [namespace = '', name = ''] = key.split('/');
@@ -102,7 +91,59 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
       if (error !== undefined) logger.warn({ webstack: key, err: error instanceof Error ? error.message : 'unknown error' }, 'reconcile failed; retrying with backoff');
     },
   });
-  const enqueueAll = () => stacks.keys().forEach((k) => queue.add(k));
+}
+
+/** The database loop: its own queue, so a slow SQL round trip never delays object reconciles. */
+function setupDatabaseQueue(o: WebStackControllerOptions, stacks: ReturnType<typeof watchStacks>, caches: ChildCaches): WorkQueue {
+  const { config, logger, metrics } = o;
+  const databaseLoop = new DatabaseLoop({
+    stacks,
+    caches,
+    objects: o.objects,
+    failoverDelayMs: config.databaseFailoverDelayMs,
+    onRoleChange: (kind, stack) => metrics.countRoleChange(kind, stack.metadata.namespace ?? '', stack.metadata.name),
+  });
+  return new WorkQueue({
+    concurrency: config.concurrency,
+    handler: (key) => {
+      const [namespace = '', name = ''] = key.split('/');
+      return databaseLoop.reconcile(key, reconcileLogger(logger.child({ loop: 'database' }), { namespace, name }));
+    },
+    onProcessed: (key, _outcome, _ms, error) => {
+      if (error !== undefined) logger.warn({ webstack: key, err: error instanceof Error ? error.message : 'unknown error' }, 'database step failed; retrying with backoff');
+    },
+  });
+}
+
+export function setupWebStackController(o: WebStackControllerOptions): WebStackController {
+  const { config, logger, client } = o;
+  const namespaces = config.namespaces.length === 0 ? [] : [...new Set([...config.namespaces, o.agentNamespace])];
+  const stacks = watchStacks(client, config.namespaces, logger);
+  const stackInformers = stacks.informers;
+  const caches = new ChildCaches({ client, namespaces, logger });
+
+  const apis: OptionalApis = { certManager: false, prometheusOperator: false };
+  // The agent loop (all stacks -> one log agent) and what its pods say of delivery.
+  const agent = setupLogAgent({
+    client, caches, objects: o.objects, stacks: stacks.list, agentNamespace: o.agentNamespace, images: config.images, logger,
+    enqueue: (key) => queue.add(key), enqueueAll: () => enqueueAll(),
+  });
+  const queue = objectQueue(o, new Reconciler({
+    stacks,
+    caches,
+    objects: o.objects,
+    optionalApis: () => Promise.resolve({ ...apis }),
+    agentNamespace: o.agentNamespace,
+    databaseController: config.databaseController,
+    ...(config.operatorPeer ? { operatorPeer: config.operatorPeer } : {}),
+    images: config.images,
+    logDelivery: (namespace, name) => agent.delivery(namespace, name),
+    logger,
+  }));
+  const databaseQueue = setupDatabaseQueue(o, stacks, caches);
+  const queues = config.databaseController ? [queue, databaseQueue] : [queue];
+  const enqueue = (key: string) => queues.forEach((q) => q.add(key));
+  const enqueueAll = () => stacks.keys().forEach(enqueue);
 
   /** Starts watching an optional API's kinds once discovery finds it, then reconciles every stack with it. */
   const refreshOptionalApis = async (): Promise<void> => {
@@ -119,12 +160,18 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
 
   for (const informer of stackInformers) {
     informer.onChange((e) => {
-      if (specOrLifecycleChanged(e)) queue.add(keyOf(e.object));
+      if (specOrLifecycleChanged(e)) {
+        enqueue(keyOf(e.object));
+        agent.stackChanged();
+      }
     });
   }
   caches.onChange((e) => {
     const key = stackKeyOf(e.object);
-    if (key) queue.add(key);
+    agent.objectChanged(e.object, e.old);
+    if (!key) return;
+    queue.add(key);
+    if (config.databaseController && e.object.kind === 'Pod' && e.object.metadata.labels?.[COMPONENT_LABEL] === 'database') databaseQueue.add(key);
   });
 
   const timers: NodeJS.Timeout[] = [];
@@ -141,14 +188,15 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
       for (const t of timers) t.unref();
     },
     startWorkers() {
-      queue.start();
+      for (const q of queues) q.start();
+      agent.start();
     },
     enqueueAll,
-    stopWorkers: () => queue.shutdown(),
+    stopWorkers: () => Promise.all([agent.stop(), queue.shutdown(), databaseQueue.shutdown()]).then(() => undefined),
     informers: () => [...stackInformers.map((i) => ({ name: 'webstacks', hasSynced: () => i.hasSynced() })), ...caches.all()],
     async stop() {
       for (const t of timers) clearInterval(t);
-      await queue.shutdown();
+      await Promise.all([agent.stop(), queue.shutdown(), databaseQueue.shutdown()]);
       await Promise.all([...stackInformers.map((i) => i.stop()), caches.stop()]);
     },
   };

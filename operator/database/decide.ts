@@ -291,7 +291,8 @@ function replicaVerdict(instance: InstanceFacts, primary: InstanceFacts | undefi
   if (!instanceIsReachable(instance)) return { healthy: false, reason: unreachable(instance) };
   if (primary === undefined || !instanceIsReachable(primary)) return { healthy: false, reason: 'no primary to replicate from' };
   const r = instance.sql.replication;
-  if (instanceHasEmptyDataDir(instance)) return { healthy: false, reason: 'empty data directory' };
+  // An empty replica of an empty primary (a new cluster) is as complete as it can be.
+  if (instanceHasEmptyDataDir(instance) && instanceHoldsData(primary)) return { healthy: false, reason: 'empty data directory' };
   if (!replicaIsReplicatingFrom(instance, primary)) return { healthy: false, reason: notReplicating(instance, primary) };
   if (replicaLagsMoreThan(instance, facts.maxLagSeconds)) return { healthy: false, reason: `${String(r?.lagSeconds)} s behind` };
   return { healthy: replicaIsHealthy(instance, primary, facts), reason: `in sync, ${String(r?.lagSeconds ?? 0)} s behind` };

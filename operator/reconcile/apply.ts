@@ -4,7 +4,7 @@
  * not stop the others; its error is reported (status, then a retry with backoff).
  */
 import type { Logger } from 'pino';
-import { DB_ROLE_LABEL, FIELD_MANAGER } from '../api/identity.js';
+import { FIELD_MANAGER } from '../api/identity.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Plan } from './plan.js';
@@ -21,7 +21,6 @@ export type ApplyErrors = Record<string, string>;
 export async function applyPlan(objects: ApplyObjects, plan: Plan, log: Logger): Promise<ApplyErrors> {
   const errors = await applyAll(objects, plan.apply, log);
   for (const obj of plan.replace) await deleteChild(objects, obj, log, 'deleted to recreate (selector changed)', 'Foreground');
-  await applyRoles(objects, plan.roles, log);
   return errors;
 }
 
@@ -55,12 +54,4 @@ async function applyAll(objects: ApplyObjects, desired: KubeObject[], log: Logge
     for (let i = 0; i < run.length; i += APPLY_PARALLELISM) await Promise.all(run.slice(i, i + APPLY_PARALLELISM).map(applyOne));
   }
   return errors;
-}
-
-async function applyRoles(objects: ApplyObjects, roles: Plan['roles'], log: Logger): Promise<void> {
-  for (const { pod, role } of roles) {
-    const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace ?? '' };
-    await objects.mergePatch(ref, { metadata: { labels: { [DB_ROLE_LABEL]: role } } });
-    log.info({ pod: pod.metadata.name, role }, 'labelled database pod');
-  }
 }

@@ -1,8 +1,10 @@
 /**
- * The MySQL passwords: generated once with a cryptographic RNG and created, never updated, so no
- * edit or restart can replace them. Creation races (two reconciles, a restart) end in
- * AlreadyExists, which leaves the first values in place. Not rendered: render is deterministic,
- * and a password must not be.
+ * The database passwords: generated once with a cryptographic RNG and created, never replaced, so
+ * no edit or restart can change them. Creation races (two reconciles, a restart) end in
+ * AlreadyExists, which leaves the first values in place. A Secret made by an older operator gets
+ * the keys it lacks added, with its resourceVersion as precondition, so a racing writer makes the
+ * patch fail instead of replacing a fresh password. Not rendered: render is deterministic, and a
+ * password must not be.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -10,22 +12,32 @@ import type { DefaultedWebStack } from '../api/defaults.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { isAlreadyExists } from '../kube/errors.js';
 import type { Lookup } from '../kube/lookup.js';
+import type { KubeObject } from '../kube/types.js';
 import { MYSQL } from '../render/config/layout.js';
 import { commonLabels, names } from '../render/names.js';
 import { ownerLabels } from './ownership.js';
 
 /** Returns the Secret's resourceVersion, which the database pods' config hash covers. */
 export async function ensureCredentials(
-  objects: Pick<ObjectApi, 'createObject' | 'getObject'>,
+  objects: Pick<ObjectApi, 'createObject' | 'getObject' | 'mergePatch'>,
   caches: Lookup,
   stack: DefaultedWebStack,
   log: Logger,
 ): Promise<string> {
   const ns = stack.metadata.namespace ?? '';
   const name = names(stack.metadata.name).mysqlCredentials;
-  const cached = caches.get('Secret', ns, name);
-  if (cached?.metadata.resourceVersion) return cached.metadata.resourceVersion;
   const password = () => randomBytes(24).toString('base64url');
+  const cached = caches.get('Secret', ns, name) as (KubeObject & { data?: Record<string, string> }) | undefined;
+  if (cached?.metadata.resourceVersion) {
+    const missing = Object.values(MYSQL.secretKeys).filter((key) => cached.data?.[key] === undefined);
+    if (missing.length === 0) return cached.metadata.resourceVersion;
+    const patched = await objects.mergePatch(
+      { apiVersion: 'v1', kind: 'Secret', name, namespace: ns },
+      { metadata: { resourceVersion: cached.metadata.resourceVersion }, stringData: Object.fromEntries(missing.map((key) => [key, password()])) },
+    );
+    log.info({ secret: name, keys: missing }, 'added database credentials');
+    return patched.metadata.resourceVersion ?? '';
+  }
   const secret = {
     apiVersion: 'v1',
     kind: 'Secret',

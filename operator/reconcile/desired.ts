@@ -4,10 +4,11 @@
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
 import type { ImageCatalog } from '../api/images.js';
+import type { Peer } from '../api/types.js';
 import type { WebStack } from '../api/types.js';
 import type { KubeObject } from '../kube/types.js';
 import { render, type RenderFacts } from '../render/index.js';
-import { agentNames } from '../render/logging.js';
+import { agentNames } from '../render/agent.js';
 import { commonLabels, names } from '../render/names.js';
 import type { Gathered, SecretWithData } from './gather.js';
 import { own } from './ownership.js';
@@ -23,12 +24,20 @@ export function desiredObjects(
   credentialsVersion: string,
   agentNamespace: string,
   images: ImageCatalog,
+  operatorPeer?: Peer,
 ): KubeObject[] {
   const { sinkSecret } = gathered;
   const secretVersions = { ...gathered.secretVersions, [names(stack.metadata.name).mysqlCredentials]: credentialsVersion };
   // The copy changes when the user's Secret does; its source's version rolls the agent, which reads it at start.
   if (sinkSecret) secretVersions[sinkCopyName(stack)] = `source:${sinkSecret.metadata.resourceVersion ?? ''}`;
-  const facts: RenderFacts = { ...gathered.apis, agentNamespace, images, secretVersions, ...(gathered.existing ? { existing: gathered.existing } : {}) };
+  const facts: RenderFacts = {
+    ...gathered.apis,
+    agentNamespace,
+    images,
+    secretVersions,
+    ...(gathered.existing ? { existing: gathered.existing } : {}),
+    ...(operatorPeer ? { operatorPeer } : {}),
+  };
   const desired: KubeObject[] = render(stack, facts);
   // First, so the agent's Secret exists before the DaemonSet whose pods read it.
   if (sinkSecret) desired.unshift(sinkSecretCopy(stack, sinkSecret, agentNamespace));

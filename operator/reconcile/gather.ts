@@ -73,17 +73,23 @@ export function secretVersions(caches: Lookup, stack: DefaultedWebStack): Record
   return versions;
 }
 
-interface ClaimTemplates {
-  spec?: { volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } }; storageClassName?: string } }[] };
+interface ImmutableStatefulSetFields {
+  spec?: {
+    podManagementPolicy?: 'OrderedReady' | 'Parallel';
+    volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } }; storageClassName?: string } }[];
+  };
 }
 
-/** volumeClaimTemplates are immutable: keep what the StatefulSet was created with. */
+/** volumeClaimTemplates and podManagementPolicy are immutable: keep what the StatefulSet was created with. */
 export function existingState(caches: Lookup, stack: DefaultedWebStack): ExistingState | undefined {
-  const sts = caches.get('StatefulSet', stack.metadata.namespace, names(stack.metadata.name).mysql) as (KubeObject & ClaimTemplates) | undefined;
-  const claim = sts?.spec?.volumeClaimTemplates?.[0]?.spec;
+  const sts = caches.get('StatefulSet', stack.metadata.namespace, names(stack.metadata.name).mysql) as (KubeObject & ImmutableStatefulSetFields) | undefined;
+  if (!sts) return undefined;
+  const state: ExistingState = {};
+  const claim = sts.spec?.volumeClaimTemplates?.[0]?.spec;
   const size = claim?.resources?.requests?.storage;
-  if (!size) return undefined;
-  return { mysqlStorage: { size, ...(claim.storageClassName ? { storageClassName: claim.storageClassName } : {}) } };
+  if (size) state.mysqlStorage = { size, ...(claim.storageClassName ? { storageClassName: claim.storageClassName } : {}) };
+  if (sts.spec?.podManagementPolicy) state.mysqlPodManagementPolicy = sts.spec.podManagementPolicy;
+  return state;
 }
 
 /** The Secret named in spec.logging.sink.credentialsSecretRef (not watched: it is the user's). */

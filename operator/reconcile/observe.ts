@@ -6,7 +6,7 @@ import type { DefaultedWebStack } from '../api/defaults.js';
 import { DB_ROLE_LABEL } from '../api/identity.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { agentNames } from '../render/logging.js';
+import { SHARED_AGENT } from '../render/agent.js';
 import { names } from '../render/names.js';
 import type { CertificateState, Observation, WorkloadState } from './status.js';
 
@@ -88,11 +88,19 @@ function lbAddress(svc: WithStatus | undefined): string | undefined {
   return svc.spec?.type === 'LoadBalancer' ? undefined : svc.spec?.clusterIP;
 }
 
+/** The Ready database pods by role label (the database loop's). */
+function databaseRoles(lookup: Lookup, stack: DefaultedWebStack, controller: boolean): Observation['database'] {
+  const pods = mysqlPods(lookup, stack).filter(isPodReady);
+  const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
+  const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
+  return { ...(primary ? { primary } : {}), replicas, controller };
+}
+
 export function observe(
   lookup: Lookup,
   stack: DefaultedWebStack,
-  facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string },
-  extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound'>>,
+  facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string; databaseController?: boolean },
+  extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound' | 'logDelivery'>>,
 ): Observation {
   const ns = stack.metadata.namespace;
   const n = names(stack.metadata.name);
@@ -103,10 +111,6 @@ export function observe(
     const ready = (cert as WithStatus).status?.conditions?.find((c) => c.type === 'Ready');
     certificates[cert.metadata.name] = { ready: ready?.status === 'True', message: ready?.message ?? '' };
   }
-  const pods = mysqlPods(lookup, stack).filter(isPodReady);
-  const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
-  const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
-  const agent = agentNames(ns ?? '', stack.metadata.name);
   const observation: Observation = {
     certManager: facts.certManager,
     prometheusOperator: facts.prometheusOperator,
@@ -115,15 +119,16 @@ export function observe(
       web: deployment(lookup.get('Deployment', ns, n.web)),
       app: sum(deployment(lookup.get('Deployment', ns, n.app)), deployment(lookup.get('Deployment', ns, n.appCanary))),
       database: deployment(lookup.get('StatefulSet', ns, n.mysql)),
-      logAgent: daemonSet(lookup.get('DaemonSet', facts.agentNamespace, agent.daemonSet)),
+      logAgent: daemonSet(lookup.get('DaemonSet', facts.agentNamespace, SHARED_AGENT.daemonSet)),
     },
     certificates,
-    database: { ...(primary ? { primary } : {}), replicas },
+    database: databaseRoles(lookup, stack, facts.databaseController ?? true),
     applyErrors: extra.applyErrors,
   };
   const address = lbAddress(lookup.get('Service', ns, n.lb));
   if (address) observation.lbAddress = address;
   if (extra.issuerFound !== undefined) observation.issuerFound = extra.issuerFound;
   if (extra.logCredentialsFound !== undefined) observation.logCredentialsFound = extra.logCredentialsFound;
+  if (extra.logDelivery !== undefined) observation.logDelivery = extra.logDelivery;
   return observation;
 }

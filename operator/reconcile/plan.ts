@@ -4,14 +4,12 @@
  * cluster.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { DB_ROLE_LABEL } from '../api/identity.js';
 import { CHILD_KINDS } from '../api/kinds.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
 import { satisfies } from './diff.js';
 import { objectId } from './ownership.js';
 
-export type DbRole = 'primary' | 'replica';
 
 export interface Plan {
   /** Desired objects the caches do not show as they should be, in render's order. */
@@ -24,7 +22,6 @@ export interface Plan {
   /** The owner's children that render no longer produces, of kinds that are pruned. */
   prune: KubeObject[];
   /** MySQL pods whose role label is not yet what it should be. */
-  roles: { pod: KubeObject; role: DbRole }[];
 }
 
 export interface PlanInput {
@@ -33,7 +30,6 @@ export interface PlanInput {
   /** Every cached child of the stack (ownership.ownedChildren). */
   owned: KubeObject[];
   /** The stack's MySQL pods by ordinal, the primary recorded in status, and the first pod's name. */
-  database: { pods: KubeObject[]; recordedPrimary: string | undefined; firstPod: string };
 }
 
 /**
@@ -53,7 +49,7 @@ function selectorChanged(desired: KubeObject, live: KubeObject): boolean {
 }
 
 export function plan(input: PlanInput): Plan {
-  const result: Plan = { apply: [], replace: [], prune: [], roles: podRoles(input.database) };
+  const result: Plan = { apply: [], replace: [], prune: [] };
   for (const obj of input.desired) {
     const live = input.live.get(obj.kind, obj.metadata.namespace, obj.metadata.name);
     if (live && selectorChanged(obj, live)) {
@@ -67,15 +63,4 @@ export function plan(input: PlanInput): Plan {
   const prunable = new Set(CHILD_KINDS.filter((k) => k.prune).map((k) => k.kind));
   result.prune = input.owned.filter((o) => prunable.has(o.kind) && !wanted.has(objectId(o)));
   return result;
-}
-
-/**
- * The `-primary` and `-replicas` Services select MySQL pods by role label. The primary stays
- * where status says it is while that pod exists; a new stack starts with ordinal 0.
- */
-export function podRoles({ pods, recordedPrimary, firstPod }: PlanInput['database']): Plan['roles'] {
-  const primary = pods.some((p) => p.metadata.name === recordedPrimary) ? recordedPrimary : firstPod;
-  return pods
-    .map((pod): { pod: KubeObject; role: DbRole } => ({ pod, role: pod.metadata.name === primary ? 'primary' : 'replica' }))
-    .filter(({ pod, role }) => pod.metadata.labels?.[DB_ROLE_LABEL] !== role);
 }

@@ -12,11 +12,10 @@ import type { Logger } from 'pino';
 import { withDefaults } from '../api/defaults.js';
 import { API_VERSION, FIELD_MANAGER, KIND, type OptionalApis } from '../api/identity.js';
 import type { ImageCatalog } from '../api/images.js';
-import type { WebStack, WebStackStatus } from '../api/types.js';
+import type { Peer, WebStack, WebStackStatus } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Lookup } from '../kube/lookup.js';
-import { names } from '../render/names.js';
 import type { ProcessResult } from '../runtime/queue.js';
 import { applyPlan } from './apply.js';
 import { ensureCredentials } from './credentials.js';
@@ -24,11 +23,11 @@ import { desiredObjects } from './desired.js';
 import { recordEvents, transitions } from './events.js';
 import { finalize, hasFinalizer, setFinalizer } from './finalize.js';
 import { gather } from './gather.js';
-import { mysqlPods, observe } from './observe.js';
+import { observe } from './observe.js';
 import { ownedChildren } from './ownership.js';
 import { plan } from './plan.js';
 import { prune } from './prune.js';
-import { computeStatus } from './status.js';
+import { computeStatus, type LogDelivery } from './status.js';
 
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
@@ -40,8 +39,14 @@ export interface ReconcilerDeps {
   /** Which optional APIs are served (and watched): discovery, cached by the caller. */
   optionalApis: () => Promise<OptionalApis>;
   agentNamespace: string;
+  /** The database loop runs (runtime/config.ts databaseController): only then does a primary get chosen. */
+  databaseController?: boolean;
   /** The operator's image catalog (runtime/config.ts), for the images a stack does not set. */
   images: ImageCatalog;
+  /** What the shared log agent reports of the stack's delivery (operator/agent/delivery.ts). */
+  logDelivery?: (namespace: string, name: string) => LogDelivery | undefined;
+  /** Where the database controller connects from (runtime/config.ts operatorPeer); the database firewall admits it. */
+  operatorPeer?: Peer;
   logger: Logger;
   now?: () => Date;
 }
@@ -71,20 +76,23 @@ export class Reconciler {
 
     const gathered = await gather({ ...this.deps, issuersFound: this.issuersFound, now: this.now }, stack);
     const credentialsVersion = await ensureCredentials(objects, caches, stack, log);
-    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace, this.deps.images);
-    const database = { pods: mysqlPods(caches, stack), recordedPrimary: stack.status?.database?.primary, firstPod: `${names(name).mysql}-0` };
-    const steps = plan({ desired, live: caches, owned: ownedChildren(caches, raw), database });
+    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace, this.deps.images, this.deps.operatorPeer);
+    const steps = plan({ desired, live: caches, owned: ownedChildren(caches, raw) });
     const applyErrors = await applyPlan(objects, steps, log);
     await prune(objects, steps.prune, log);
 
     const { issuerFound, sinkSecret } = gathered;
-    const observation = observe(caches, stack, { ...gathered.apis, agentNamespace }, {
+    const logDelivery = this.deps.logDelivery?.(namespace, name);
+    const observation = observe(caches, stack, { ...gathered.apis, agentNamespace, databaseController: this.deps.databaseController ?? true }, {
       applyErrors,
       ...(issuerFound !== undefined ? { issuerFound } : {}),
       ...(sinkSecret !== undefined ? { logCredentialsFound: sinkSecret !== null } : {}),
+      ...(logDelivery !== undefined ? { logDelivery } : {}),
     });
     const status = computeStatus(stack, observation, raw.status, this.now().toISOString());
-    if (!isDeepStrictEqual(status, raw.status)) {
+    // status.database is the database loop's (its own field manager): not this loop's to compare or write.
+    const { database: _database, ...ours } = raw.status ?? {};
+    if (!isDeepStrictEqual(status, ours)) {
       log.debug({ before: raw.status, after: status }, 'status changed');
       await this.writeStatus(raw, status);
       await recordEvents(this.recorder, raw, transitions(raw.status?.conditions, status.conditions ?? []), log);

@@ -35,11 +35,21 @@ export interface Observation {
   workloads: Partial<Record<Tier | 'logAgent', WorkloadState | undefined>>;
   certificates: Record<string, CertificateState>;
   lbAddress?: string;
-  database: { primary?: string; replicas: string[] };
+  /** Role labels (the database loop's); `controller` false when the operator runs without it. */
+  database: { primary?: string; replicas: string[]; controller: boolean };
   /** Whether the sink credentials Secret named in spec.logging exists. */
   logCredentialsFound?: boolean;
+  /** What the log agent's own metrics say of this stack's exporter (operator/agent/delivery.ts); undefined when not read yet. */
+  logDelivery?: LogDelivery;
   /** Children the API server refused, by "Kind/name", with its message. */
   applyErrors: Record<string, string>;
+}
+
+/** Delivery of one stack's logs, from the agent pods' exporter metrics. */
+export interface LogDelivery {
+  failing: boolean;
+  /** Why, or what was delivered, in the agent's words (counts of records and queued batches). */
+  message: string;
 }
 
 interface Verdict {
@@ -103,7 +113,8 @@ function loadBalancerVerdict(stack: DefaultedWebStack, obs: Observation): Verdic
 function databaseVerdict(obs: Observation): Verdict {
   const w = workloadVerdict('MySQL', obs.workloads.database);
   if (w.status !== 'True') return w;
-  if (!obs.database.primary) return waiting('NoPrimary', 'no MySQL pod is labelled primary yet');
+  if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');
+  if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }
 
@@ -114,8 +125,16 @@ function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   if (ref && obs.logCredentialsFound === false) {
     return blocked('CredentialsNotFound', `Secret ${ref.name} named in spec.logging.sink.credentialsSecretRef does not exist`);
   }
-  const w = workloadVerdict('log agent', obs.workloads.logAgent);
-  return w.status === 'True' ? ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} (${w.message})`) : w;
+  // The agent is shared by every stack (ADR 0010): its rollouts (one per config change, one node at
+  // a time) are not this stack's news, and a message with its pod counts would rewrite the status
+  // of every stack at each step. Only "no agent" and "no agent pod ready" are; then delivery.
+  const agent = obs.workloads.logAgent;
+  if (!agent) return waiting('Creating', 'the shared log agent does not exist yet');
+  if (agent.ready === 0) return waiting('PodsNotReady', 'no pod of the shared log agent is ready');
+  // The agent runs: whether the sink takes what it sends is what the user cares about.
+  if (obs.logDelivery?.failing) return waiting('SinkUnreachable', `the ${logging.sink.type} sink does not accept logs: ${obs.logDelivery.message}`);
+  const delivered = obs.logDelivery ? `; ${obs.logDelivery.message}` : '';
+  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} through the shared log agent on ${agent.desired} nodes${delivered}`);
 }
 
 function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
@@ -177,7 +196,6 @@ export function computeStatus(
       app: count(obs.workloads.app),
       database: count(obs.workloads.database),
     },
-    database: { ...(obs.database.primary ? { primary: obs.database.primary } : {}), replicas: [...obs.database.replicas].sort() },
   };
   if (obs.lbAddress) status.loadBalancer = { address: obs.lbAddress };
   return status;

@@ -15,6 +15,7 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
 import { DEFAULT_IMAGES, type ImageCatalog } from '../api/images.js';
+import type { Peer } from '../api/types.js';
 import { serviceHost, stackNamespace } from './config/layout.js';
 import { stackImages, type StackImages } from './images.js';
 import { commonLabels, names, type Component } from './names.js';
@@ -36,6 +37,8 @@ export interface RenderFacts {
    * templates' config hash covers it. Absent entries hash as "unknown".
    */
   secretVersions?: Readonly<Record<string, string>>;
+  /** The operator as a peer: the database firewall admits its connections to port 3306 (the database controller). */
+  operatorPeer?: Peer;
   /** Immutable fields of objects that already exist, kept as they are so server-side apply is not refused. */
   existing?: ExistingState;
 }
@@ -47,6 +50,8 @@ export interface ExistingState {
    * changed (resizing is the controller's job, on the PVCs themselves).
    */
   mysqlStorage?: { size: string; storageClassName?: string };
+  /** podManagementPolicy of the StatefulSet, immutable too (stacks created before 0.x used OrderedReady). */
+  mysqlPodManagementPolicy?: 'OrderedReady' | 'Parallel';
 }
 
 export const DEFAULT_AGENT_NAMESPACE = 'webstack-system';

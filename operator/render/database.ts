@@ -1,13 +1,14 @@
 /**
- * Database tier: a MySQL StatefulSet (one primary, the rest GTID replicas) with a mysqld_exporter
- * sidecar, and three Services: headless (stable pod names for replication), `-primary` for writes
- * and `-replicas` for reads. Which pod is which is the DB_ROLE_LABEL the controller puts on the pods
- * (ordinal 0 starts as primary); render only selects on it, so a failover moves no template.
+ * Database tier: a StatefulSet of MySQL or MariaDB servers (one primary, the rest GTID replicas)
+ * with a mysqld_exporter sidecar, and three Services: headless (stable pod names for replication),
+ * `-primary` for writes and `-replicas` for reads. Which pod is which is the DB_ROLE_LABEL that only
+ * the database controller writes (operator/database); render only selects on it, so a failover
+ * moves no template.
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
 import { MYSQL } from './config/layout.js';
-import { renderMysqlConfig } from './config/mysql.js';
+import { engineFiles, renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
 import { selectorLabels } from './names.js';
 import {
@@ -29,14 +30,10 @@ import { DB_ROLE_LABEL } from '../api/identity.js';
 
 export const DATA_VOLUME = 'data';
 
-/**
- * mysqladmin over TCP: it fails while the entrypoint's first-start server listens on the socket
- * only, so a pod is not Ready before it is really serving. `ping` exits 0 on "access denied" (the
- * server answered), so the probe needs no password.
- */
-function pingProbe(timing: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number }): k8s.Probe {
+/** `<admin> ping` over TCP: exits 0 once the server answers, even "access denied", so it needs no password. */
+function pingProbe(admin: string, timing: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number }): k8s.Probe {
   return {
-    exec: { command: ['mysqladmin', 'ping', '--protocol=TCP', '--host=127.0.0.1', `--port=${MYSQL.port}`, '--connect-timeout=2'] },
+    exec: { command: [admin, 'ping', '--protocol=TCP', '--host=127.0.0.1', `--port=${MYSQL.port}`, '--connect-timeout=2'] },
     ...timing,
   };
 }
@@ -48,6 +45,7 @@ export function renderDatabase(ctx: RenderContext): void {
   const selector = selectorLabels(ctx.name, 'database');
   const plan = ctx.plan.tls;
   const files = renderMysqlConfig(ctx.stack, ctx.plan);
+  const engine = engineFiles(ctx.stack);
 
   new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.mysqlConfig), {
     metadata: meta(ctx, n.mysqlConfig, 'database'),
@@ -71,13 +69,12 @@ export function renderDatabase(ctx: RenderContext): void {
   const volumes: k8s.Volume[] = [
     configMapVolume('config', n.mysqlConfig),
     scratchVolume('conf', '1Mi'),
-    scratchVolume('initdb', '1Mi'),
     scratchVolume('run', '1Mi'),
     scratchVolume('tmp', '1Gi'),
   ];
   const mysqlMounts: k8s.VolumeMount[] = [
+    mount('config', MYSQL.configMapDir),
     mount('conf', MYSQL.confDir),
-    mount('initdb', MYSQL.initDir),
     mount(DATA_VOLUME, MYSQL.dataDir, false),
     mount('run', MYSQL.runDir, false),
     mount('tmp', MYSQL.tmpDir, false),
@@ -87,37 +84,49 @@ export function renderDatabase(ctx: RenderContext): void {
     mysqlMounts.push(mount('certs', MYSQL.certDir));
   }
 
-  // Stages my.cnf, the per-pod server-id.cnf and bootstrap.sh (see layout.MYSQL).
+  const passwords: k8s.EnvVar[] = [
+    credential(env.rootPassword, secretKeys.rootPassword),
+    credential(env.appPassword, secretKeys.appPassword),
+    credential(env.replicationPassword, secretKeys.replicationPassword),
+    credential(env.exporterPassword, secretKeys.exporterPassword),
+    credential(env.operatorPassword, secretKeys.operatorPassword),
+  ];
+  // Initializes an empty data directory, writes the server's configuration and its init file (see layout.MYSQL).
   const initConfig = container({
     name: 'init-config',
     image: ctx.images.mysql,
     uid: UID.mysql,
     command: [...MYSQL.initCommand],
-    resources: SIDECAR_RESOURCES,
+    env: passwords,
+    // Initializing a data directory runs a whole server (a 96 MiB redo log): the server's own resources.
+    resources: resources(db.resources, DEFAULTS.database.resources),
     volumeMounts: [
       mount('config', MYSQL.configMapDir),
       mount('conf', MYSQL.confDir, false),
-      mount('initdb', MYSQL.initDir, false),
-      mount(DATA_VOLUME, MYSQL.dataDir),
+      mount('run', MYSQL.runDir, false),
+      mount('tmp', MYSQL.tmpDir, false),
+      mount(DATA_VOLUME, MYSQL.dataDir, false),
     ],
   });
   const mysql = container({
     name: 'mysql',
     image: ctx.images.mysql,
     uid: UID.mysql,
+    // The server itself, not the image's entrypoint: both engines start alike, read-only.
+    command: [engine.server, `--defaults-file=${MYSQL.configFile}`, `--init-file=${MYSQL.initSql}`],
     ports: [containerPort('mysql', MYSQL.port)],
-    env: [
-      credential(env.rootPassword, secretKeys.rootPassword),
-      credential(env.appPassword, secretKeys.appPassword),
-      credential(env.replicationPassword, secretKeys.replicationPassword),
-      credential(env.exporterPassword, secretKeys.exporterPassword),
-      // No time zone tables on first start: they would be local transactions on a replica.
-      { name: 'MYSQL_INITDB_SKIP_TZINFO', value: '1' },
-    ],
-    // First start initializes the data directory and, on a replica, catches up: allow 10 minutes.
-    startupProbe: pingProbe({ periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
-    readinessProbe: pingProbe({ periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2 }),
-    livenessProbe: pingProbe({ periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+    // The readiness probe reads replication as the exporter account.
+    env: [credential(env.exporterPassword, secretKeys.exporterPassword)],
+    // Crash recovery of a large buffer pool can take minutes: allow 10.
+    startupProbe: pingProbe(engine.admin, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
+    readinessProbe: {
+      exec: { command: ['/bin/sh', `${MYSQL.configMapDir}/${MYSQL.files.readiness}`] },
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 2,
+    },
+    livenessProbe: pingProbe(engine.admin, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+    lifecycle: { preStop: { exec: { command: ['/bin/sh', `${MYSQL.configMapDir}/${MYSQL.files.preStop}`] } } },
     resources: resources(db.resources, DEFAULTS.database.resources),
     volumeMounts: mysqlMounts,
   });
@@ -146,8 +155,9 @@ export function renderDatabase(ctx: RenderContext): void {
     spec: {
       serviceName: n.mysqlHeadless,
       replicas: db.replicas,
-      // One pod at a time, in order: ordinal 0 (the first primary) is up before any replica starts.
-      podManagementPolicy: 'OrderedReady',
+      // Roles are the controller's, not the ordinals': a replica is re-created while ordinal 0 is
+      // down. An existing StatefulSet keeps its policy (the field is immutable).
+      podManagementPolicy: ctx.facts.existing?.mysqlPodManagementPolicy ?? 'Parallel',
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
       minReadySeconds: 10,
       revisionHistoryLimit: 5,

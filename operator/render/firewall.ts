@@ -17,7 +17,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { INSTANCE_LABEL, NAME_LABEL } from '../api/identity.js';
 import type { Peer, PortSpec, Tier } from '../api/types.js';
-import { HAPROXY, LOG_AGENT, MYSQL, NGINX } from './config/layout.js';
+import { HAPROXY, MYSQL, NGINX } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
 import { selectorLabels, type Component } from './names.js';
 
@@ -148,6 +148,8 @@ export function renderFirewall(ctx: RenderContext): void {
     {
       ingress: [
         { from: [pods(app), pods(db)], ports: [TCP(MYSQL.port)] },
+        // The database controller reads and drives every instance over SQL.
+        ...(ctx.facts.operatorPeer ? [{ from: [peer(ctx.facts.operatorPeer)], ports: [TCP(MYSQL.port)] }] : []),
         ...monitoring(MYSQL.exporterPort),
         ...extraIngress('database'),
       ],
@@ -157,41 +159,6 @@ export function renderFirewall(ctx: RenderContext): void {
   );
 }
 
-/** Where a log sink listens, as far as the spec says: the endpoint's port, else HTTPS. */
-function sinkPort(endpoint: string | undefined): number {
-  if (endpoint === undefined) return 443;
-  try {
-    const url = new URL(endpoint);
-    if (url.port !== '') return Number(url.port);
-    return url.protocol === 'http:' ? 80 : 443;
-  } catch {
-    // A bare host:port (an OTLP gRPC endpoint, for instance).
-    const port = /:(\d+)$/.exec(endpoint)?.[1];
-    return port === undefined ? 443 : Number(port);
-  }
-}
-
-/**
- * The log agent's policy, in the agent namespace: only scrapes of its node metrics in (when
- * monitoring is on), DNS and the sink's port out. The sink may be outside the cluster (ipBlock) or
- * a Service inside it (namespaceSelector: CNIs such as Cilium do not match pod IPs with ipBlocks).
- * The stdout sink needs no egress at all.
- */
-export function renderLogAgentFirewall(
-  ctx: RenderContext,
-  o: { name: string; namespace: string; podSelector: Record<string, string>; labels: Record<string, string> },
-): void {
-  const sink = ctx.spec.logging.sink;
-  const egress: k8s.NetworkPolicyEgressRule[] =
-    sink.type === 'stdout'
-      ? []
-      : [
-          dnsEgress(ctx),
-          {
-            to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }, { namespaceSelector: {} }],
-            ports: [TCP(sinkPort(sink.endpoint))],
-          },
-        ];
-  const ingress = monitoringIngress(ctx, LOG_AGENT.hostMetricsPort);
-  networkPolicy(ctx, o.name, o.podSelector, { ingress, egress }, { component: 'log-agent', namespace: o.namespace, labels: o.labels });
-}
+// No policy for the log agent: it runs in the node's network namespace (render/agent.ts), where
+// NetworkPolicies do not apply (docs/adr/0010-one-shared-log-agent.md). The per-stack agent
+// policies of earlier releases are pruned by the reconciler on upgrade.

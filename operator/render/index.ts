@@ -2,7 +2,8 @@
  * render(): the desired objects of one WebStack. Pure and deterministic: no I/O, no clock, no
  * randomness; everything it knows about the cluster comes in through RenderFacts. The result is in
  * apply order (see PHASES): firewall, CA chain and certificates, configs, Services, the StatefulSet,
- * Deployments, the log agent, disruption budgets, monitoring.
+ * Deployments, disruption budgets, monitoring. The log agent is not a stack's: one DaemonSet serves
+ * every stack (render/agent.ts, rendered from all of them by the agent loop).
  *
  * Not rendered, on purpose: the MySQL credentials Secret (`<stack>-mysql-credentials`, created once
  * by the controller and never overwritten), the copy of the log sink's Secret in the agent
@@ -15,7 +16,6 @@ import { newContext, type KubeObject, type RenderFacts } from './context.js';
 import { renderDatabase } from './database.js';
 import { renderFirewall } from './firewall.js';
 import { renderLoadBalancer } from './loadbalancer.js';
-import { renderLogging } from './logging.js';
 import { renderMonitoring } from './monitoring.js';
 import { renderTls } from './tls.js';
 import { renderWeb } from './web.js';
@@ -32,7 +32,6 @@ export function render(stack: DefaultedWebStack, facts: RenderFacts): KubeObject
   renderWeb(ctx);
   renderApp(ctx);
   renderDatabase(ctx);
-  renderLogging(ctx);
   renderMonitoring(ctx);
   return ctx.synth();
 }

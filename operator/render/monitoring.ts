@@ -9,7 +9,6 @@ import { OPTIONAL_APIS } from '../api/identity.js';
 import { HAPROXY } from './config/layout.js';
 import { renderPrometheusRuleGroups } from './config/prometheus-rules.js';
 import { customResource, meta, type RenderContext } from './context.js';
-import { agentPlacement } from './logging.js';
 import { selectorLabels, type Component } from './names.js';
 
 const MONITORING_API = OPTIONAL_APIS.prometheusOperator.apiVersion;
@@ -31,18 +30,6 @@ export function renderMonitoring(ctx: RenderContext): void {
   podMonitor(n.lb, 'loadbalancer', 'stats', HAPROXY.metricsPath);
   podMonitor(n.web, 'web', 'metrics', '/metrics');
   podMonitor(n.mysql, 'database', 'metrics', '/metrics');
-
-  // The node metrics of the stack's log agents, in the agent namespace.
-  if (spec.logging.enabled) {
-    const agent = agentPlacement(ctx);
-    customResource(
-      ctx,
-      'monitoring',
-      { apiVersion: MONITORING_API, kind: 'PodMonitor' },
-      { name: agent.names.daemonSet, namespace: agent.namespace, labels: { ...labels, ...agent.labels } },
-      { spec: { selector: { matchLabels: agent.selector }, podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', scheme: 'http' }] } },
-    );
-  }
 
   customResource(ctx, 'monitoring', { apiVersion: MONITORING_API, kind: 'PrometheusRule' }, meta(ctx, n.rules, 'monitoring', { labels }), {
     spec: { groups: renderPrometheusRuleGroups(ctx.stack, ctx.plan) },

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_IMAGES, IMAGE_KEYS, IMAGE_PURPOSE, imageCatalog, isImageReference, isRegistry, type ImageCatalog, type ImageKey } from '../api/images.js';
+import type { Peer } from '../api/types.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export interface OperatorConfig {
@@ -25,6 +26,11 @@ export interface OperatorConfig {
   identity: string;
   leaseDurationMs: number;
   renewDeadlineMs: number;
+  /** How long a primary must not answer before the database controller fails over. */
+  databaseFailoverDelayMs: number;
+  databaseController: boolean;
+  /** Where the operator's SQL connections come from, for the database firewall; undefined when unknown. */
+  operatorPeer: Peer | undefined;
   retryPeriodMs: number;
   /** Every WebStack is reconciled again at least this often; 0 turns periodic resync off. */
   resyncPeriodMs: number;
@@ -55,6 +61,8 @@ const IMAGE_FLAG: Readonly<Record<ImageKey, string>> = {
   nginxExporter: 'nginx-exporter',
   mysql80: 'mysql-8.0',
   mysql84: 'mysql-8.4',
+  mariadb1011: 'mariadb-10.11',
+  mariadb114: 'mariadb-11.4',
   mysqldExporter: 'mysqld-exporter',
   logAgent: 'log-agent',
 };
@@ -79,12 +87,28 @@ const OPTIONS = {
   concurrency: { flag: 'concurrency', env: 'WEBSTACK_CONCURRENCY', help: 'WebStacks reconciled in parallel, 1-64 (default: 4)' },
   logLevel: { flag: 'log-level', env: 'WEBSTACK_LOG_LEVEL', help: `${LOG_LEVELS.join('|')} (default: info)` },
   metricsPort: { flag: 'metrics-port', env: 'WEBSTACK_METRICS_PORT', help: 'port for /healthz, /readyz, /metrics (default: 8080)' },
+  operatorCidr: {
+    flag: 'operator-cidr',
+    env: 'WEBSTACK_OPERATOR_CIDR',
+    help: 'source address range of the operator\'s database connections when it runs outside the cluster (default: the operator\'s pods in $POD_NAMESPACE)',
+  },
+  databaseController: {
+    flag: 'database-controller',
+    env: 'WEBSTACK_DATABASE_CONTROLLER',
+    boolean: true,
+    help: 'run the database controller, which chooses the primary and fails over (default: true; false only where no database runs, e.g. a cluster of fake nodes)',
+  },
   leaderElection: { flag: 'leader-elect', env: 'WEBSTACK_LEADER_ELECT', boolean: true, help: 'elect a leader among replicas (default: true)' },
   leaseName: { flag: 'lease-name', env: 'WEBSTACK_LEASE_NAME', help: 'name of the leader election Lease (default: webstack-operator)' },
   leaseNamespace: { flag: 'lease-namespace', env: 'WEBSTACK_LEASE_NAMESPACE', help: 'namespace of the Lease (default: $POD_NAMESPACE)' },
   identity: { flag: 'identity', env: 'POD_NAME', help: 'this replica in the Lease (default: $POD_NAME, else hostname_random)' },
   leaseDuration: { flag: 'lease-duration', env: 'WEBSTACK_LEASE_DURATION', help: 'how long a Lease is valid without renewal (default: 15s)' },
   renewDeadline: { flag: 'renew-deadline', env: 'WEBSTACK_RENEW_DEADLINE', help: 'leader steps down if it cannot renew for this long (default: 10s)' },
+  databaseFailoverDelay: {
+    flag: 'database-failover-delay',
+    env: 'WEBSTACK_DATABASE_FAILOVER_DELAY',
+    help: 'fail over when the primary has not answered for this long and Kubernetes or the replicas agree it is down (default: 10s)',
+  },
   retryPeriod: { flag: 'retry-period', env: 'WEBSTACK_RETRY_PERIOD', help: 'interval of lease renewals and acquisition attempts (default: 2s)' },
   resyncPeriod: { flag: 'resync-period', env: 'WEBSTACK_RESYNC_PERIOD', help: 'reconcile every WebStack at least this often; 0 = off (default: 10m)' },
   requestTimeout: { flag: 'request-timeout', env: 'WEBSTACK_REQUEST_TIMEOUT', help: 'timeout of each API request (default: 30s)' },
@@ -190,6 +214,13 @@ function imagesFrom(raw: (name: OptionName) => RawValue | undefined, problems: s
   return imageCatalog(overrides, registry);
 }
 
+/** Outside the cluster an address range; inside, the operator's own pods (the chart's labels). */
+function operatorPeer(cidr: string | undefined, podNamespace: string | undefined): Peer | undefined {
+  if (cidr) return { cidr };
+  if (!podNamespace) return undefined;
+  return { namespaceLabels: { 'kubernetes.io/metadata.name': podNamespace }, podLabels: { 'app.kubernetes.io/name': 'webstack-operator' } };
+}
+
 // eslint-disable-next-line complexity, max-lines-per-function -- one line per option (flag, env, default)
 export function parseConfig(argv: string[], env: Record<string, string | undefined> = process.env): OperatorConfig {
   const problems: string[] = [];
@@ -259,6 +290,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   }
 
   const leaderElection = boolean('leaderElection', true);
+  const databaseController = boolean('databaseController', true);
   const leaseName = text('leaseName') ?? 'webstack-operator';
   if (!DNS_SUBDOMAIN.test(leaseName) || leaseName.length > 253) problems.push(`lease name "${leaseName}" is not a valid object name`);
   const leaseNamespace = text('leaseNamespace') ?? env.POD_NAMESPACE ?? '';
@@ -289,6 +321,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     identity: text('identity') ?? `${hostname()}_${randomUUID().slice(0, 8)}`,
     leaseDurationMs,
     renewDeadlineMs,
+    databaseFailoverDelayMs: duration('databaseFailoverDelay', 10_000),
+    databaseController,
+    operatorPeer: operatorPeer(text('operatorCidr'), env.POD_NAMESPACE),
     retryPeriodMs,
     resyncPeriodMs: duration('resyncPeriod', 10 * 60_000, { allowZero: true }),
     requestTimeoutMs: duration('requestTimeout', 30_000, { max: 10 * 60_000 }),

@@ -20,6 +20,7 @@ export class OperatorMetrics {
   private readonly queueDepth: Gauge;
   private readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
   private readonly leader: Gauge;
+  private readonly roleChanges: Record<'failover' | 'switchover', Counter<'namespace' | 'name'>>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -54,6 +55,10 @@ export class OperatorMetrics {
     });
     // Initialise result series at 0, so rate() works from the first scrape.
     for (const result of ['success', 'error', 'requeue'] as const) this.reconcileTotal.inc({ result }, 0);
+    this.roleChanges = {
+      failover: new Counter({ name: 'webstack_database_failovers_total', help: 'Failovers: the primary did not answer and a replica was promoted.', labelNames: ['namespace', 'name'], registers }),
+      switchover: new Counter({ name: 'webstack_database_switchovers_total', help: 'Switchovers: planned moves of the primary.', labelNames: ['namespace', 'name'], registers }),
+    };
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -68,6 +73,10 @@ export class OperatorMetrics {
 
   observeRequest(record: RequestRecord): void {
     this.apiRequests.inc({ verb: record.verb, resource: record.resource, code: record.code });
+  }
+
+  countRoleChange(kind: 'failover' | 'switchover', namespace: string, name: string): void {
+    this.roleChanges[kind].inc({ namespace, name });
   }
 
   setLeader(leading: boolean): void {

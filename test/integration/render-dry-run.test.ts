@@ -1,5 +1,6 @@
 /**
- * Every object render() produces for the full example is accepted by a real API server: a
+ * Every object render() produces for the full example, and the shared log agent rendered for it
+ * (render/agent.ts), is accepted by a real API server: a
  * server-side dry-run apply (schema validation, defaulting, admission) in a namespace that
  * enforces Pod Security `restricted`, with the cert-manager and prometheus-operator CRDs that
  * hack/cluster installs. Pod Security is enforced on Pods only (workloads just warn), so each pod
@@ -12,6 +13,7 @@ import { parse } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
 import { FIELD_MANAGER } from '../../operator/api/identity.js';
 import type { WebStack } from '../../operator/api/types.js';
+import { renderLogAgent } from '../../operator/render/agent.js';
 import { render, type KubeObject } from '../../operator/render/index.js';
 import { deleteNamespace, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
 
@@ -42,11 +44,12 @@ beforeAll(async () => {
   stackNs = await newNamespace('render', { restricted: true });
   // Workloads are only warned about; with warn=restricted a bad template shows up on stderr.
   await kubectl(['label', 'namespace', stackNs, 'pod-security.kubernetes.io/warn=restricted', 'pod-security.kubernetes.io/warn-version=latest']);
-  // The agents need hostPath: their namespace is privileged (docs/adr/0001-log-agent-topology.md).
+  // The agent needs hostPath and the host network: its namespace is privileged (docs/adr/0010-one-shared-log-agent.md).
   agentNs = await newNamespace('agents');
+  await kubectl(['label', 'namespace', agentNs, 'pod-security.kubernetes.io/enforce=privileged']);
   const doc = parse(readFileSync(path.join(repoRoot, 'manifests/examples/full.yaml'), 'utf8')) as WebStack;
   const stack: DefaultedWebStack = withDefaults({ ...doc, metadata: { ...doc.metadata, namespace: stackNs } });
-  objects = render(stack, { certManager: true, prometheusOperator: true, agentNamespace: agentNs });
+  objects = [...render(stack, { certManager: true, prometheusOperator: true, agentNamespace: agentNs }), ...renderLogAgent([stack], { agentNamespace: agentNs })];
 }, 120_000);
 
 afterAll(async () => {

@@ -9,8 +9,14 @@ import { kubeConfig } from './cluster.js';
 
 export const AGENT_NAMESPACE = 'webstack-system';
 
+/**
+ * KWOK pods run no process, so no database answers there: the database controller is off on the
+ * fake-node cluster (status then says so) and on for the real-node cluster (e2e).
+ */
+export const CLUSTER_FLAGS: readonly string[] = process.env.WEBSTACK_TEST_CLUSTER === 'real' ? [] : ['--database-controller=false'];
+
 export async function startTestOperator(namespace: string, flags: string[] = []): Promise<RunningOperator> {
-  const config = parseConfig(['--namespaces', namespace, '--leader-elect=false', '--log-level', 'warn', '--resync-period', '0', ...flags], {});
+  const config = parseConfig(['--namespaces', namespace, '--leader-elect=false', '--log-level', 'warn', '--resync-period', '0', ...CLUSTER_FLAGS, ...flags], {});
   // Any free port: several operators may run side by side in one test.
   config.metricsPort = 0;
   // Warnings (refused applies, failed reconciles) go to stderr, where a failing test shows them.

@@ -14,10 +14,10 @@ import { CHILD_KINDS } from '../../operator/api/kinds.js';
 import type { Condition, WebStack } from '../../operator/api/types.js';
 import type { KubeObject } from '../../operator/kube/types.js';
 import { render } from '../../operator/render/index.js';
-import { agentNames } from '../../operator/render/logging.js';
+import { agentNames } from '../../operator/render/agent.js';
 import { names } from '../../operator/render/names.js';
 import { getJson, kubeconfigPath, kubectl, repoRoot } from './cluster.js';
-import { AGENT_NAMESPACE } from './operator.js';
+import { AGENT_NAMESPACE, CLUSTER_FLAGS } from './operator.js';
 
 /** How the operator is started: from TypeScript through tsx (tests), or compiled JavaScript (benchmarks). */
 export type Entry = { kind: 'tsx'; file?: string } | { kind: 'js'; file: string };
@@ -106,7 +106,7 @@ export function processStats(pid: number): ProcessStats {
 
 export async function startOperatorProcess(options: OperatorProcessOptions): Promise<OperatorProcess> {
   const port = await freePort();
-  const args = [...options.args];
+  const args = [...options.args, ...CLUSTER_FLAGS];
   if (!args.some((a) => a.startsWith('--kubeconfig'))) args.push('--kubeconfig', kubeconfigPath());
   if (!args.some((a) => a.startsWith('--metrics-port'))) args.push('--metrics-port', String(port));
   const metricsPort = Number(/--metrics-port[= ](\d+)/.exec(args.join(' '))?.[1] ?? port);

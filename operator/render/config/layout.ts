@@ -135,44 +135,44 @@ export const APP_PROXY = {
 } as const;
 
 /**
- * MySQL (image mysql:8.4, runs as uid 999).
- * - configMapDir: ConfigMap `<stack>-mysql-config` (my.cnf, init-config.sh, bootstrap.sh), mounted
- *   only in the init container, whose command is MYSQL.initCommand. The init container also mounts
- *   confDir, initDir and dataDir; it copies my.cnf into confDir, writes confDir/server-id.cnf and
- *   installs bootstrap.sh (executable) into initDir.
- * - confDir: emptyDir shared with the mysql container; the image's /etc/my.cnf includes it.
- * - initDir: emptyDir shared with the mysql container; the image's entrypoint runs it once, on an
- *   empty data directory.
- * - dataDir: the PVC. runDir (socket) and tmpDir: emptyDirs. The exporter sidecar can share runDir
- *   and use the socket, which require_secure_transport (reencrypt) does not cover; over TCP it
- *   must use TLS. Its user is users.exporter (hosts `localhost` and `127.0.0.1`).
+ * The database (engine mysql: image mysql:<version>; engine mariadb: mariadb:<version>; both run as
+ * uid 999). The pod does not use the image's entrypoint: it runs the server binary itself, so both
+ * engines start the same way and nothing but the database controller ever changes a role.
+ * - configMapDir: ConfigMap `<stack>-mysql-config` (my.cnf, init-config.sh, readiness.sh). The init
+ *   container (MYSQL.initCommand) initializes an empty data directory (mysqld --initialize-insecure /
+ *   mariadb-install-db), writes confDir/webstack.cnf (my.cnf plus this pod's server_id and report_host)
+ *   and runDir/init.sql: the accounts and the application database, run by the server on every start
+ *   (--init-file) with the binlog off, so they are never a transaction of their own.
+ * - Every server starts read-only with the semi-sync source half off; the database controller
+ *   (operator/database) promotes the primary over SQL and points the replicas at it.
+ * - confDir, runDir (socket, init.sql), tmpDir: emptyDirs. dataDir: the PVC.
  * - certDir: reencrypt only, `<stack>-mysql-tls` (tls.crt, tls.key, ca.crt; readable by uid 999,
  *   e.g. through fsGroup); its dnsNames must
  *   include podHost(`<stack>-mysql-<i>`, `<stack>-mysql-headless`, ns) for every ordinal (or the
  *   wildcard `*.<headless host>`) and serviceHost of `-primary` and `-replicas`.
- * - env: each variable comes from the credentials Secret `<stack>-mysql-credentials` key
- *   secretKeys[...]; the entrypoint reads MYSQL_ROOT_PASSWORD, bootstrap.sh the others. Set also
- *   MYSQL_INITDB_SKIP_TZINFO=1 so the entrypoint writes nothing to a replica's binlog of its own
- *   (errant GTIDs break failover), and do not set MYSQL_USER/MYSQL_DATABASE (bootstrap.sh creates them).
- * - Roles: the init container makes ordinals > 0 read-only; the persisted setting wins over it,
- *   so failover promotes with `SET PERSIST super_read_only = OFF, read_only = OFF` and demotes
- *   with `SET PERSIST read_only = ON, super_read_only = ON`.
+ * - env: each password comes from the credentials Secret `<stack>-mysql-credentials` key
+ *   secretKeys[...]. users.operator is the database controller's own account.
+ * - pre-stop.sh: a stopping server waits (at most preStopWaitSeconds) while it still accepts writes,
+ *   so the controller can switch over first: a deleted, evicted or rolled primary hands over, not fails over.
+ * - readiness.sh: Ready when the server answers and, if it is a replica, both replication threads run
+ *   and it lags at most maxReplicaLagSeconds.
  */
 export const MYSQL = {
   port: 3306,
   exporterPort: 9104,
   configMapDir: '/etc/mysql/webstack',
-  files: { config: 'my.cnf', init: 'init-config.sh', bootstrap: 'bootstrap.sh' },
+  files: { config: 'my.cnf', init: 'init-config.sh', readiness: 'readiness.sh', preStop: 'pre-stop.sh' },
   initCommand: ['/bin/sh', '/etc/mysql/webstack/init-config.sh'],
   confDir: '/etc/mysql/conf.d',
-  initDir: '/docker-entrypoint-initdb.d',
+  configFile: '/etc/mysql/conf.d/webstack.cnf',
+  initSql: '/var/run/mysqld/init.sql',
   dataDir: '/var/lib/mysql',
   runDir: '/var/run/mysqld',
   socket: '/var/run/mysqld/mysqld.sock',
   tmpDir: '/tmp',
   certDir: '/etc/mysql/tls',
   database: 'app',
-  users: { app: 'app', replication: 'replicator', exporter: 'exporter' },
+  users: { app: 'app', replication: 'replicator', exporter: 'exporter', operator: 'webstack-operator' },
   env: {
     /** Optional, from the downward API (metadata.name); the scripts fall back to the host name. */
     podName: 'POD_NAME',
@@ -180,26 +180,35 @@ export const MYSQL = {
     appPassword: 'WEBSTACK_APP_PASSWORD',
     replicationPassword: 'WEBSTACK_REPLICATION_PASSWORD',
     exporterPassword: 'WEBSTACK_EXPORTER_PASSWORD',
+    operatorPassword: 'WEBSTACK_OPERATOR_PASSWORD',
   },
   secretKeys: {
     rootPassword: 'root-password',
     appPassword: 'app-password',
     replicationPassword: 'replication-password',
     exporterPassword: 'exporter-password',
+    operatorPassword: 'operator-password',
   },
   /** server_id = base + pod ordinal; server_id 0 would refuse replication. */
   serverIdBase: 100,
+  /** A replica further behind serves stale reads: not Ready, and not healthy for the controller. */
+  maxReplicaLagSeconds: 30,
+  preStopWaitSeconds: 40,
 } as const;
 
 /**
- * The log agent: OpenTelemetry Collector contrib (one pod per node).
- * - config: ConfigMap `<stack>-log-agent-config` key `config.yaml` at configDir (the image's
+ * The shared log agent: OpenTelemetry Collector contrib, one pod per node for all stacks
+ * (render/agent.ts, docs/adr/0010-one-shared-log-agent.md).
+ * - config: ConfigMap `webstack-log-agent-config` key `config.yaml` at configDir (the image's
  *   default command reads configDir/config.yaml).
  * - podLogsDir: hostPath /var/log/pods, read-only. hostRoot: hostPath `/`, read-only, for the
- *   hostmetrics receiver. storageDir: writable (emptyDir or hostPath) for the log read offsets.
- * - healthPort: the health_check extension (probe path `/`). hostMetricsPort: Prometheus endpoint
- *   (`/metrics`) with the node metrics, whatever the sink.
- * - env: nodeName from the downward API (spec.nodeName). From the Secret named by
+ *   hostmetrics receiver. storageDir: hostPath, writable: one folder per stack with its read
+ *   offsets and its sending queue.
+ * - Ports, on the node's address (host network): healthPort, the health_check extension (probe
+ *   path `/`); hostMetricsPort, Prometheus endpoint (`/metrics`) with the node metrics, whatever
+ *   the sinks; telemetryPort, the collector's own metrics (delivery per exporter, read by the operator).
+ * - env: nodeName from the downward API (spec.nodeName). Per stack, suffixed by its key
+ *   (config/log-agent.ts, agentEnv), from the copy of the Secret named by
  *   spec.logging.sink.credentialsSecretRef: sinkEndpoint from key `endpoint`, used when
  *   spec.logging.sink.endpoint is empty (a Sumo Logic HTTP source URL embeds its token, so it
  *   belongs in the Secret); sinkAuthorization from key `authorization`, the whole Authorization
@@ -213,6 +222,7 @@ export const LOG_AGENT = {
   storageDir: '/var/lib/otelcol',
   healthPort: 13133,
   hostMetricsPort: 9464,
+  telemetryPort: 8888,
   env: {
     nodeName: 'K8S_NODE_NAME',
     sinkEndpoint: 'WEBSTACK_SINK_ENDPOINT',

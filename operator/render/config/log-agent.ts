@@ -1,7 +1,16 @@
 /**
- * config.yaml of the per-node log agent, an OpenTelemetry Collector (contrib 0.120): the stack's
- * container logs to the configured sink, and node CPU, memory, disk, network, filesystem and load.
- * Pure. Secrets only ever appear as `${env:...}` references (see LOG_AGENT in ./layout.ts).
+ * config.yaml of the shared per-node log agent, an OpenTelemetry Collector (contrib 0.165): one
+ * logs pipeline per WebStack (its pod log files -> its sink, with its credentials), and the node's
+ * CPU, memory, load, disk, filesystem and network once per node, to the node metrics endpoint and
+ * to every sink that stores metrics. Pure. Secrets only ever appear as `${env:...}` references
+ * (LOG_AGENT in ./layout.ts; one variable per stack, see agentEnv).
+ *
+ * Isolation inside one process: each stack has its own receiver (its globs only), its own
+ * resource processor (its stack attributes), its own exporter (its endpoint and credentials) and
+ * its own file_storage extension, which keeps the receiver's read offsets and the exporter's
+ * sending queue in a directory of its own. Adding or removing a stack adds or removes components
+ * with their own keys; the other stacks' offsets and queues stay where they are.
+ * (docs/adr/0010-one-shared-log-agent.md)
  */
 import { stringify } from 'yaml';
 import type { LogSinkType } from '../../api/types.js';
@@ -11,126 +20,203 @@ import { LOG_AGENT, stackNamespace } from './layout.js';
 
 const env = (name: string): string => `\${env:${name}}`;
 
-/** The exporter a sink type uses; also the key of its pipeline entry. */
+/** The exporter type a sink type uses; the stack's exporter is `<type>/<stack key>`. */
 export const SINK_EXPORTERS: Record<LogSinkType, string> = {
   stdout: 'debug',
   sumologic: 'sumologic',
-  loki: 'otlphttp/loki',
+  loki: 'otlp_http',
   elasticsearch: 'elasticsearch',
-  otlp: 'otlphttp',
+  otlp: 'otlp_http',
 };
 
 /** Sinks that store metrics too; Loki and (here) Elasticsearch take logs only. */
 const METRIC_SINKS: ReadonlySet<LogSinkType> = new Set(['stdout', 'sumologic', 'otlp']);
 
-function sinkExporter(stack: DefaultedWebStack): Record<string, unknown> {
-  const sink = stack.spec.logging.sink;
+/** One stack as the agent sees it; `key` is unique and stable (render/agent.ts, agentNames). */
+export interface AgentRoute {
+  key: string;
+  /** Upper-case hex, the suffix of the stack's environment variables. */
+  envSuffix: string;
+  stack: DefaultedWebStack;
+}
+
+/** The environment variables the stack's exporter reads (render/agent.ts sets them from its Secret copy). */
+export function agentEnv(route: Pick<AgentRoute, 'envSuffix'>) {
+  return {
+    sinkEndpoint: `${LOG_AGENT.env.sinkEndpoint}_${route.envSuffix}`,
+    sinkAuthorization: `${LOG_AGENT.env.sinkAuthorization}_${route.envSuffix}`,
+  };
+}
+
+/** Component ids of a stack's pipeline. */
+export function routeIds(route: AgentRoute) {
+  const type = route.stack.spec.logging.sink.type;
+  return {
+    receiver: `file_log/${route.key}`,
+    processor: `resource/${route.key}`,
+    exporter: `${SINK_EXPORTERS[type]}/${route.key}`,
+    storage: `file_storage/${route.key}`,
+    pipeline: `logs/${route.key}`,
+  };
+}
+
+/**
+ * Delivery that survives a sink outage: every batch waits in a queue on disk (the stack's
+ * file_storage, so it also survives a restart) and is retried until the sink takes it. A queue that
+ * fills up pushes back on the file receiver, which then stops reading (its offsets stay put)
+ * instead of dropping lines.
+ */
+function reliable(route: AgentRoute) {
+  return {
+    sending_queue: { enabled: true, storage: routeIds(route).storage, queue_size: 10_000 },
+    retry_on_failure: { enabled: true, initial_interval: '1s', max_interval: '30s', max_elapsed_time: 0 },
+  };
+}
+
+function sinkExporter(route: AgentRoute): Record<string, unknown> {
+  const sink = route.stack.spec.logging.sink;
+  const vars = agentEnv(route);
   // The endpoint may live in the Secret (a Sumo Logic HTTP source URL embeds its token).
-  const endpoint = (sink.endpoint ?? env(LOG_AGENT.env.sinkEndpoint)).replace(/\/+$/, '');
-  const auth = sink.credentialsSecretRef ? { headers: { Authorization: env(LOG_AGENT.env.sinkAuthorization) } } : {};
+  const endpoint = (sink.endpoint ?? env(vars.sinkEndpoint)).replace(/\/+$/, '');
+  const auth = sink.credentialsSecretRef ? { headers: { Authorization: env(vars.sinkAuthorization) } } : {};
   switch (sink.type) {
     case 'stdout':
       return { verbosity: 'normal' };
     case 'sumologic':
-      return { endpoint };
+      return { endpoint, ...reliable(route) };
     case 'loki':
-      // Loki 3 ingests OTLP under /otlp; otlphttp appends /v1/logs.
-      return { endpoint: `${endpoint}/otlp`, ...auth };
+      // Loki 3 ingests OTLP under /otlp; otlp_http appends /v1/logs.
+      return { endpoint: `${endpoint}/otlp`, ...auth, ...reliable(route) };
     case 'elasticsearch':
-      return { endpoints: [endpoint], ...auth };
+      return { endpoints: [endpoint], ...auth, ...reliable(route) };
     case 'otlp':
-      return { endpoint, ...auth };
+      return { endpoint, ...auth, ...reliable(route) };
   }
 }
 
-/**
- * Pod log files of the stack's tiers: /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log.
- * One glob per tier prefix keeps other stacks of the namespace out (a stack's own log agent too).
- */
-function podLogGlobs(stack: DefaultedWebStack): string[] {
-  const n = names(stack.metadata.name);
-  const ns = stackNamespace(stack);
-  return [n.lb, n.web, n.app, n.mysql].map((prefix) => `${LOG_AGENT.podLogsDir}/${ns}_${prefix}-*/*/*.log`);
+function tierGlobs(namespace: string, stack: string): string[] {
+  const n = names(stack);
+  return [n.lb, n.web, n.app, n.mysql].map((prefix) => `${LOG_AGENT.podLogsDir}/${namespace}_${prefix}-*/*/*.log`);
 }
 
-export function renderLogAgentConfig(stack: DefaultedWebStack): string {
-  const sinkType = stack.spec.logging.sink.type;
-  const sink = SINK_EXPORTERS[sinkType];
-  const processors = ['memory_limiter', 'resource', 'batch'];
+/**
+ * Pod log files of the stack's tiers: /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log,
+ * one glob per tier prefix. A stack named like another's tier prefix (`shop` and `shop-app` in one
+ * namespace: `shop-app-*` matches the pods of both) has the other's globs excluded.
+ */
+function podLogFiles(route: AgentRoute, all: readonly AgentRoute[]): { include: string[]; exclude?: string[] } {
+  const ns = stackNamespace(route.stack);
+  const name = route.stack.metadata.name;
+  const include = tierGlobs(ns, name);
+  const exclude = all
+    .filter((r) => r !== route && stackNamespace(r.stack) === ns && r.stack.metadata.name.startsWith(`${name}-`))
+    .flatMap((r) => tierGlobs(ns, r.stack.metadata.name));
+  return exclude.length > 0 ? { include, exclude } : { include };
+}
+
+function fileReceiver(route: AgentRoute, all: readonly AgentRoute[]): Record<string, unknown> {
+  return {
+    ...podLogFiles(route, all),
+    // A stack's first run reads its files from the start: its pods may have logged before the
+    // agent learnt of it. Afterwards the stored offsets decide.
+    start_at: 'beginning',
+    include_file_path: true,
+    include_file_name: false,
+    storage: routeIds(route).storage,
+    // Parses the CRI/docker line format and adds k8s.namespace.name, k8s.pod.name, k8s.pod.uid
+    // and k8s.container.name from the file path, without Kubernetes API access.
+    operators: [{ type: 'container', id: 'container-parser' }],
+    // When the pipeline refuses (a full sending queue), retry instead of dropping the entries.
+    retry_on_failure: { enabled: true, initial_interval: '1s', max_interval: '30s', max_elapsed_time: 0 },
+  };
+}
+
+const FS_TYPES_SKIPPED = [
+  'autofs', 'binfmt_misc', 'bpf', 'cgroup', 'cgroup2', 'configfs', 'debugfs', 'devpts', 'devtmpfs',
+  'fusectl', 'hugetlbfs', 'mqueue', 'nsfs', 'overlay', 'proc', 'procfs', 'pstore', 'rpc_pipefs',
+  'securityfs', 'selinuxfs', 'squashfs', 'sysfs', 'tmpfs', 'tracefs',
+];
+
+const HOST_METRICS = {
+  collection_interval: '30s',
+  // The node's root filesystem, mounted read-only: the scrapers read its /proc and /sys. The pod
+  // runs in the host's network namespace, so /proc/net (which follows the reader's) is the node's.
+  root_path: LOG_AGENT.hostRoot,
+  scrapers: {
+    cpu: {},
+    memory: {},
+    load: {},
+    disk: {},
+    network: {},
+    filesystem: {
+      exclude_fs_types: { match_type: 'strict', fs_types: FS_TYPES_SKIPPED },
+      exclude_mount_points: {
+        match_type: 'regexp',
+        mount_points: ['/dev/.*', '/proc/.*', '/sys/.*', '/run/.*', '/var/lib/docker/.*', '/var/lib/kubelet/.*', '/snap/.*'],
+      },
+    },
+  },
+};
+
+const NODE_ATTRIBUTE = { key: 'k8s.node.name', value: env(LOG_AGENT.env.nodeName), action: 'upsert' };
+
+/**
+ * The collector's own metrics (otelcol_exporter_sent_log_records, _send_failed_log_records,
+ * _queue_size, per exporter, so per stack): the operator reads them for LoggingReady.
+ */
+const TELEMETRY = {
+  metrics: {
+    level: 'normal',
+    readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: LOG_AGENT.telemetryPort, without_units: true } } } }],
+  },
+};
+
+export function renderLogAgentConfig(stacks: readonly AgentRoute[]): string {
+  const routes = [...stacks].sort((a, b) => a.key.localeCompare(b.key));
+  const processors = (resource: string) => ['memory_limiter', resource, 'batch'];
+  const each = <T>(f: (r: AgentRoute) => [string, T]) => Object.fromEntries(routes.map(f));
+  const metricSinks = routes.filter((r) => METRIC_SINKS.has(r.stack.spec.logging.sink.type)).map((r) => routeIds(r).exporter);
   const config = {
     extensions: {
-      // Probes reach it on the pod IP, so it cannot listen on localhost only (the 0.120 default).
+      // Probes reach it on the node's address (host network), so it cannot listen on localhost only.
       health_check: { endpoint: `0.0.0.0:${LOG_AGENT.healthPort}` },
-      // Read offsets survive container restarts: no lost or repeated lines.
-      file_storage: { directory: LOG_AGENT.storageDir },
+      ...each((r) => [routeIds(r).storage, { directory: `${LOG_AGENT.storageDir}/${r.key}`, create_directory: true }]),
     },
     receivers: {
-      filelog: {
-        include: podLogGlobs(stack),
-        start_at: 'end',
-        include_file_path: true,
-        include_file_name: false,
-        storage: 'file_storage',
-        // Parses the CRI/docker line format and adds k8s.namespace.name, k8s.pod.name,
-        // k8s.container.name from the file path, without Kubernetes API access.
-        operators: [{ type: 'container', id: 'container-parser' }],
-      },
-      hostmetrics: {
-        collection_interval: '30s',
-        // The node's root filesystem, mounted read-only: the scrapers read its /proc and /sys.
-        root_path: LOG_AGENT.hostRoot,
-        scrapers: {
-          cpu: {},
-          memory: {},
-          load: {},
-          disk: {},
-          network: {},
-          filesystem: {
-            exclude_fs_types: {
-              match_type: 'strict',
-              fs_types: [
-                'autofs', 'binfmt_misc', 'bpf', 'cgroup', 'cgroup2', 'configfs', 'debugfs', 'devpts', 'devtmpfs',
-                'fusectl', 'hugetlbfs', 'mqueue', 'nsfs', 'overlay', 'proc', 'procfs', 'pstore', 'rpc_pipefs',
-                'securityfs', 'selinuxfs', 'squashfs', 'sysfs', 'tmpfs', 'tracefs',
-              ],
-            },
-            exclude_mount_points: {
-              match_type: 'regexp',
-              mount_points: ['/dev/.*', '/proc/.*', '/sys/.*', '/run/.*', '/var/lib/docker/.*', '/var/lib/kubelet/.*', '/snap/.*'],
-            },
-          },
-        },
-      },
+      host_metrics: HOST_METRICS,
+      ...each((r) => [routeIds(r).receiver, fileReceiver(r, routes)]),
     },
     processors: {
       memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
-      resource: {
-        attributes: [
-          { key: 'k8s.node.name', value: env(LOG_AGENT.env.nodeName), action: 'upsert' },
-          { key: 'webstack.namespace', value: stackNamespace(stack), action: 'upsert' },
-          { key: 'webstack.name', value: stack.metadata.name, action: 'upsert' },
-        ],
-      },
       batch: {},
+      'resource/node': { attributes: [NODE_ATTRIBUTE] },
+      ...each((r) => [
+        routeIds(r).processor,
+        {
+          attributes: [
+            NODE_ATTRIBUTE,
+            { key: 'webstack.namespace', value: stackNamespace(r.stack), action: 'upsert' },
+            { key: 'webstack.name', value: r.stack.metadata.name, action: 'upsert' },
+          ],
+        },
+      ]),
     },
     exporters: {
-      [sink]: sinkExporter(stack),
-      // Node metrics are always scrapeable here, whatever the sink accepts.
+      // Node metrics are always scrapeable here, whatever the sinks accept.
       prometheus: { endpoint: `0.0.0.0:${LOG_AGENT.hostMetricsPort}` },
+      ...each((r) => [routeIds(r).exporter, sinkExporter(r)]),
     },
     service: {
-      extensions: ['health_check', 'file_storage'],
+      telemetry: TELEMETRY,
+      extensions: ['health_check', ...routes.map((r) => routeIds(r).storage)],
       pipelines: {
-        logs: { receivers: ['filelog'], processors, exporters: [sink] },
-        metrics: {
-          receivers: ['hostmetrics'],
-          processors,
-          exporters: METRIC_SINKS.has(sinkType) ? ['prometheus', sink] : ['prometheus'],
-        },
+        metrics: { receivers: ['host_metrics'], processors: processors('resource/node'), exporters: ['prometheus', ...metricSinks] },
+        ...each((r) => [routeIds(r).pipeline, { receivers: [routeIds(r).receiver], processors: processors(routeIds(r).processor), exporters: [routeIds(r).exporter] }]),
       },
     },
   };
-  const header = `# Log agent for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (sink ${sinkType})\n# Rendered by webstack-operator; edits are overwritten.\n`;
-  // No YAML anchors for the shared processor list: plain YAML reads the same everywhere.
+  const list = routes.map((r) => `#   ${stackNamespace(r.stack)}/${r.stack.metadata.name} (${r.stack.spec.logging.sink.type}): ${r.key}`).join('\n');
+  const header = `# Shared log agent, one pipeline per WebStack:\n${list}\n# Rendered by webstack-operator; edits are overwritten.\n`;
+  // No YAML anchors for the shared processor lists: plain YAML reads the same everywhere.
   return header + stringify(config, { lineWidth: 0, aliasDuplicateObjects: false });
 }

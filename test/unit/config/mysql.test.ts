@@ -1,12 +1,22 @@
+/**
+ * The database tier's files, run by the real programs: init-config.sh initializes a data directory
+ * with the real mariadb-install-db and writes the server's configuration and init file; the real
+ * mariadbd starts from them; readiness.sh asks the real server. MySQL has no package on these
+ * machines, so its files are only checked for syntax and settings here.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import mysql from 'mysql2/promise';
 import { MYSQL } from '../../../operator/render/config/layout.js';
 import { renderMysqlConfig } from '../../../operator/render/config/mysql.js';
 import type { WebStack } from '../../../operator/api/types.js';
+import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
+import { freePort } from '../../support/process.js';
 import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, requireProgram, run } from './helpers.js';
 
-const LAYOUT_DIRS = [MYSQL.configMapDir, MYSQL.confDir, MYSQL.initDir, MYSQL.dataDir, MYSQL.certDir];
+const LAYOUT_DIRS = [MYSQL.configMapDir, MYSQL.confDir, MYSQL.runDir, MYSQL.dataDir, MYSQL.certDir, MYSQL.tmpDir];
 
 /** Passwords with the characters that break naive quoting. */
 const PASSWORDS = {
@@ -14,203 +24,167 @@ const PASSWORDS = {
   [MYSQL.env.appPassword]: "app'pw\\2",
   [MYSQL.env.replicationPassword]: "repl'pw\"3",
   [MYSQL.env.exporterPassword]: 'exp pw 4',
+  [MYSQL.env.operatorPassword]: "op$(x)`'5",
 };
 
-/**
- * Stands in for the mysql client: records its arguments, the option file it was given and the SQL
- * on stdin; the connection probe (`--execute`) succeeds only when FAKE_PRIMARY_ANSWERS=yes.
- */
-const FAKE_MYSQL = `#!/bin/sh
-printf '%s\\n' "$*" >> "$FAKE_LOG/args"
-cat "\${1#--defaults-extra-file=}" >> "$FAKE_LOG/option-files"
-case "$*" in
-  *--execute=*) [ "\${FAKE_PRIMARY_ANSWERS:-no}" = yes ]; exit $? ;;
-esac
-cat >> "$FAKE_LOG/sql"
-`;
+const mariadb = (stack: WebStack): DefaultedWebStack => withDefaults({ ...stack, spec: { ...stack.spec, database: { ...stack.spec.database, engine: 'mariadb', version: '10.11' } } });
 
-function configMap(stack: WebStack, mode: 'reencrypt' | 'terminate' | 'passthrough' = 'reencrypt') {
-  return renderMysqlConfig(inMode(stack, mode));
-}
-
-describe('MySQL configuration', () => {
+describe('database configuration files', () => {
   let sandbox: Sandbox;
-  let fakeBin: string;
-  const minimal = MINIMAL;
-  const full = FULL;
-
   beforeAll(() => {
     requireProgram('sh');
     sandbox = new Sandbox();
-    fakeBin = sandbox.dir('fake-bin');
-    chmodSync(sandbox.write('fake-bin/mysql', FAKE_MYSQL), 0o755);
+  });
+  afterAll(() => sandbox.remove());
+
+  it.each(examplesInEveryMode())('%s in %s mode: the scripts of both engines pass sh -n', (label, mode, stack) => {
+    for (const engineStack of [stack, mariadb(stack)]) {
+      const files = renderMysqlConfig(engineStack);
+      expect(Object.keys(files).sort()).toEqual(Object.values(MYSQL.files).sort());
+      for (const name of [MYSQL.files.init, MYSQL.files.readiness, MYSQL.files.preStop]) {
+        const script = sandbox.write(`syntax/${label.replace(/\W+/g, '-')}-${mode}-${engineStack.spec.database.engine}-${name}`, files[name] ?? '');
+        expect({ name, ...run('sh', ['-n', script]) }).toEqual({ name, status: 0, output: '' });
+      }
+    }
   });
 
-  afterAll(() => {
-    sandbox.remove();
+  it.each(['mysql', 'mariadb'] as const)('%s: every server starts read-only, the semi-sync source half off, TLS only in reencrypt', (engine) => {
+    for (const mode of ['reencrypt', 'terminate', 'passthrough'] as const) {
+      const stack = engine === 'mariadb' ? mariadb(FULL) : FULL;
+      const cnf = (renderMysqlConfig(inMode(stack, mode))[MYSQL.files.config] ?? '').split('\n');
+      const expected =
+        engine === 'mysql'
+          ? ['read_only=ON', 'super_read_only=ON', 'gtid_mode=ON', 'log_replica_updates=ON', 'loose-rpl_semi_sync_source_enabled=OFF']
+          : ['read_only=ON', 'gtid_strict_mode=ON', 'log_slave_updates=ON', 'rpl_semi_sync_master_enabled=OFF'];
+      for (const setting of [...expected, 'log_bin=binlog', 'binlog_format=ROW', 'skip_name_resolve=ON', 'innodb_buffer_pool_size=2048M']) {
+        expect(cnf).toContain(setting);
+      }
+      // A timeout would let the primary degrade to asynchronous silently: the controller sets the longest.
+      expect(cnf.filter((l) => l.includes('semi_sync') && l.includes('timeout'))).toEqual([]);
+      expect(cnf.filter((l) => l.startsWith('server_id'))).toEqual([]);
+      expect(cnf.includes('require_secure_transport=ON')).toBe(mode === 'reencrypt');
+    }
   });
 
-  it.each(examplesInEveryMode())('%s in %s mode: the scripts pass sh -n', (label, mode, stack) => {
+  describe('MariaDB, run for real', () => {
+    let box: Sandbox;
+    let port: number;
+    let server: ChildProcess | undefined;
+    const stack = mariadb(inMode(MINIMAL, 'terminate'));
     const files = renderMysqlConfig(stack);
-    expect(Object.keys(files).sort()).toEqual(Object.values(MYSQL.files).sort());
-    for (const name of [MYSQL.files.init, MYSQL.files.bootstrap]) {
-      const script = sandbox.write(`syntax/${label.replace(/\W+/g, '-')}-${mode}-${name}`, files[name] ?? '');
-      expect({ name, ...run('sh', ['-n', script]) }).toEqual({ name, status: 0, output: '' });
-      expect(files[name]?.startsWith('#!/bin/sh\n')).toBe(true);
-    }
-  });
+    const inBox = (p: string) => path.join(box.root, p);
+    const asRoot = process.getuid?.() === 0;
 
-  it.each(['reencrypt', 'terminate', 'passthrough'] as const)('my.cnf in %s mode: GTID, semi-sync, and TLS only for reencrypt', (mode) => {
-    const cnf = (configMap(full, mode)[MYSQL.files.config] ?? '').split('\n');
-    for (const setting of [
-      '[mysqld]',
-      'gtid_mode=ON',
-      'enforce_gtid_consistency=ON',
-      'binlog_format=ROW',
-      'log_replica_updates=ON',
-      'skip_name_resolve=ON',
-      'plugin-load-add=semisync_source.so',
-      'plugin-load-add=semisync_replica.so',
-      'loose-rpl_semi_sync_source_enabled=ON',
-      'loose-rpl_semi_sync_replica_enabled=ON',
-    ]) {
-      expect(cnf).toContain(setting);
-    }
-    // The full example's 4Gi limit: half of it for the buffer pool.
-    expect(cnf).toContain('innodb_buffer_pool_size=2048M');
-    // server_id is per pod (server-id.cnf), never shared.
-    expect(cnf.filter((l) => l.startsWith('server_id'))).toEqual([]);
-    const tls = ['require_secure_transport=ON', `ssl_ca=${MYSQL.certDir}/ca.crt`, `ssl_cert=${MYSQL.certDir}/tls.crt`, `ssl_key=${MYSQL.certDir}/tls.key`];
-    for (const setting of tls) {
-      if (mode === 'reencrypt') expect(cnf).toContain(setting);
-      else expect(cnf).not.toContain(setting);
-    }
-  });
-
-  /** Runs init-config.sh as pod `pod` in a fresh copy of the pod's filesystem. */
-  function runInit(pod: string, options: { dataInitialized: boolean }) {
-    const root = `init-${pod}-${options.dataInitialized ? 'restart' : 'first'}`;
-    const box = sandbox.dir(root);
-    const inBox = (p: string) => path.join(box, p);
-    const files = configMap(full);
-    for (const dir of [MYSQL.confDir, MYSQL.initDir, MYSQL.dataDir]) mkdirSync(inBox(dir), { recursive: true });
-    if (options.dataInitialized) mkdirSync(inBox(path.join(MYSQL.dataDir, 'mysql')));
-    for (const [name, content] of Object.entries(files)) {
-      sandbox.write(path.join(root, MYSQL.configMapDir, name), content);
-    }
-    const relocated = (files[MYSQL.files.init] ?? '').replace(
-      new RegExp(LAYOUT_DIRS.map((d) => d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g'),
-      (d) => inBox(d),
-    );
-    const script = sandbox.write(path.join(root, 'init-config.sh'), relocated);
-    const result = run('sh', [script], { env: { PATH: '/usr/bin:/bin', POD_NAME: pod } });
-    const read = (p: string) => (existsSync(inBox(p)) ? readFileSync(inBox(p), 'utf8') : undefined);
-    return {
-      result,
-      serverId: read(path.join(MYSQL.confDir, 'server-id.cnf')),
-      myCnf: read(path.join(MYSQL.confDir, 'webstack.cnf')),
-      bootstrapMode: existsSync(inBox(path.join(MYSQL.initDir, MYSQL.files.bootstrap)))
-        ? statSync(inBox(path.join(MYSQL.initDir, MYSQL.files.bootstrap))).mode & 0o777
-        : undefined,
-    };
-  }
-
-  it('init-config.sh gives each pod its server_id and stages the files', () => {
-    const first = runInit('foobar-mysql-0', { dataInitialized: false });
-    expect(first.result).toEqual({ status: 0, output: '' });
-    expect(first.serverId).toBe('[mysqld]\nserver_id=100\nreport_host=foobar-mysql-0.foobar-mysql-headless.store.svc.cluster.local\n');
-    expect(first.myCnf).toBe(configMap(full)[MYSQL.files.config]);
-    expect(first.bootstrapMode).toBe(0o555);
-  });
-
-  it('init-config.sh makes replicas read-only, except on their very first start', () => {
-    expect(runInit('foobar-mysql-2', { dataInitialized: false }).serverId).not.toContain('read_only');
-    const restart = runInit('foobar-mysql-2', { dataInitialized: true }).serverId ?? '';
-    expect(restart).toContain('server_id=102\n');
-    expect(restart).toContain('read_only=ON\nsuper_read_only=ON\n');
-    expect(runInit('foobar-mysql-0', { dataInitialized: true }).serverId).not.toContain('read_only');
-  });
-
-  it('init-config.sh refuses a host name without an ordinal', () => {
-    const { result } = runInit('foobar-mysql', { dataInitialized: false });
-    expect(result.status).toBe(1);
-    expect(result.output).toContain('no StatefulSet ordinal');
-  });
-
-  /** Runs bootstrap.sh as pod `pod` with the fake client; returns what the client received. */
-  function runBootstrap(stack: WebStack, mode: 'reencrypt' | 'terminate', pod: string, primaryAnswers: boolean) {
-    const log = sandbox.dir(`bootstrap-${stack.metadata.name}-${mode}-${pod}-${String(primaryAnswers)}`);
-    const tmp = sandbox.dir(path.join(path.relative(sandbox.root, log), 'tmp'));
-    const script = sandbox.write(path.join(path.relative(sandbox.root, log), 'bootstrap.sh'), configMap(stack, mode)[MYSQL.files.bootstrap] ?? '');
-    const result = run('sh', [script], {
-      env: {
-        PATH: `${fakeBin}:/usr/bin:/bin`,
-        POD_NAME: pod,
-        TMPDIR: tmp,
-        FAKE_LOG: log,
-        FAKE_PRIMARY_ANSWERS: primaryAnswers ? 'yes' : 'no',
-        ...PASSWORDS,
-      },
+    beforeAll(async () => {
+      for (const program of ['mariadb-install-db', 'mariadbd', 'mariadb']) requireProgram(program);
+      box = new Sandbox();
+      for (const dir of [MYSQL.confDir, MYSQL.runDir, MYSQL.dataDir, MYSQL.tmpDir]) box.dir(dir);
+      for (const [name, content] of Object.entries(files)) box.write(path.join(MYSQL.configMapDir, name), box.relocate(content, LAYOUT_DIRS));
+      port = await freePort();
     });
-    const read = (name: string) => (existsSync(path.join(log, name)) ? readFileSync(path.join(log, name), 'utf8') : '');
-    return { result, args: read('args'), sql: read('sql'), optionFiles: read('option-files'), leftovers: readdirSync(tmp) };
-  }
+    afterAll(async () => {
+      await stopServer();
+      box.remove();
+    });
 
-  it('bootstrap.sh on ordinal 0 creates the database and users, passwords only from the environment', () => {
-    const { result, args, sql, optionFiles, leftovers } = runBootstrap(full, 'reencrypt', 'foobar-mysql-0', false);
-    expect(result.status).toBe(0);
-    expect(sql).toContain('CREATE DATABASE IF NOT EXISTS `app`;');
-    expect(sql).toContain("CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app''pw\\\\2';");
-    expect(sql).toContain("CREATE USER IF NOT EXISTS 'replicator'@'%' IDENTIFIED BY 'repl''pw\"3';");
-    expect(sql).toContain("GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'%';");
-    expect(sql).toContain("GRANT PROCESS, REPLICATION CLIENT, SELECT ON *.* TO 'exporter'@'localhost', 'exporter'@'127.0.0.1';");
-    expect(sql).not.toContain('CHANGE REPLICATION SOURCE');
-    // The probe of the -primary Service verified its certificate; no password on any command line.
-    expect(args).toContain('--host=foobar-mysql-primary.store.svc.cluster.local');
-    expect(args).toContain('--ssl-mode=VERIFY_IDENTITY');
-    for (const password of Object.values(PASSWORDS)) expect(args).not.toContain(password);
-    expect(optionFiles).toContain('[client]\nuser=root\npassword="root"pw\\\\1"\n');
-    expect(leftovers).toEqual([]);
-  });
+    /** init-config.sh as pod `pod` (tests run as root: the programs need to be told so). */
+    function initConfig(pod: string) {
+      let script = readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.init)), 'utf8');
+      if (asRoot) script = script.replaceAll('--no-defaults ', '--no-defaults --user=root ');
+      const file = box.write('init-config.sh', script);
+      return run('sh', [file], { env: { PATH: process.env.PATH, POD_NAME: pod, ...PASSWORDS } });
+    }
 
-  it.each([
-    ['a later ordinal', 'foobar-mysql-1', false],
-    ['ordinal 0 rebuilt while a primary answers', 'foobar-mysql-0', true],
-  ])('bootstrap.sh on %s joins the -primary Service as a read-only replica', (_, pod, primaryAnswers) => {
-    const { result, sql } = runBootstrap(full, 'reencrypt', pod, primaryAnswers);
-    expect(result.status).toBe(0);
-    expect(sql).not.toContain('CREATE USER');
-    // The full example runs MySQL 8.0, which has no RESET BINARY LOGS AND GTIDS yet.
-    expect(sql).toContain('RESET MASTER;');
-    expect(sql).toContain(
-      "CHANGE REPLICATION SOURCE TO SOURCE_HOST='foobar-mysql-primary.store.svc.cluster.local', SOURCE_PORT=3306, " +
-        "SOURCE_USER='replicator', SOURCE_PASSWORD='repl''pw\"3', SOURCE_AUTO_POSITION=1, " +
-        `SOURCE_SSL=1, SOURCE_SSL_CA='${MYSQL.certDir}/ca.crt', SOURCE_SSL_VERIFY_SERVER_CERT=1,`,
-    );
-    expect(sql).toContain('START REPLICA;');
-    expect(sql).toContain('SET PERSIST super_read_only = ON;');
-  });
+    async function startServer(): Promise<void> {
+      const cnf = readFileSync(inBox(MYSQL.configFile), 'utf8').replace(`port=${MYSQL.port}`, `port=${port}\nbind_address=127.0.0.1`);
+      box.write(MYSQL.configFile, cnf);
+      server = spawn('mariadbd', [`--defaults-file=${inBox(MYSQL.configFile)}`, `--init-file=${inBox(MYSQL.initSql)}`, ...(asRoot ? ['--user=root'] : [])], { stdio: 'ignore' });
+      for (let i = 0; i < 100; i++) {
+        if (run('mariadb-admin', ['--protocol=socket', `--socket=${inBox(MYSQL.socket)}`, 'ping']).status === 0) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('mariadbd did not start from the rendered configuration');
+    }
 
-  it('bootstrap.sh encrypts replication without verification when there is no internal CA', () => {
-    const { sql, args } = runBootstrap(minimal, 'terminate', 'mini-mysql-1', false);
-    expect(sql).toContain('RESET BINARY LOGS AND GTIDS;');
-    expect(sql).toContain('SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, SOURCE_CONNECT_RETRY=10');
-    expect(sql).not.toContain('SOURCE_SSL_CA');
-    // Only ordinal 0 probes for an existing primary.
-    expect(args).not.toContain('--execute');
-    const probe = runBootstrap(minimal, 'terminate', 'mini-mysql-0', false).args;
-    expect(probe).toContain('--ssl-mode=REQUIRED');
-  });
+    async function stopServer(): Promise<void> {
+      if (!server) return;
+      const exited = new Promise((r) => server?.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+      server = undefined;
+    }
 
-  it('bootstrap.sh stops before touching MySQL when a password is missing', () => {
-    const log = sandbox.dir('bootstrap-missing');
-    const script = sandbox.write('bootstrap-missing/bootstrap.sh', configMap(full)[MYSQL.files.bootstrap] ?? '');
-    const { [MYSQL.env.replicationPassword]: _missing, ...others } = PASSWORDS;
-    const env = { PATH: `${fakeBin}:/usr/bin:/bin`, POD_NAME: 'foobar-mysql-0', FAKE_LOG: log, ...others };
-    const result = run('sh', [script], { env });
-    expect(result.status).not.toBe(0);
-    expect(result.output).toContain(MYSQL.env.replicationPassword);
-    expect(existsSync(path.join(log, 'args'))).toBe(false);
-    rmSync(log, { recursive: true, force: true });
+    const connect = (user: string, password: string) => mysql.createConnection({ host: '127.0.0.1', port, user, password, database: MYSQL.database });
+
+    function readiness() {
+      const script = box.write('readiness.sh', readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.readiness)), 'utf8'));
+      return run('sh', [script], { env: { PATH: process.env.PATH, ...PASSWORDS } });
+    }
+
+    it('init-config.sh initializes the empty data directory and gives the pod its server_id', () => {
+      const result = initConfig('mini-mysql-2');
+      expect(result).toEqual({ status: 0, output: 'init-config.sh: initializing the empty data directory of mini-mysql-2\n' });
+      expect(existsSync(inBox(path.join(MYSQL.dataDir, 'mysql')))).toBe(true);
+      const cnf = readFileSync(inBox(MYSQL.configFile), 'utf8');
+      expect(cnf).toContain('\nserver_id=102\nreport_host=mini-mysql-2.mini-mysql-headless.shop.svc.cluster.local\n');
+    });
+
+    it('the server starts read-only from it, with every account and no transaction of its own', async () => {
+      await startServer();
+      const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
+      const [rows] = await operator.query('SELECT @@read_only AS ro, @@gtid_binlog_state AS gtids, @@rpl_semi_sync_master_enabled AS source, @@server_id AS id');
+      expect(rows).toEqual([{ ro: 1, gtids: '', source: 0, id: 102 }]);
+      await operator.end();
+      // The application's writes are refused until the controller promotes this server.
+      const app = await connect(MYSQL.users.app, PASSWORDS[MYSQL.env.appPassword]);
+      await expect(app.query('CREATE TABLE t (id INT PRIMARY KEY)')).rejects.toThrow(/read-only/);
+      await app.end();
+      await expect(connect(MYSQL.users.app, 'wrong')).rejects.toThrow(/Access denied/);
+    });
+
+    it('readiness.sh: Ready when it answers and is nobody\'s replica; not Ready when the server is down', async () => {
+      expect(readiness()).toEqual({ status: 0, output: '' });
+      await stopServer();
+      expect(readiness().status).not.toBe(0);
+    });
+
+    it('pre-stop.sh: a read-only server stops at once; a writable one (the primary) waits for the switchover', async () => {
+      const script = box.write('pre-stop.sh', readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.preStop)), 'utf8').replace(`-lt ${MYSQL.preStopWaitSeconds}`, '-lt 3'));
+      const preStop = () => {
+        const started = Date.now();
+        return { ...run('sh', [script], { env: { PATH: process.env.PATH, ...PASSWORDS } }), seconds: Math.round((Date.now() - started) / 1000) };
+      };
+      await startServer();
+      expect(preStop()).toEqual({ status: 0, output: '', seconds: 0 });
+      const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
+      await operator.query('SET GLOBAL read_only = OFF');
+      expect(preStop().seconds).toBeGreaterThanOrEqual(3);
+      await operator.query('SET GLOBAL read_only = ON');
+      await operator.end();
+      await stopServer();
+    });
+
+    it('a restart keeps the data directory and the accounts still work', async () => {
+      expect(initConfig('mini-mysql-2')).toEqual({ status: 0, output: '' });
+      await startServer();
+      const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
+      const [rows] = await operator.query('SELECT @@read_only AS ro, @@gtid_binlog_state AS gtids');
+      expect(rows).toEqual([{ ro: 1, gtids: '' }]);
+      await operator.end();
+    });
+
+    it('readiness.sh: a replica whose IO thread cannot connect is not Ready, and says why', async () => {
+      const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
+      const nowhere = await freePort();
+      await operator.query(`CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${nowhere}, MASTER_USER='x', MASTER_PASSWORD='y', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`);
+      await operator.query('START SLAVE');
+      const result = readiness();
+      expect(result.status).toBe(1);
+      expect(result.output).toMatch(/^replication IO thread: (Connecting|No)\n$/);
+      await operator.query('STOP SLAVE');
+      await operator.query('RESET SLAVE ALL');
+      expect(readiness()).toEqual({ status: 0, output: '' });
+      await operator.end();
+    });
   });
 });

@@ -39,6 +39,15 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return Object.fromEntries([...kept, ...entries.filter(([k]) => !removed.has(k)).map(([k, v]) => [k, mergePatch(out[k], v)])]);
 }
 
+/** As the API server stores a Secret: stringData folded into data, base64-encoded. */
+function folded<T extends Stored>(obj: T): T {
+  const secret = obj as T & { stringData?: Record<string, string>; data?: Record<string, string> };
+  if (secret.kind !== 'Secret' || !secret.stringData) return obj;
+  const { stringData, ...rest } = secret;
+  const encoded = Object.fromEntries(Object.entries(stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  return { ...rest, data: { ...rest.data, ...encoded } } as T;
+}
+
 export class FakeCluster implements Lookup {
   readonly writes: Write[] = [];
   private readonly objects = new Map<string, Stored>();
@@ -83,7 +92,7 @@ export class FakeCluster implements Lookup {
     const full = { ...clone(obj), metadata: { ...obj.metadata, name } } as Stored;
     if (this.get(full.kind, full.metadata.namespace, name)) return Promise.reject(new KubeApiError(409, 'AlreadyExists', `${full.kind} ${name} already exists`));
     this.log('create', full);
-    return Promise.resolve(this.store(full));
+    return Promise.resolve(this.store(folded(full)));
   }
 
   mergePatch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject> {
@@ -93,7 +102,7 @@ export class FakeCluster implements Lookup {
     if (resourceVersion !== undefined && resourceVersion !== live.metadata.resourceVersion) {
       return Promise.reject(new KubeApiError(409, 'Conflict', `${ref.kind} ${ref.name} was modified`));
     }
-    return Promise.resolve(this.store(mergePatch(live, { ...patch, metadata: metadataPatch }) as Stored));
+    return Promise.resolve(this.store(folded(mergePatch(live, { ...patch, metadata: metadataPatch }) as Stored)));
   }
 
   getObject<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {

@@ -30,7 +30,7 @@ export function converged(): Observation {
     workloads: { loadBalancer: healthy(2), web: healthy(3), app: healthy(3), database: healthy(2), logAgent: healthy(3) },
     certificates: { 'foobar-tls': { ready: true, message: '' }, 'foobar-web-tls': { ready: true, message: '' } },
     lbAddress: '203.0.113.10',
-    database: { primary: 'foobar-mysql-0', replicas: ['foobar-mysql-1'] },
+    database: { primary: 'foobar-mysql-0', replicas: ['foobar-mysql-1'], controller: true },
     applyErrors: {},
   };
 }

@@ -1,8 +1,7 @@
 /** plan(): what a reconcile writes, decided without I/O from the desired objects and the cache. */
 import { describe, expect, it } from '@jest/globals';
-import { DB_ROLE_LABEL } from '../../../operator/api/identity.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
-import { plan, podRoles, type PlanInput } from '../../../operator/reconcile/plan.js';
+import { plan } from '../../../operator/reconcile/plan.js';
 import { FakeCluster } from './fake-cluster.js';
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, namespace = 'shop'): KubeObject =>
@@ -11,12 +10,10 @@ const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, na
 const daemonSet = (selector: Record<string, string>, metadata: Partial<KubeObject['metadata']> = {}) =>
   ({ ...obj('DaemonSet', 'agent', { spec: { selector: { matchLabels: selector } } }, 'agents'), metadata: { name: 'agent', namespace: 'agents', ...metadata } }) as KubeObject;
 
-const noDatabase: PlanInput['database'] = { pods: [], recordedPrimary: undefined, firstPod: 'db-0' };
-
 function planFor(desired: KubeObject[], live: KubeObject[], owned: KubeObject[] = live) {
   const cache = new FakeCluster();
   for (const o of live) cache.seed(o);
-  return plan({ desired, live: cache, owned, database: noDatabase });
+  return plan({ desired, live: cache, owned });
 }
 
 const names = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
@@ -57,19 +54,5 @@ describe('plan', () => {
     const desired = obj('Deployment', 'web', { spec: { selector: { matchLabels: { a: '2' } } } });
     const result = planFor([desired], [obj('Deployment', 'web', { spec: { selector: { matchLabels: { a: '1' } } } })]);
     expect([names(result.apply), result.replace]).toEqual([['Deployment/web'], []]);
-  });
-});
-
-describe('podRoles', () => {
-  const pod = (name: string, role?: string): KubeObject => ({ ...obj('Pod', name), metadata: { name, namespace: 'shop', labels: role ? { [DB_ROLE_LABEL]: role } : {} } });
-  const roles = (input: PlanInput['database']) => podRoles(input).map(({ pod: p, role }) => `${p.metadata.name}=${role}`);
-
-  it('starts a new stack with ordinal 0 as the primary', () => {
-    expect(roles({ pods: [pod('db-0'), pod('db-1')], recordedPrimary: undefined, firstPod: 'db-0' })).toEqual(['db-0=primary', 'db-1=replica']);
-  });
-
-  it('keeps the primary where status says while that pod exists, and labels only what differs', () => {
-    expect(roles({ pods: [pod('db-0', 'replica'), pod('db-1', 'primary')], recordedPrimary: 'db-1', firstPod: 'db-0' })).toEqual([]);
-    expect(roles({ pods: [pod('db-0', 'replica'), pod('db-2', 'replica')], recordedPrimary: 'db-1', firstPod: 'db-0' })).toEqual(['db-0=primary']);
   });
 });

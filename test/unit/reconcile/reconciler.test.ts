@@ -17,7 +17,7 @@ import { imageCatalog } from '../../../operator/api/images.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { Reconciler } from '../../../operator/reconcile/reconciler.js';
-import { agentNames } from '../../../operator/render/logging.js';
+import { agentNames } from '../../../operator/render/agent.js';
 import { names } from '../../../operator/render/names.js';
 import { example } from '../render/helpers.js';
 import { clone, FakeCluster, type Write } from './fake-cluster.js';
@@ -90,9 +90,11 @@ describe('a new stack', () => {
     expect(ofVerb(first, 'patch')).toEqual(['WebStack/foobar']); // the finalizer
     expect(ofVerb(first, 'create')).toContain(`Secret/${n.mysqlCredentials}`);
     const applied = ofVerb(first, 'apply');
-    for (const child of [`StatefulSet/${n.mysql}`, `Deployment/${n.web}`, `Certificate/${n.tlsSecret}`, `DaemonSet/${agentNames('shop', 'foobar').daemonSet}`]) {
+    for (const child of [`StatefulSet/${n.mysql}`, `Deployment/${n.web}`, `Certificate/${n.tlsSecret}`, `Secret/${agentNames('shop', 'foobar').sinkSecret}`]) {
       expect(applied).toContain(child);
     }
+    // The log agent is the agent loop's (operator/agent/), shared by every stack: none of the stack's own.
+    expect(applied.filter((a) => a.startsWith('DaemonSet/'))).toEqual([]);
     expect(ofVerb(first, 'applyStatus')).toEqual(['WebStack/foobar']);
     expect(stack().metadata.finalizers).toEqual([FINALIZER]);
 
@@ -102,25 +104,23 @@ describe('a new stack', () => {
   it('ties every child to the stack by the owner labels, and by an owner reference in its namespace', async () => {
     createStack();
     await reconcile();
-    const children = [...cluster.list('Deployment'), ...cluster.list('DaemonSet'), ...cluster.list('Secret').filter((s) => s.metadata.name !== 'loki-credentials')];
+    const children = [...cluster.list('Deployment'), ...cluster.list('Secret').filter((s) => s.metadata.name !== 'loki-credentials')];
     for (const child of children) {
       expect(child.metadata.labels).toMatchObject({ [OWNER_NAMESPACE_LABEL]: 'shop', [OWNER_NAME_LABEL]: 'foobar' });
     }
     const web = cluster.get('Deployment', 'shop', n.web);
     expect(web?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'WebStack', name: 'foobar', controller: true });
-    expect(cluster.get('DaemonSet', AGENTS, agentNames('shop', 'foobar').daemonSet)?.metadata.ownerReferences).toBeUndefined();
+    expect(live('Secret', AGENTS, agentNames('shop', 'foobar').sinkSecret).metadata.ownerReferences).toBeUndefined();
   });
 
-  it('labels the first MySQL pod primary and the others replicas, once', async () => {
+  it('never labels database pods: roles are the database loop\'s alone', async () => {
     createStack();
     await reconcile();
     for (const i of [0, 1]) {
       cluster.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${n.mysql}-${i}`, namespace: 'shop', labels: { [INSTANCE_LABEL]: 'foobar' } } });
     }
-    expect(ofVerb(await reconcile(), 'patch')).toEqual([`Pod/${n.mysql}-0`, `Pod/${n.mysql}-1`]);
-    expect(cluster.get('Pod', 'shop', `${n.mysql}-0`)?.metadata.labels?.[DB_ROLE_LABEL]).toBe('primary');
-    expect(cluster.get('Pod', 'shop', `${n.mysql}-1`)?.metadata.labels?.[DB_ROLE_LABEL]).toBe('replica');
     expect(ofVerb(await reconcile(), 'patch')).toEqual([]);
+    expect(cluster.get('Pod', 'shop', `${n.mysql}-0`)?.metadata.labels?.[DB_ROLE_LABEL]).toBeUndefined();
   });
 });
 
@@ -146,17 +146,15 @@ describe('certificates and pod rolls', () => {
     expect(ofVerb(writes, 'apply')).not.toContain(`Deployment/${n.web}`);
   });
 
-  it('rolls the log agent when the user changes the sink credentials (it reads them at start)', async () => {
+  it('copies changed sink credentials to the agent namespace (the agent loop rolls the agent on the copy)', async () => {
     createStack();
     await reconcile();
     const agent = agentNames('shop', 'foobar');
-    const before = hashOf('DaemonSet', agent.daemonSet, AGENTS);
     const source = live('Secret', 'shop', 'loki-credentials');
     cluster.seed({ ...source, data: { authorization: 'QmFzaWMgeQ==' } } as KubeObject);
-    await reconcile();
+    expect(ofVerb(await reconcile(), 'apply')).toEqual([`Secret/${agent.sinkSecret}`]);
     const copy = cluster.get('Secret', AGENTS, agent.sinkSecret) as KubeObject & { data: Record<string, string> };
     expect(copy.data.authorization).toBe('QmFzaWMgeQ==');
-    expect(hashOf('DaemonSet', agent.daemonSet, AGENTS)).not.toBe(before);
   });
 });
 
@@ -216,7 +214,7 @@ describe('prune', () => {
       s.spec.logging = { ...s.spec.logging, enabled: false };
     });
     const deleted = ofVerb(await reconcile(), 'delete');
-    expect(deleted).toEqual(expect.arrayContaining([`DaemonSet/${agentNames('shop', 'foobar').daemonSet}`, `PrometheusRule/${n.rules}`]));
+    expect(deleted).toEqual(expect.arrayContaining([`PrometheusRule/${n.rules}`]));
     expect(deleted.filter((d) => d.startsWith('Secret/'))).toEqual([]);
     expect(cluster.get('Secret', AGENTS, agentNames('shop', 'foobar').sinkSecret)).toBeDefined();
     expect(cluster.get('Secret', 'shop', n.mysqlCredentials)).toBeDefined();
@@ -234,7 +232,7 @@ describe('deletion', () => {
   it('with deletionPolicy Delete removes the credentials and the agent-namespace children, then the finalizer', async () => {
     const deleted = await deleteStack('Delete');
     expect(deleted).toContain(`Secret/${n.mysqlCredentials}`);
-    expect(deleted).toEqual(expect.arrayContaining([`DaemonSet/${agentNames('shop', 'foobar').daemonSet}`, `Secret/${agentNames('shop', 'foobar').sinkSecret}`]));
+    expect(deleted).toContain(`Secret/${agentNames('shop', 'foobar').sinkSecret}`);
     // Namespaced children are the garbage collector's (owner references), not the finalizer's.
     expect(deleted).not.toContain(`Deployment/${n.web}`);
     expect(stack().metadata.finalizers).toEqual([]);
@@ -243,33 +241,36 @@ describe('deletion', () => {
   it('with deletionPolicy Retain keeps the credentials, so retained volumes keep their passwords', async () => {
     const deleted = await deleteStack('Retain');
     expect(deleted).not.toContain(`Secret/${n.mysqlCredentials}`);
-    expect(deleted).toContain(`DaemonSet/${agentNames('shop', 'foobar').daemonSet}`);
+    expect(deleted).toContain(`Secret/${agentNames('shop', 'foobar').sinkSecret}`);
     expect(stack().metadata.finalizers).toEqual([]);
   });
 });
 
-describe('the owner-namespace label migration (ADR 0008)', () => {
-  it('recreates a log agent DaemonSet whose selector still has the old label, in the foreground', async () => {
+describe('the upgrade to the shared log agent (ADR 0010)', () => {
+  it("deletes the stack's own agent objects of earlier releases, and keeps its Secret copy", async () => {
     createStack();
     await reconcile();
-    const name = agentNames('shop', 'foobar').daemonSet;
-    const current = cluster.get('DaemonSet', AGENTS, name) as KubeObject & { spec: { selector: { matchLabels: Record<string, string> } } };
-    const { [OWNER_NAMESPACE_LABEL]: _ns, ...rest } = current.spec.selector.matchLabels;
-    cluster.seed({ ...current, spec: { ...current.spec, selector: { matchLabels: { ...rest, 'webstack.dev/stack-namespace': 'shop' } } } } as KubeObject);
-
-    const writes = await reconcile();
-    expect(writes.filter((w) => w.kind === 'DaemonSet')).toEqual([{ verb: 'delete', kind: 'DaemonSet', namespace: AGENTS, name, propagationPolicy: 'Foreground' }]);
-    expect(ofVerb(await reconcile(), 'apply')).toContain(`DaemonSet/${name}`);
-    expect(cluster.get('DaemonSet', AGENTS, name)).toMatchObject({ spec: { selector: current.spec.selector } });
+    // What the previous release rendered for the stack in the agent namespace, with its owner labels.
+    const base = agentNames('shop', 'foobar').base;
+    const labels = { [OWNER_NAMESPACE_LABEL]: 'shop', [OWNER_NAME_LABEL]: 'foobar', 'app.kubernetes.io/managed-by': 'webstack-operator' };
+    const old = [
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', name: `${base}-log-agent` },
+      { apiVersion: 'v1', kind: 'ConfigMap', name: `${base}-log-agent-config` },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: `${base}-log-agent` },
+      { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', name: `${base}-log-agent` },
+    ];
+    for (const o of old) cluster.seed({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: AGENTS, labels }, spec: {} });
+    cluster.takeWrites();
+    expect(ofVerb(await reconcile(), 'delete').sort()).toEqual(old.map((o) => `${o.kind}/${o.name}`).sort());
+    expect(cluster.get('Secret', AGENTS, agentNames('shop', 'foobar').sinkSecret)).toBeDefined();
+    expect(await reconcile()).toEqual([]);
   });
 });
 
 describe("the operator's image catalog", () => {
-  it('reaches the pods of the stack and of its log agent', async () => {
+  it('reaches the pods of the stack', async () => {
     createStack();
     await reconcile();
-    const agent = cluster.get('DaemonSet', AGENTS, agentNames('shop', 'foobar').daemonSet) as KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
-    expect(agent.spec.template.spec.containers.map((c) => c.image)).toEqual([IMAGES.logAgent]);
     const web = live('Deployment', 'shop', n.web) as KubeObject & { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
     expect(web.spec.template.spec.containers.find((c) => c.name === 'exporter')?.image).toBe('mirror.test/nginx/nginx-prometheus-exporter:1.4.2');
   });

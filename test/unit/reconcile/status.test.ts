@@ -20,6 +20,16 @@ describe('computeStatus', () => {
     expect(status.conditions?.every((c) => c.observedGeneration === 4)).toBe(true);
   });
 
+  it("says LoggingReady False (SinkUnreachable) when the agent reports the stack's sink refusing, without taking the site down", () => {
+    const failing = { ...converged(), logDelivery: { failing: true, message: 'nothing accepted for 20s or more' } };
+    const status = computeStatus(stack, failing, undefined, NOW);
+    expect(cond(status.conditions, 'LoggingReady')).toMatchObject({ status: 'False', reason: 'SinkUnreachable', message: expect.stringContaining('nothing accepted for 20s') as unknown });
+    // Logging degrades, it does not block: the site serves, the stack is not stalled.
+    expect(cond(status.conditions, 'Stalled')?.status).toBe('False');
+    const fine = computeStatus(stack, { ...converged(), logDelivery: { failing: false, message: 'the sink accepts what the agent sends' } }, undefined, NOW);
+    expect(cond(fine.conditions, 'LoggingReady')).toMatchObject({ status: 'True', reason: 'Shipping', message: expect.stringContaining('the sink accepts what the agent sends') as unknown });
+  });
+
   it('names the certificate it waits for', () => {
     const obs = converged();
     obs.certificates['foobar-tls'] = { ready: false, message: 'Issuing certificate as Secret does not exist' };

@@ -28,12 +28,12 @@ const withDns = (dns: DefaultedWebStack['spec']['firewall']['dns']): DefaultedWe
 };
 
 describe('the DNS peer', () => {
-  it('is kube-dns in kube-system on port 53 by default, for the stack and its log agent', () => {
-    // The minimal example's stdout sink gives its agent no egress at all; another sink needs DNS.
+  it('is kube-dns in kube-system on port 53 by default', () => {
+    // (The log agent has no policy: it runs in the node's network namespace.)
     const stack = structuredClone(example('minimal'));
     stack.spec.logging.sink = { type: 'otlp', endpoint: 'http://collector.observability:4318' };
     const rules = dnsRules(render(stack, ALL_FACTS));
-    expect(rules.map((r) => r.policy)).toEqual(['minimal-allow-dns', expect.stringMatching(/-log-agent$/)]);
+    expect(rules.map((r) => r.policy)).toEqual(['minimal-allow-dns']);
     for (const r of rules) {
       expect(r.to).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }]);
       expect(r.ports).toEqual([
@@ -45,14 +45,14 @@ describe('the DNS peer', () => {
 
   it('follows spec.firewall.dns: NodeLocal DNSCache on its link-local address', () => {
     const rules = dnsRules(render(withDns({ to: { cidr: '169.254.20.10/32' }, ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }), ALL_FACTS));
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(1);
     for (const r of rules) expect(r.to).toEqual([{ ipBlock: { cidr: '169.254.20.10/32' } }]);
   });
 
   it('follows spec.firewall.dns: OpenShift DNS pods on port 5353', () => {
     const dns = { to: { namespaceLabels: { 'kubernetes.io/metadata.name': 'openshift-dns' }, podLabels: { 'dns.operator.openshift.io/daemonset-dns': 'default' } }, ports: [{ port: 5353, protocol: 'UDP' as const }, { port: 5353, protocol: 'TCP' as const }] };
     const rules = dnsRules(render(withDns(dns), ALL_FACTS));
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(1);
     for (const r of rules) {
       expect(r.to).toEqual([{ namespaceSelector: { matchLabels: dns.to.namespaceLabels }, podSelector: { matchLabels: dns.to.podLabels } }]);
       expect(r.ports).toEqual([{ protocol: 'UDP', port: 5353 }, { protocol: 'TCP', port: 5353 }]);

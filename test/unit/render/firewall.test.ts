@@ -66,17 +66,11 @@ const FULL_PEERS: Endpoint[] = [
 
 const webPort = (mode: TLSMode) => (mode === 'terminate' ? 8080 : 8443);
 
-/** The port the log sink listens on, from its URL (https when the URL is in the Secret). */
-function sinkPort(endpoint: string | undefined): number {
-  if (endpoint === undefined) return 443;
-  const url = new URL(endpoint);
-  return url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
-}
 
 /**
  * The intended edges, written from the design (not from the renderer): clients -> LB, LB -> web,
  * web -> app, app -> database, database <-> database, everyone -> DNS, monitoring -> metrics ports,
- * log agent -> DNS and its sink. "Clients" are all peers inside allowedSourceRanges, pods of
+ * (the log agent has no policy: it runs in the node's network namespace). "Clients" are all peers inside allowedSourceRanges, pods of
  * other namespaces included (they may use the site too).
  */
 function intendedEdges(stack: DefaultedWebStack, endpoints: Endpoint[]): Set<string> {
@@ -108,14 +102,7 @@ function intendedEdges(stack: DefaultedWebStack, endpoints: Endpoint[]): Set<str
       e.add(`${tier}->lb:8404/TCP`);
       e.add(`${tier}->web:9113/TCP`);
       e.add(`${tier}->database:9104/TCP`);
-      if (s.logging.enabled) e.add(`${tier}->log-agent:9464/TCP`);
     }
-  }
-  if (s.logging.enabled && s.logging.sink.type !== 'stdout') {
-    e.add('log-agent->dns:53/UDP');
-    e.add('log-agent->dns:53/TCP');
-    const port = sinkPort(s.logging.sink.endpoint);
-    for (const x of outside) if (x.ports.some((p) => p.port === port && p.protocol === 'TCP')) e.add(`log-agent->${x.tier}:${port}/TCP`);
   }
   return e;
 }

@@ -51,7 +51,8 @@ describe('render over random specs', () => {
 
         const monitored = facts.prometheusOperator && s.monitoring.enabled;
         expect(kinds('monitoring.coreos.com').length > 0).toBe(monitored);
-        expect(objects.some((o) => o.kind === 'DaemonSet')).toBe(s.logging.enabled);
+        // The log agent is shared (render/agent.ts), never a stack's object.
+        expect(objects.some((o) => o.kind === 'DaemonSet')).toBe(false);
 
         const retention = spec(find(objects, 'StatefulSet', n.mysql)).persistentVolumeClaimRetentionPolicy;
         expect(retention).toEqual({ whenDeleted: s.database.deletionPolicy, whenScaled: s.database.deletionPolicy });

@@ -260,7 +260,7 @@ describe('render', () => {
 
     it('is an ordered StatefulSet behind its headless Service; roles are selected, not set', () => {
       const sts = find(objects, 'StatefulSet', n.mysql);
-      expect(spec(sts)).toMatchObject({ serviceName: n.mysqlHeadless, podManagementPolicy: 'OrderedReady', updateStrategy: { type: 'RollingUpdate' }, replicas: 3 });
+      expect(spec(sts)).toMatchObject({ serviceName: n.mysqlHeadless, podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate' }, replicas: 3 });
       expect(workloads([sts])[0]?.labels).not.toHaveProperty(DB_ROLE_LABEL);
       expect(spec(find(objects, 'Service', n.mysqlHeadless))).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
       expect((spec(find(objects, 'Service', n.mysqlPrimary)).selector as Record<string, string>)[DB_ROLE_LABEL]).toBe('primary');
@@ -286,24 +286,9 @@ describe('render', () => {
     });
   });
 
-  describe('log agent', () => {
-    it('runs in the agent namespace, one per stack, and only when logging is enabled', () => {
-      const objects = render(full, { ...ALL_FACTS, agentNamespace: 'agents' });
-      const agent = byKind(objects, 'DaemonSet');
-      expect(agent).toHaveLength(1);
-      expect(agent[0]?.metadata.namespace).toBe('agents');
-      expect(agent[0]?.metadata.labels).toMatchObject({ 'webstack.dev/owner-namespace': 'shop', 'app.kubernetes.io/instance': 'foobar' });
-      expect(byKind(render(withSpec(full, (s) => (s.logging.enabled = false)), ALL_FACTS), 'DaemonSet')).toEqual([]);
-    });
-
-    it('gives every namespace/stack pair its own agent names, even when the dashed pairs read alike', () => {
-      const agentName = (namespace: string, name: string) => {
-        const stack = withDefaults({ ...full, metadata: { name, namespace } });
-        return byKind(render(stack, ALL_FACTS), 'DaemonSet')[0]?.metadata.name;
-      };
-      const names = [agentName('a-b', 'c'), agentName('a', 'b-c'), agentName('shop', 'c'), agentName('blog', 'c')];
-      expect(new Set(names).size).toBe(4);
-      expect(names[0]).toMatch(/^a-b-c-[0-9a-f]{8}-log-agent$/);
-    });
+  it('renders no log agent: one agent serves every stack, rendered from all of them (render/agent.ts)', () => {
+    const objects = render(full, { ...ALL_FACTS, agentNamespace: 'agents' });
+    expect(byKind(objects, 'DaemonSet')).toEqual([]);
+    expect(objects.filter((o) => o.metadata.namespace === 'agents')).toEqual([]);
   });
 });

@@ -49,6 +49,9 @@ describe('parseConfig', () => {
       retryPeriodMs: 2_000,
       resyncPeriodMs: 600_000,
       requestTimeoutMs: 30_000,
+      databaseFailoverDelayMs: 10_000,
+      databaseController: true,
+      operatorPeer: { namespaceLabels: { 'kubernetes.io/metadata.name': 'webstack-system' }, podLabels: { 'app.kubernetes.io/name': 'webstack-operator' } },
       images: DEFAULT_IMAGES,
     });
   });
@@ -155,6 +158,7 @@ describe('parseConfig', () => {
         WEBSTACK_IMAGE_NGINX_EXPORTER: 'webstack.local/nginx-exporter:0.11.0',
         WEBSTACK_IMAGE_MYSQL_8_4: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
         WEBSTACK_IMAGE_MYSQLD_EXPORTER: ' localhost:5000/mysqld-exporter:0.14.0 ',
+        WEBSTACK_IMAGE_MARIADB_10_11: 'webstack.local/mariadb:10.11',
       });
       expect(images).toEqual({
         haproxy: 'mirror.test/haproxy:3.2',
@@ -162,6 +166,8 @@ describe('parseConfig', () => {
         nginxExporter: 'webstack.local/nginx-exporter:0.11.0',
         mysql80: 'mirror.test/mysql:8.0.43',
         mysql84: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+        mariadb1011: 'webstack.local/mariadb:10.11',
+        mariadb114: 'mariadb:11.4',
         mysqldExporter: 'localhost:5000/mysqld-exporter:0.14.0',
         logAgent: 'otel:1',
       });
@@ -175,8 +181,10 @@ describe('parseConfig', () => {
         nginxExporter: 'mirror.test:5000/hub/nginx/nginx-prometheus-exporter:1.4.2',
         mysql80: 'mirror.test:5000/hub/library/mysql:8.0',
         mysql84: 'mirror.test:5000/hub/library/mysql:8.4',
+        mariadb1011: 'mirror.test:5000/hub/library/mariadb:10.11',
+        mariadb114: 'mirror.test:5000/hub/library/mariadb:11.4',
         mysqldExporter: 'mirror.test:5000/hub/prom/mysqld-exporter:v0.17.2',
-        logAgent: 'mirror.test:5000/hub/otel/opentelemetry-collector-contrib:0.120.0',
+        logAgent: 'mirror.test:5000/hub/otel/opentelemetry-collector-contrib:0.165.0',
       });
       expect(parseConfig([], { ...ENV, WEBSTACK_IMAGE_REGISTRY: 'localhost:5000' }).images.haproxy).toBe('localhost:5000/library/haproxy:3.2-alpine');
     });

@@ -1,0 +1,3 @@
+module webstack-operator/hack/images/mysqld-exporter-compat
+
+go 1.26

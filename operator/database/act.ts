@@ -1,0 +1,98 @@
+/**
+ * The database loop's actions: one decided step, run over SQL. Each opens its own connections and
+ * closes them; an error propagates and the loop decides again from fresh facts. Where a step must
+ * be recorded before it is taken (a new primary), `record` writes it to status first, so a loop
+ * stopped halfway finds a recorded, read-only primary and promotes it (decide's repair rule).
+ */
+import type { Action } from './decide.js';
+import { Instance } from '../mysql/instance.js';
+import { seedFromLogicalDump } from '../mysql/seed-mariadb.js';
+import { seedByClone } from '../mysql/seed-mysql.js';
+import type { Wiring } from './gather.js';
+
+/** How long a candidate may take to apply what it received, before the loop decides again. */
+const APPLY_TIMEOUT_MS = 30_000;
+
+export interface ActContext {
+  wiring: Wiring;
+  ackCount: number;
+  /** Records `primary` as the primary in status (and the role change), before it is promoted. */
+  record(primary: string, change?: { kind: 'failover' | 'switchover'; from: string; reason: string }): Promise<void>;
+  /** Adds `name` to the excluded instances in status. */
+  exclude(name: string, reason: string, remedy: string): Promise<void>;
+}
+
+async function withInstance<T>(ctx: ActContext, name: string, fn: (instance: Instance) => Promise<T>): Promise<T> {
+  const target = ctx.wiring.target(name);
+  if (!target) throw new Error(`${name} has no pod IP`);
+  const instance = await Instance.connect(ctx.wiring.adapter, target);
+  try {
+    return await fn(instance);
+  } finally {
+    await instance.close();
+  }
+}
+
+/** Runs `action`; false when it has to wait (a candidate still applying), so the loop comes back soon. */
+export async function act(action: Action, ctx: ActContext): Promise<boolean> {
+  const semiSync = ctx.ackCount > 0;
+  switch (action.kind) {
+    case 'none':
+      return true;
+    case 'promote':
+      await ctx.record(action.instance);
+      await withInstance(ctx, action.instance, (i) => i.promote({ ackCount: ctx.ackCount }));
+      return true;
+    case 'stopReplicationIo':
+      for (const name of action.instances) await withInstance(ctx, name, (i) => i.stopReplicationIo());
+      return true;
+    case 'failover': {
+      const applied = await withInstance(ctx, action.candidate, (i) => i.waitUntilApplied(APPLY_TIMEOUT_MS));
+      if (!applied) return false;
+      await ctx.record(action.candidate, { kind: 'failover', from: action.from, reason: action.reason });
+      await withInstance(ctx, action.candidate, (i) => i.promote({ ackCount: ctx.ackCount }));
+      return true;
+    }
+    case 'switchover': {
+      // Replicas still ack: the plain, bounded fence. Then the candidate must hold all of it.
+      const executed = await withInstance(ctx, action.from, async (old) => {
+        await old.fence();
+        return (await old.status()).executed;
+      });
+      const caughtUp = await withInstance(ctx, action.candidate, (i) => i.waitForGtid(executed, APPLY_TIMEOUT_MS));
+      if (!caughtUp) return false;
+      await ctx.record(action.candidate, { kind: 'switchover', from: action.from, reason: action.reason });
+      await withInstance(ctx, action.candidate, (i) => i.promote({ ackCount: ctx.ackCount }));
+      // The old primary may already be stopping (a deleted pod): the next decision repoints it then.
+      await withInstance(ctx, action.from, (i) => i.repoint(ctx.wiring.source(action.candidate), { semiSync })).catch(() => undefined);
+      return true;
+    }
+    case 'repoint':
+      await withInstance(ctx, action.instance, (i) => i.repoint(ctx.wiring.source(action.source), { semiSync }));
+      return true;
+    case 'fence':
+      // A stray writer (an old primary back after a failover): its commits waiting for an ack become errors, not successes.
+      await withInstance(ctx, action.instance, (i) => i.fence({ interruptCommitsWaitingForAck: true }));
+      return true;
+    case 'seed':
+      await seed(ctx, action.instance, action.donor, semiSync);
+      return true;
+    case 'exclude':
+      await ctx.exclude(action.instance, action.reason, action.remedy);
+      await withInstance(ctx, action.instance, async (i) => i.run([i.adapter.stopReplica()])).catch(() => undefined);
+      return true;
+  }
+}
+
+async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<void> {
+  const target = ctx.wiring.target(name);
+  const donorTarget = ctx.wiring.target(donor);
+  if (!target || !donorTarget) throw new Error(`${name} or ${donor} has no pod IP`);
+  if (ctx.wiring.adapter.engine === 'mariadb') {
+    await seedFromLogicalDump({ donor: donorTarget, target, source: ctx.wiring.source(donor), semiSync });
+    return;
+  }
+  // The recipient restarts after a clone; the next decision repoints it.
+  const source = ctx.wiring.source(donor);
+  await withInstance(ctx, name, (i) => seedByClone(i, { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password }));
+}

@@ -1,0 +1,150 @@
+/**
+ * The database loop's reads: each instance over SQL (from the operator, TLS verified with the
+ * stack's internal CA when the plan encrypts the database hop) and as the Kubernetes API reports
+ * its pod and node. Never throws for an instance that does not answer: that is a fact to decide on.
+ */
+import type { DefaultedWebStack } from '../api/defaults.js';
+import type { DatabaseStatus } from '../api/types.js';
+import type { ObjectApi } from '../kube/apply.js';
+import type { Lookup } from '../kube/lookup.js';
+import type { KubeObject } from '../kube/types.js';
+import { mariadb } from '../mysql/mariadb.js';
+import { mysql84 } from '../mysql/mysql84.js';
+import { semiSyncAckCount, type EngineAdapter } from '../mysql/engine.js';
+import { observeInstance } from '../mysql/instance.js';
+import type { ConnectionTarget, ReplicationSource } from '../mysql/types.js';
+import { MYSQL, TLS_FILES, podHost, stackNamespace } from '../render/config/layout.js';
+import { names } from '../render/names.js';
+import { stackPlan } from '../render/plan.js';
+import type { ClusterFacts, InstanceFacts, PodFacts } from './facts.js';
+
+export const adapterOf = (stack: DefaultedWebStack): EngineAdapter => (stack.spec.database.engine === 'mariadb' ? mariadb : mysql84);
+
+interface PodLike extends KubeObject {
+  spec?: { nodeName?: string };
+  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** How the operator reaches each instance and how the instances reach each other. */
+export interface Wiring {
+  adapter: EngineAdapter;
+  /** Connection to the instance `name`; undefined while its pod has no IP. */
+  target(name: string): ConnectionTarget | undefined;
+  /** The replication source `name` as the other instances reach it. */
+  source(name: string): ReplicationSource;
+}
+
+export type WiringResult = { ok: true; wiring: Wiring } | { ok: false; reason: string };
+
+const decode = (secret: KubeObject | undefined, key: string): string | undefined => {
+  const value = (secret as (KubeObject & { data?: Record<string, string> }) | undefined)?.data?.[key];
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+};
+
+export function instanceNames(stack: DefaultedWebStack): string[] {
+  const base = names(stack.metadata.name).mysql;
+  return Array.from({ length: stack.spec.database.replicas }, (_, i) => `${base}-${i}`);
+}
+
+/** Credentials and CA from the cached Secrets; a reason when one is not there yet. */
+export function wiring(caches: Lookup, stack: DefaultedWebStack): WiringResult {
+  const ns = stackNamespace(stack);
+  const n = names(stack.metadata.name);
+  const credentials = caches.get('Secret', ns, n.mysqlCredentials);
+  const password = decode(credentials, MYSQL.secretKeys.operatorPassword);
+  const replicationPassword = decode(credentials, MYSQL.secretKeys.replicationPassword);
+  if (password === undefined || replicationPassword === undefined) return { ok: false, reason: `waiting for Secret ${n.mysqlCredentials}` };
+  const { tls } = stackPlan(stack);
+  const certSecret = tls.hops.toDatabase.verified ? tls.mounts.database.cert : undefined;
+  const ca = certSecret === undefined ? undefined : decode(caches.get('Secret', ns, certSecret), TLS_FILES.ca);
+  if (certSecret !== undefined && ca === undefined) return { ok: false, reason: `waiting for the database certificate Secret ${certSecret}` };
+  const pods = new Map(caches.list('Pod', ns).map((p) => [p.metadata.name, p as PodLike]));
+  const host = (name: string) => podHost(name, n.mysqlHeadless, ns);
+  return {
+    ok: true,
+    wiring: {
+      adapter: adapterOf(stack),
+      target(name) {
+        const ip = pods.get(name)?.status?.podIP;
+        if (ip === undefined) return undefined;
+        return {
+          host: ip,
+          port: MYSQL.port,
+          user: MYSQL.users.operator,
+          password,
+          ...(ca === undefined ? {} : { tls: { ca, servername: host(name) } }),
+          connectTimeoutMs: 2000,
+        };
+      },
+      source: (name) => ({
+        host: host(name),
+        port: MYSQL.port,
+        user: MYSQL.users.replication,
+        password: replicationPassword,
+        ...(ca === undefined ? {} : { caFile: `${MYSQL.certDir}/${TLS_FILES.ca}` }),
+      }),
+    },
+  };
+}
+
+const condition = (obj: { status?: { conditions?: { type: string; status: string }[] } } | undefined, type: string): boolean | undefined => {
+  const c = obj?.status?.conditions?.find((x) => x.type === type);
+  return c === undefined ? undefined : c.status === 'True';
+};
+
+async function podFacts(pod: PodLike | undefined, objects: Pick<ObjectApi, 'getObject'>): Promise<PodFacts> {
+  if (!pod) return { exists: false, ready: false, terminating: false, nodeReady: undefined };
+  const nodeName = pod.spec?.nodeName;
+  const node = nodeName ? await objects.getObject<PodLike>({ apiVersion: 'v1', kind: 'Node', name: nodeName }).catch(() => undefined) : undefined;
+  return {
+    exists: true,
+    ready: condition(pod, 'Ready') === true,
+    terminating: pod.metadata.deletionTimestamp !== undefined,
+    nodeReady: condition(node, 'Ready'),
+  };
+}
+
+export interface GatherInput {
+  stack: DefaultedWebStack;
+  wiring: Wiring;
+  caches: Lookup;
+  objects: Pick<ObjectApi, 'getObject'>;
+  /** Per instance, when the operator first failed to reach it (cleared on success); kept by the loop. */
+  unreachableSince: Map<string, number>;
+  now: number;
+  failoverDelayMs: number;
+  switchoverRequested?: { reason: string };
+}
+
+export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
+  const { stack, wiring: w } = input;
+  const ns = stackNamespace(stack);
+  const recorded: DatabaseStatus | undefined = stack.status?.database;
+  const instances = await Promise.all(
+    instanceNames(stack).map(async (name): Promise<InstanceFacts> => {
+      const pod = input.caches.get('Pod', ns, name) as PodLike | undefined;
+      const target = w.target(name);
+      const sql = target ? await observeInstance(w.adapter, target) : { reachable: false as const, error: 'the pod has no IP' };
+      const key = `${ns}/${name}`;
+      if (sql.reachable) input.unreachableSince.delete(key);
+      else if (!input.unreachableSince.has(key)) input.unreachableSince.set(key, input.now);
+      const since = input.unreachableSince.get(key);
+      return {
+        name,
+        address: { host: w.source(name).host, port: MYSQL.port },
+        pod: await podFacts(pod, input.objects),
+        sql,
+        unreachableForMs: since === undefined ? 0 : input.now - since,
+      };
+    }),
+  );
+  return {
+    instances,
+    primary: recorded?.primary,
+    excluded: (recorded?.excluded ?? []).map((e) => e.name),
+    failoverDelayMs: input.failoverDelayMs,
+    ackCount: semiSyncAckCount(w.adapter.engine, instances.length),
+    maxLagSeconds: MYSQL.maxReplicaLagSeconds,
+    ...(input.switchoverRequested ? { switchoverRequested: input.switchoverRequested } : {}),
+  };
+}

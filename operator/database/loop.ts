@@ -1,0 +1,147 @@
+/**
+ * The database loop of one stack (after moco's clustering loop): gather every instance over SQL
+ * and from the API -> decide (pure, decide.ts) -> act (one step) -> role labels and
+ * `status.database`, then again soon. It is the only writer of the role label and of
+ * `status.database` (its own field manager), so the object loop never moves a primary.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { withDefaults, type DefaultedWebStack } from '../api/defaults.js';
+import { API_VERSION, DB_ROLE_LABEL, KIND } from '../api/identity.js';
+import type { DatabaseInstanceStatus, DatabaseStatus, WebStack } from '../api/types.js';
+import type { ObjectApi } from '../kube/apply.js';
+import { EventRecorder } from '../kube/events.js';
+import type { Lookup } from '../kube/lookup.js';
+import type { ProcessResult } from '../runtime/queue.js';
+import { act } from './act.js';
+import { decide, type Decision } from './decide.js';
+import type { ClusterFacts } from './facts.js';
+import { gatherCluster, wiring } from './gather.js';
+
+/** Field manager of `status.database` and of the role labels. */
+export const DATABASE_FIELD_MANAGER = 'webstack-operator-database';
+
+/** How soon the loop looks again: often while something is wrong, calmly when all is well. */
+const RECHECK_MS = { healthy: 10_000, busy: 2_000 } as const;
+
+export interface DatabaseLoopDeps {
+  stacks: { get(namespace: string, name: string): WebStack | undefined };
+  caches: Lookup;
+  objects: Pick<ObjectApi, 'getObject' | 'mergePatch' | 'applyStatus' | 'createObject'>;
+  failoverDelayMs: number;
+  onRoleChange?: (kind: 'failover' | 'switchover', stack: DefaultedWebStack) => void;
+  now?: () => Date;
+}
+
+export class DatabaseLoop {
+  private readonly now: () => Date;
+  private readonly recorder: EventRecorder;
+  private readonly unreachableSince = new Map<string, number>();
+
+  constructor(private readonly deps: DatabaseLoopDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.recorder = new EventRecorder(deps.objects, DATABASE_FIELD_MANAGER, this.now);
+  }
+
+  async reconcile(key: string, log: Logger): Promise<ProcessResult | undefined> {
+    const [namespace = '', name = ''] = key.split('/');
+    const raw = this.deps.stacks.get(namespace, name);
+    if (!raw || raw.metadata.deletionTimestamp) return undefined;
+    const stack = withDefaults(raw);
+    const wired = wiring(this.deps.caches, stack);
+    if (!wired.ok) {
+      await this.writeStatus(stack, { ...stack.status?.database, state: 'Incomplete', reason: wired.reason });
+      return { requeueAfterMs: RECHECK_MS.busy };
+    }
+    const facts = await gatherCluster({
+      stack,
+      wiring: wired.wiring,
+      caches: this.deps.caches,
+      objects: this.deps.objects,
+      unreachableSince: this.unreachableSince,
+      now: this.now().getTime(),
+      failoverDelayMs: this.deps.failoverDelayMs,
+    });
+    const decision = decide(facts);
+    let status = statusOf(stack.status?.database, facts, decision);
+    if (decision.action.kind !== 'none') log.info({ action: decision.action, state: decision.state }, 'database: acting');
+    const done = await act(decision.action, {
+      wiring: wired.wiring,
+      ackCount: facts.ackCount,
+      record: async (primary, change) => {
+        status = { ...status, primary };
+        if (change) {
+          const entry = { time: this.now().toISOString(), from: change.from, to: primary, reason: change.reason };
+          status = change.kind === 'failover' ? { ...status, lastFailover: entry } : { ...status, lastSwitchover: entry };
+          this.deps.onRoleChange?.(change.kind, stack);
+          await this.event(stack, change.kind === 'failover' ? 'Warning' : 'Normal', change.kind === 'failover' ? 'Failover' : 'Switchover', `${change.from} -> ${primary}: ${change.reason}`);
+        }
+        await this.writeStatus(stack, status);
+      },
+      exclude: async (instance, reason, remedy) => {
+        status = { ...status, excluded: [...(status.excluded ?? []).filter((e) => e.name !== instance), { name: instance, reason, remedy }] };
+        await this.writeStatus(stack, status);
+        await this.event(stack, 'Warning', 'InstanceExcluded', `${instance}: ${reason}. Remedy: ${remedy}`);
+      },
+    });
+    await this.labelPods(stack, decision, status.primary);
+    await this.writeStatus(stack, status);
+    const settled = done && decision.action.kind === 'none' && decision.state === 'Healthy';
+    return { requeueAfterMs: settled ? RECHECK_MS.healthy : RECHECK_MS.busy };
+  }
+
+  /**
+   * `primary` on the recorded primary; `replica` only on replicas in sync (an empty or broken one
+   * must not serve reads); no label on anything else.
+   */
+  private async labelPods(stack: DefaultedWebStack, decision: Decision, primary: string | undefined): Promise<void> {
+    const ns = stack.metadata.namespace ?? '';
+    for (const verdict of decision.instances) {
+      const pod = this.deps.caches.get('Pod', ns, verdict.name);
+      if (!pod || pod.metadata.deletionTimestamp) continue;
+      const role = verdict.name === primary ? 'primary' : verdict.role === 'replica' && verdict.healthy ? 'replica' : null;
+      if ((pod.metadata.labels?.[DB_ROLE_LABEL] ?? null) === role) continue;
+      await this.deps.objects.mergePatch({ apiVersion: 'v1', kind: 'Pod', name: verdict.name, namespace: ns }, { metadata: { labels: { [DB_ROLE_LABEL]: role } } });
+    }
+  }
+
+  private async writeStatus(stack: DefaultedWebStack, database: DatabaseStatus): Promise<void> {
+    if (isDeepStrictEqual(database, stack.status?.database)) return;
+    const metadata = { name: stack.metadata.name, namespace: stack.metadata.namespace ?? '' };
+    await this.deps.objects.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata, status: { database } }, { fieldManager: DATABASE_FIELD_MANAGER, force: true });
+    stack.status = { ...stack.status, database };
+  }
+
+  private async event(stack: DefaultedWebStack, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const { name, namespace, uid } = stack.metadata;
+    await this.recorder.record({ apiVersion: API_VERSION, kind: KIND, name, namespace, uid }, { type, reason, message });
+  }
+}
+
+/** status.database from a decision; the recorded primary and history are kept. */
+function statusOf(previous: DatabaseStatus | undefined, facts: ClusterFacts, decision: Decision): DatabaseStatus {
+  const instances = decision.instances.map((v): DatabaseInstanceStatus => {
+    const sql = facts.instances.find((i) => i.name === v.name)?.sql;
+    const lag = sql?.reachable ? sql.replication?.lagSeconds : undefined;
+    return {
+      name: v.name,
+      role: v.role,
+      healthy: v.healthy,
+      reason: v.reason,
+      ...(sql?.reachable ? { gtid: sql.executed.toString() } : {}),
+      ...(lag === undefined ? {} : { lagSeconds: lag }),
+    };
+  });
+  const excludedNow = new Set(decision.instances.filter((v) => v.role === 'excluded').map((v) => v.name));
+  const excluded = (previous?.excluded ?? []).filter((e) => excludedNow.has(e.name));
+  return {
+    ...(previous?.primary === undefined ? {} : { primary: previous.primary }),
+    replicas: decision.instances.filter((v) => v.role === 'replica' && v.healthy).map((v) => v.name),
+    state: decision.state,
+    reason: decision.reason,
+    instances,
+    ...(excluded.length > 0 ? { excluded } : {}),
+    ...(previous?.lastFailover ? { lastFailover: previous.lastFailover } : {}),
+    ...(previous?.lastSwitchover ? { lastSwitchover: previous.lastSwitchover } : {}),
+  };
+}
