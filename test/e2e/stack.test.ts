@@ -11,9 +11,8 @@
  *   NetworkPolicies treat it as a web pod) and mounts the web tier's certificate: with it the app
  *   proxy answers; plain HTTP, no client certificate or one from another CA are refused; the
  *   app's own plain port and the Kubernetes API time out while the allowed edge works.
- * - The full request (the app writes and reads a row) needs the database tier, which does not
- *   run on these machines yet (no MySQL image; spec.database.engine: mariadb is being built):
- *   it is `it.todo` until then.
+ * - The full request: the app writes and reads a row in MariaDB (spec.database.engine: mariadb),
+ *   over TLS verified with the DB_SSL_MODE and DB_SSL_CA the operator injects; the stack is Ready.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -106,7 +105,7 @@ const webStack = {
     loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
     web: { replicas: 1 },
     app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
-    database: { replicas: 2 },
+    database: { engine: 'mariadb', replicas: 2 },
     logging: { enabled: false },
     monitoring: { enabled: false },
     placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
@@ -202,8 +201,7 @@ beforeAll(async () => {
     '--image-nginx=webstack.local/nginx:1.22',
     '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
     '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
-    // Nothing is pulled from outside: the database tier does not run here yet (see the file comment).
-    '--image-mysql-8.4=webstack.local/mariadb:10.11',
+    '--image-mariadb-10.11=webstack.local/mariadb:10.11',
   ]);
   await applyIn(ns, [webStack]);
 }, 180_000);
@@ -215,7 +213,7 @@ afterAll(async () => {
 });
 
 async function available(deployment: string): Promise<void> {
-  const d = await getJson<{ status?: { availableReplicas?: number } }>(['get', 'deployment', '-n', ns, deployment]);
+  const d = await getJson<{ status?: { availableReplicas?: number } }>(['deployment', '-n', ns, deployment]);
   if ((d.status?.availableReplicas ?? 0) < 1) throw new Error(`${deployment} has no available replica`);
 }
 
@@ -239,7 +237,7 @@ describe('reencrypt stack on real pods', () => {
     for (const d of [`${STACK}-lb`, `${STACK}-web`, `${STACK}-app`]) {
       await eventually(() => available(d), { description: `Deployment ${d} available`, timeoutMs: 240_000, intervalMs: 3000 });
     }
-    const svc = await getJson<{ spec: { clusterIP: string } }>(['get', 'service', '-n', ns, `${STACK}-lb`]);
+    const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
     await kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', `cat > /tmp/ca.crt <<'EOF'\n${publicCa.crt}EOF`]);
     // `/` is the app's own handler (Nginx answers /healthz itself): without a database the app
     // answers 502 with its own error text, which only it writes; with one, the row it wrote.
@@ -257,7 +255,31 @@ describe('reencrypt stack on real pods', () => {
     expect(response).toMatch(/x-content-type-options: nosniff/i);
   }, 330_000);
 
-  it.todo('the full request writes and reads a row in the database (needs spec.database.engine: mariadb)');
+  it('the full request: the app writes and reads a row over verified TLS to the database, and the stack is Ready', async () => {
+    const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
+    const body = await eventually(
+      async () => {
+        const r = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
+        if (r.code !== 0) throw new Error(`curl: ${r.stderr} ${r.stdout}`);
+        return JSON.parse(r.stdout) as { wrote: number; visits: number; dbTLSCipher: string; database: string };
+      },
+      { description: `a row written and read through https://${DOMAIN}/`, timeoutMs: 300_000, intervalMs: 3000 },
+    );
+    expect(body.wrote).toBeGreaterThan(0);
+    expect(body.visits).toBeGreaterThanOrEqual(1);
+    // The app reached the database with the DB_SSL_MODE=VERIFY_IDENTITY and DB_SSL_CA the operator gave it.
+    expect(body.dbTLSCipher).not.toBe('');
+    const second = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
+    expect((JSON.parse(second.stdout) as { visits: number }).visits).toBeGreaterThan(body.visits - 1);
+    await eventually(
+      async () => {
+        const c = (await getJson<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>(['webstack', '-n', ns, STACK])).status?.conditions ?? [];
+        const ready = c.find((x) => x.type === 'Ready');
+        if (ready?.status !== 'True') throw new Error(JSON.stringify(c));
+      },
+      { description: 'Ready=True', timeoutMs: 180_000, intervalMs: 3000 },
+    );
+  }, 500_000);
 
   describe('Nginx -> app: encrypted, verified, and the only way in', () => {
     const appHost = () => `${STACK}-app.${ns}.svc.cluster.local`;
@@ -265,7 +287,8 @@ describe('reencrypt stack on real pods', () => {
 
     beforeAll(async () => {
       await applyIn(ns, [webImpostor()]);
-      await kubectl(['wait', '-n', ns, '--for=condition=ContainersReady', '--timeout=120s', 'pod/web-impostor']);
+      // Started, not Ready: its readiness probe fails on purpose.
+      await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.containerStatuses[0].started}=true', '--timeout=120s', 'pod/web-impostor']);
     }, 130_000);
 
     it('the web certificate gets through the app proxy, whose certificate verifies as the app Service', async () => {
@@ -294,11 +317,11 @@ describe('reencrypt stack on real pods', () => {
     }, 60_000);
 
     it("forbidden edges time out while the allowed one from the same pod opens: the app's plain port, the Kubernetes API", async () => {
-      const pods = await getJson<{ items: { status: { podIP: string } }[] }>(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=app']);
+      const pods = await getJson<{ items: { status: { podIP: string } }[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=app']);
       const appIp = pods.items[0]?.status.podIP ?? '';
       expect(await connect('web-impostor', appIp, 8443)).toBe('open');
       expect(await connect('web-impostor', appIp, 8080)).toBe('closed');
-      const api = await getJson<{ spec: { clusterIP: string } }>(['get', 'service', '-n', 'default', 'kubernetes']);
+      const api = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', 'default', 'kubernetes']);
       expect(await connect('web-impostor', api.spec.clusterIP, 443)).toBe('closed');
       // The API is open from a pod no policy selects: the policy closes it, not the network.
       expect(await connect('client', api.spec.clusterIP, 443)).toBe('open');
@@ -314,7 +337,7 @@ describe('reencrypt stack on real pods', () => {
       message?: string;
     }
     const conditions = async () =>
-      (await getJson<{ status?: { conditions?: Condition[] } }>(['get', 'webstack', '-n', ns, STACK])).status?.conditions ?? [];
+      (await getJson<{ status?: { conditions?: Condition[] } }>(['webstack', '-n', ns, STACK])).status?.conditions ?? [];
 
     it('an app image that exits at once: past the progress deadline the stack is Stalled (Reconciling False) with a Warning Event', async () => {
       // busybox's sh exits at once without a terminal: the new pods crash-loop, the old one keeps serving.
@@ -331,7 +354,7 @@ describe('reencrypt stack on real pods', () => {
       );
       expect(stalled.find((x) => x.type === 'Stalled')?.message).toContain(`${STACK}-app`);
       expect(stalled.find((x) => x.type === 'Reconciling')?.status).toBe('False');
-      const events = await getJson<{ items: { type: string; reason: string; involvedObject: { kind: string; name: string } }[] }>(['get', 'events', '-n', ns]);
+      const events = await getJson<{ items: { type: string; reason: string; involvedObject: { kind: string; name: string } }[] }>(['events', '-n', ns]);
       expect(events.items.filter((e) => e.involvedObject.kind === 'WebStack' && e.type === 'Warning').map((e) => e.reason)).toContain('ProgressDeadlineExceeded');
     }, 450_000);
   });
