@@ -43,7 +43,7 @@ const publicCa = certificateAuthority('e2e public CA');
 const foreignCa = certificateAuthority('e2e foreign CA');
 
 async function secretFile(secret: string, key: string): Promise<string> {
-  const s = await getJson<{ data?: Record<string, string> }>(['get', 'secret', '-n', ns, secret]);
+  const s = await getJson<{ data?: Record<string, string> }>(['secret', '-n', ns, secret]);
   const value = s.data?.[key];
   if (value === undefined) throw new Error(`Secret ${secret} has no ${key}`);
   return Buffer.from(value, 'base64').toString();
