@@ -202,6 +202,8 @@ beforeAll(async () => {
     '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
     '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
     '--image-mariadb-10.11=webstack.local/mariadb:10.11',
+    // The operator runs on this host; its database connections come from the node bridge's address.
+    '--operator-cidr=10.250.0.1/32',
   ]);
   await applyIn(ns, [webStack]);
 }, 180_000);
