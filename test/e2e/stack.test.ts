@@ -112,6 +112,13 @@ const webStack = {
   },
 };
 
+/** The client: a toolbox pod no stack policy selects, with the public CA in /ca (the root filesystem is read-only). */
+function clientPod() {
+  const pod = toolboxPod('client');
+  Object.assign(pod.spec.containers[0] as Record<string, unknown>, { volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }] });
+  return { ...pod, spec: { ...pod.spec, enableServiceLinks: false, volumes: [{ name: 'ca', secret: { secretName: 'public-ca' } }] } };
+}
+
 /** A toolbox pod the stack's NetworkPolicies take for a web pod; never Ready, so HAProxy never sends it traffic. */
 function webImpostor() {
   const pod = toolboxPod('web-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'web' });
@@ -193,8 +200,9 @@ beforeAll(async () => {
   await applyIn(ns, [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'e2e-public-ca' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(publicCa.crt), 'tls.key': b64(publicCa.key) } },
     { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'e2e-public' }, spec: { ca: { secretName: 'e2e-public-ca' } } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'foreign-client' }, data: { 'tls.crt': b64(foreign.crt), 'tls.key': b64(foreign.key) } },
-    { ...toolboxPod('client'), spec: { ...toolboxPod('client').spec, enableServiceLinks: false } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'foreign-client' }, data: { 'tls.crt': b64(foreign.crt), 'tls.key': b64(foreign.key), 'ca.crt': b64(foreignCa.crt) } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'public-ca' }, data: { 'ca.crt': b64(publicCa.crt) } },
+    clientPod(),
   ]);
   operator = await startTestOperator(ns, [
     '--image-haproxy=webstack.local/haproxy:2.6',
@@ -240,12 +248,11 @@ describe('reencrypt stack on real pods', () => {
       await eventually(() => available(d), { description: `Deployment ${d} available`, timeoutMs: 240_000, intervalMs: 3000 });
     }
     const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
-    await kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', `cat > /tmp/ca.crt <<'EOF'\n${publicCa.crt}EOF`]);
     // `/` is the app's own handler (Nginx answers /healthz itself): without a database the app
     // answers 502 with its own error text, which only it writes; with one, the row it wrote.
     const response = await eventually(
       async () => {
-        const r = await exec('client', ['curl', '-sS', '--max-time', '8', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`, '-D', '-']);
+        const r = await exec('client', ['curl', '-sS', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`, '-D', '-']);
         if (r.code !== 0) throw new Error(`curl: ${r.stderr}`);
         if (!/\n(create|insert|select): |"visits":/.test(r.stdout)) throw new Error(`not the app's answer: ${r.stdout}`);
         return r.stdout;
@@ -261,7 +268,7 @@ describe('reencrypt stack on real pods', () => {
     const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
     const body = await eventually(
       async () => {
-        const r = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
+        const r = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
         if (r.code !== 0) throw new Error(`curl: ${r.stderr} ${r.stdout}`);
         return JSON.parse(r.stdout) as { wrote: number; visits: number; dbTLSCipher: string; database: string };
       },
@@ -271,7 +278,7 @@ describe('reencrypt stack on real pods', () => {
     expect(body.visits).toBeGreaterThanOrEqual(1);
     // The app reached the database with the DB_SSL_MODE=VERIFY_IDENTITY and DB_SSL_CA the operator gave it.
     expect(body.dbTLSCipher).not.toBe('');
-    const second = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/tmp/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
+    const second = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
     expect((JSON.parse(second.stdout) as { visits: number }).visits).toBeGreaterThan(body.visits - 1);
     await eventually(
       async () => {
@@ -313,8 +320,7 @@ describe('reencrypt stack on real pods', () => {
       const plain = await curl(`http://${appHost()}:8443/healthz`);
       expect(plain.stdout).toContain('The plain HTTP request was sent to HTTPS port');
       // And the app proxy's certificate does not verify against another CA.
-      await kubectl(['exec', '-n', ns, 'web-impostor', '--', 'sh', '-c', `cat > /tmp/foreign-ca.crt <<'EOF'\n${foreignCa.crt}EOF`]);
-      const unverified = await curl('--cacert', '/tmp/foreign-ca.crt', '--cert', '/web-tls/tls.crt', '--key', '/web-tls/tls.key', `https://${appHost()}:8443/healthz`);
+      const unverified = await curl('--cacert', '/foreign/ca.crt', '--cert', '/web-tls/tls.crt', '--key', '/web-tls/tls.key', `https://${appHost()}:8443/healthz`);
       expect(unverified.code).toBe(60); // curl: peer certificate cannot be authenticated with given CA certificates
     }, 60_000);
 
