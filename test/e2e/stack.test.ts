@@ -217,6 +217,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // The operator removes its finalizer; stopped first, it would leave the namespace Terminating.
+  if (ns) await kubectl(['delete', 'webstack', '-n', ns, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
   await operator?.stop();
   certManager?.kill('SIGTERM');
   if (ns) await deleteNamespace(ns);
