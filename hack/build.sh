@@ -5,7 +5,8 @@
 #
 # control-plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
 #   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs, and kstatus (hack/kstatus:
-#   the status library Flux uses, for the unit tests of the WebStack's conditions).
+#   the status library Flux uses, for the unit tests of the WebStack's conditions), and the
+#   cert-manager controller (hack/cert-manager, for the e2e tests' internal CA issuance).
 # node: what a real node runs (hack/cluster up --real-nodes N): kubelet, kube-proxy, containerd
 #   with ctr and its runc shim, CoreDNS and kube-router.
 # otelcol: the log agent's OpenTelemetry Collector (hack/otelcol/build.sh: its builder manifest),
@@ -134,6 +135,16 @@ build_kstatus() {
     bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."
 }
 
+# hack/cert-manager is the main package of cert-manager's cmd/controller module, which the Go module
+# proxy does not serve (see its go.mod for the version); the rest comes from the root module.
+build_cert_manager() {
+  local src="$HACK_DIR/cert-manager" out="$BIN_DIR/cert-manager-controller" f stale=""
+  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go "$src"/app/*.go "$src"/app/options/*.go; do [ "$out" -nt "$f" ] || stale=1; done
+  [ -n "$stale" ] || return 0
+  with_progress "cert-manager controller ($(sed -n 's#^\s*github.com/cert-manager/cert-manager \(v[^ ]*\)$#\1#p' "$src/go.mod"))" \
+    bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."
+}
+
 build_control_plane() {
   build_etcd
   go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
@@ -142,6 +153,7 @@ build_control_plane() {
   build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
   fetch_crds
   build_kstatus
+  build_cert_manager
   log "control plane binaries ready in $BIN_DIR ($(elapsed))"
 }
 

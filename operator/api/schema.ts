@@ -279,8 +279,10 @@ const tls = obj(
     ),
     mode: withDefault(
       enumOf(
-        'reencrypt: HAProxy terminates the public certificate and re-encrypts to Nginx, the app and MySQL with ' +
-          'certificates from a per-stack internal CA, so no traffic inside the cluster is in clear. ' +
+        'reencrypt: HAProxy terminates the public certificate and re-encrypts to Nginx with a certificate from a ' +
+          'per-stack internal CA; Nginx reaches the app over TLS verified against that CA (served by the app itself ' +
+          'with app.tls, else by a TLS sidecar in the app pod), and MySQL requires TLS with a certificate of that CA. ' +
+          'The app is given DB_SSL_MODE=VERIFY_IDENTITY and DB_SSL_CA and must pass them to its database driver. ' +
           'terminate: TLS ends at HAProxy and internal traffic is plain (only for trusted networks). ' +
           'passthrough: HAProxy forwards TLS untouched and Nginx terminates it with the public certificate.',
         ['reencrypt', 'terminate', 'passthrough'],
@@ -335,7 +337,12 @@ const app = obj(
       D.app.healthPath,
     ),
     tls: withDefault(
-      bool('The app serves HTTPS on port, with a certificate from the stack\'s internal CA, instead of plain HTTP.'),
+      bool(
+        'The app serves HTTPS on port itself, with the certificate <stack>-app-tls of the internal CA mounted at /etc/webstack/tls. ' +
+          'When false (reencrypt mode), a TLS-terminating Nginx sidecar in the app pod serves that certificate on 8443 (9443 when ' +
+          'port is 8443), accepts only clients with a certificate of the internal CA, and proxies to the app on 127.0.0.1:port; ' +
+          'the Service and the NetworkPolicy expose only the sidecar\'s port.',
+      ),
       D.app.tls,
     ),
     env: list(

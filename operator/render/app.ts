@@ -1,17 +1,23 @@
 /**
  * App tier: the user's application, its Service and disruption budget, and optionally a canary
- * Deployment with another image behind the same Service. Both Deployments carry the tier's
+ * Deployment with another image behind the same Service. In reencrypt mode an app that serves
+ * plain HTTP gets the app proxy, a TLS-terminating Nginx sidecar (layout.APP_PROXY): the Service
+ * and the NetworkPolicy expose only its port, so Nginx -> app is encrypted and verified with no app
+ * change. Both Deployments carry the tier's
  * selector labels (so the Service, the budget and the topology spread count them together) plus a
  * distinct variant label (so neither Deployment adopts the other's pods); traffic splits by replica count.
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
 import { VARIANT_LABEL } from '../api/identity.js';
-import { APP, MYSQL } from './config/layout.js';
+import { renderAppProxyConfig } from './config/app-proxy.js';
+import { APP, APP_PROXY, MYSQL, TLS_FILES } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
 import { selectorLabels } from './names.js';
 import {
+  SIDECAR_RESOURCES,
   UID,
+  configMapVolume,
   container,
   containerPort,
   deployment,
@@ -26,6 +32,19 @@ import {
   servicePort,
 } from './pod.js';
 
+/**
+ * How the app must connect to the database: TLS always (the server requires it), verified against
+ * the internal CA and the server's name in reencrypt mode. The names follow MySQL's --ssl-mode;
+ * docs/app.md maps them to the common drivers' settings.
+ */
+function databaseTlsEnv(ctx: RenderContext): k8s.EnvVar[] {
+  if (!ctx.plan.tls.hops.toDatabase.verified) return [{ name: 'DB_SSL_MODE', value: 'REQUIRED' }];
+  return [
+    { name: 'DB_SSL_MODE', value: 'VERIFY_IDENTITY' },
+    { name: 'DB_SSL_CA', value: `${APP.dbCaDir}/${TLS_FILES.ca}` },
+  ];
+}
+
 /** The database settings the operator injects, before the user's own env (which may override them). */
 function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {
   const n = ctx.names;
@@ -36,7 +55,46 @@ function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {
     { name: 'DB_NAME', value: MYSQL.database },
     { name: 'DB_USER', value: MYSQL.users.app },
     { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: n.mysqlCredentials, key: MYSQL.secretKeys.appPassword } } },
+    ...databaseTlsEnv(ctx),
   ];
+}
+
+/** The app proxy's container, volumes and config file, when the plan has one. */
+function appProxy(ctx: RenderContext): { container: k8s.Container; volumes: k8s.Volume[]; files: Record<string, string> } | undefined {
+  const proxy = ctx.plan.tls.appProxy;
+  const config = renderAppProxyConfig(ctx.plan);
+  const { cert, ca } = ctx.plan.tls.mounts.app;
+  if (proxy === undefined || config === undefined || cert === undefined || ca === undefined) return undefined;
+  const n = ctx.names;
+  new k8s.KubeConfigMap(ctx.scope('config'), id('ConfigMap', n.appProxyConfig), {
+    metadata: meta(ctx, n.appProxyConfig, 'app'),
+    data: { [APP_PROXY.configFile]: config },
+  });
+  return {
+    container: container({
+      name: 'app-proxy',
+      image: ctx.images.nginx,
+      uid: UID.nginx,
+      command: [...APP_PROXY.command],
+      ports: [containerPort('https', proxy.port)],
+      // The proxy wants client certificates, which the kubelet does not have: it asks whether the port listens.
+      livenessProbe: tcpProbe(proxy.port, 'liveness'),
+      resources: SIDECAR_RESOURCES,
+      volumeMounts: [
+        mount('app-proxy-config', APP_PROXY.confDir),
+        mount('app-proxy-run', APP_PROXY.runDir, false),
+        mount('app-proxy-tls', APP_PROXY.certDir),
+        mount('app-proxy-ca', APP_PROXY.caDir),
+      ],
+    }),
+    volumes: [
+      configMapVolume('app-proxy-config', n.appProxyConfig),
+      scratchVolume('app-proxy-run'),
+      secretVolume('app-proxy-tls', cert, [TLS_FILES.cert, TLS_FILES.key]),
+      secretVolume('app-proxy-ca', ca, [TLS_FILES.ca]),
+    ],
+    files: { [`app-proxy/${APP_PROXY.configFile}`]: config },
+  };
 }
 
 export function renderApp(ctx: RenderContext): void {
@@ -46,10 +104,11 @@ export function renderApp(ctx: RenderContext): void {
   const plan = ctx.plan.tls;
   const portName = app.tls ? 'https' : 'http';
   const scheme = app.tls ? 'HTTPS' : 'HTTP';
+  const proxy = appProxy(ctx);
 
   new k8s.KubeService(ctx.scope('services'), id('Service', n.app), {
     metadata: meta(ctx, n.app, 'app'),
-    spec: { selector: tierSelector, ports: [servicePort(portName, app.port, app.port)] },
+    spec: { selector: tierSelector, ports: [servicePort(plan.appPort.name, plan.appPort.number, plan.appPort.number)] },
   });
 
   const env: k8s.EnvVar[] = [
@@ -59,11 +118,15 @@ export function renderApp(ctx: RenderContext): void {
     ),
   ];
   // Most runtimes want a writable /tmp; the root filesystem is read-only.
-  const volumes: k8s.Volume[] = [scratchVolume('tmp', '256Mi')];
+  const volumes: k8s.Volume[] = [scratchVolume('tmp', '256Mi'), ...(proxy?.volumes ?? [])];
   const mounts: k8s.VolumeMount[] = [mount('tmp', '/tmp', false)];
-  if (plan.mounts.app.cert !== undefined) {
+  if (app.tls && plan.mounts.app.cert !== undefined) {
     volumes.push(secretVolume('certs', plan.mounts.app.cert));
     mounts.push(mount('certs', APP.certDir));
+  }
+  if (plan.hops.toDatabase.verified && plan.mounts.app.ca !== undefined) {
+    volumes.push(secretVolume('db-ca', plan.mounts.app.ca, [TLS_FILES.ca]));
+    mounts.push(mount('db-ca', APP.dbCaDir));
   }
 
   const variant = (name: string, image: string, replicas: number, variantName: 'stable' | 'canary') => {
@@ -94,7 +157,8 @@ export function renderApp(ctx: RenderContext): void {
         labels,
         tierSelector,
         uid: UID.app,
-        containers: [main],
+        ...(proxy ? { files: proxy.files } : {}),
+        containers: proxy ? [main, proxy.container] : [main],
         volumes,
       }),
     });

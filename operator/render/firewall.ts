@@ -4,7 +4,7 @@
  * so an edge exists only where both policies agree:
  *
  *   clients (spec.loadBalancer.allowedSourceRanges) -> LB http/https
- *   LB -> web main port          web -> app port          app -> database 3306
+ *   LB -> web main port          web -> app port (the app proxy's, if any)   app -> database 3306
  *   database <-> database 3306 (replication)             every pod -> cluster DNS 53
  *   monitoring namespaces -> metrics ports (HAProxy stats, Nginx exporter, mysqld exporter)
  *   spec.firewall.extraIngress (per tier) and spec.firewall.appEgress
@@ -123,7 +123,7 @@ export function renderFirewall(ctx: RenderContext): void {
     web,
     {
       ingress: [{ from: [pods(lb)], ports: [TCP(webMain)] }, ...monitoring(NGINX.exporterPort), ...extraIngress('web')],
-      egress: [{ to: [pods(app)], ports: [TCP(spec.app.port)] }],
+      egress: [{ to: [pods(app)], ports: [TCP(ctx.plan.tls.appPort.number)] }],
     },
     { component: 'web' },
   );
@@ -132,7 +132,8 @@ export function renderFirewall(ctx: RenderContext): void {
     n.app,
     app,
     {
-      ingress: [{ from: [pods(web)], ports: [TCP(spec.app.port)] }, ...extraIngress('app')],
+      // The app proxy's port when there is one: the app's own port then stays closed to other pods.
+      ingress: [{ from: [pods(web)], ports: [TCP(ctx.plan.tls.appPort.number)] }, ...extraIngress('app')],
       egress: [
         { to: [pods(db)], ports: [TCP(MYSQL.port)] },
         ...spec.firewall.appEgress.map((r) => ({ to: [peer(r.to)], ...ports(r.ports) })),

@@ -17,6 +17,7 @@ export function names(stack: string) {
     webConfig: `${stack}-web-config`,
     app: `${stack}-app`,
     appCanary: `${stack}-app-canary`,
+    appProxyConfig: `${stack}-app-proxy-config`,
     mysql: `${stack}-mysql`,
     mysqlHeadless: `${stack}-mysql-headless`,
     mysqlPrimary: `${stack}-mysql-primary`,

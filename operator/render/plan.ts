@@ -4,13 +4,15 @@
  * file holds follow from the same decision instead of agreeing by convention.
  *
  * TLS, hop by hop: in `reencrypt` HAProxy terminates the public certificate and re-encrypts to
- * Nginx with a certificate from the stack's internal CA, which also signs the app's (spec.app.tls)
- * and MySQL's; `terminate` sends plain HTTP from HAProxy on; `passthrough` hands the TCP stream
- * to Nginx, which serves the public certificate itself.
+ * Nginx with a certificate from the stack's internal CA, which also signs the app's and MySQL's.
+ * The app's certificate is served by the app itself (spec.app.tls) or, for an app that serves
+ * plain HTTP, by a TLS-terminating sidecar in the app pod (the app proxy), so Nginx -> app is
+ * encrypted and verified with no app change. `terminate` sends plain HTTP from HAProxy on;
+ * `passthrough` hands the TCP stream to Nginx, which serves the public certificate itself.
  */
 import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
 import type { TLSMode } from '../api/types.js';
-import { NGINX } from './config/layout.js';
+import { APP_PROXY, NGINX } from './config/layout.js';
 import { names } from './names.js';
 
 /** One hop inside the stack. */
@@ -27,18 +29,26 @@ export interface TlsPlan {
   hops: {
     /** HAProxy -> Nginx (always PROXY protocol; TLS unless HAProxy terminates and sends HTTP). */
     lbToWeb: HopTls;
-    /** Nginx -> app (spec.app.tls). */
+    /** Nginx -> app: TLS to the app (spec.app.tls) or to its app proxy (reencrypt), else plain. */
     webToApp: HopTls;
     /** App and replicas -> MySQL: always encrypted (by the server's own certificate at worst). */
     toDatabase: HopTls;
   };
   /** Nginx's main port and its name: TLS on httpsPort unless the LB -> web hop is in clear. */
   webPort: { number: number; name: 'http' | 'https' };
+  /**
+   * The port the app Service exposes, Nginx dials and the app's NetworkPolicy admits: the app
+   * proxy's TLS port when there is one, else spec.app.port.
+   */
+  appPort: { number: number; name: 'http' | 'https' };
+  /** The TLS-terminating sidecar in front of an app that serves plain HTTP (reencrypt without spec.app.tls). */
+  appProxy?: { port: number; upstreamPort: number };
   /** The Secrets each tier's pods mount: a certificate to serve, the CA to verify with. */
   mounts: {
     loadBalancer: { cert?: string; ca?: string };
     web: { cert?: string; ca?: string };
-    app: { cert?: string };
+    /** cert: served by the app (spec.app.tls) or its app proxy; ca: verifies MySQL (DB_SSL_CA) and the proxy's clients. */
+    app: { cert?: string; ca?: string };
     database: { cert?: string };
   };
   /** Certificate for the domain and aliases: served by HAProxy, or by Nginx in passthrough mode. */
@@ -47,7 +57,7 @@ export interface TlsPlan {
   caSecret?: string;
   /** What Nginx serves: the internal certificate (reencrypt), the public one (passthrough), none (terminate). */
   webSecret?: string;
-  /** The app's own certificate (reencrypt with app.tls). */
+  /** The app's certificate (reencrypt), served by the app (spec.app.tls) or its app proxy. */
   appSecret?: string;
   /** MySQL's certificate (reencrypt). */
   mysqlSecret?: string;
@@ -63,7 +73,7 @@ function secretsOf(stackName: string, spec: DefaultedSpec): Secrets {
         publicSecret: n.tlsSecret,
         caSecret: n.caSecret,
         webSecret: n.webTlsSecret,
-        ...(spec.app.tls ? { appSecret: n.appTlsSecret } : {}),
+        appSecret: n.appTlsSecret,
         mysqlSecret: n.mysqlTlsSecret,
       };
     case 'passthrough':
@@ -83,20 +93,24 @@ export function tlsPlan(stackName: string, spec: DefaultedSpec): TlsPlan {
   const publicTlsAt = mode === 'passthrough' ? 'web' : 'loadBalancer';
   const reencrypt = mode === 'reencrypt';
   const webEncrypted = mode !== 'terminate';
-  const appCa = spec.app.tls ? names(stackName).caSecret : undefined;
+  // Without spec.app.tls a reencrypt stack puts the app proxy in front of the app.
+  const appProxy = reencrypt && !spec.app.tls ? { port: APP_PROXY.portFor(spec.app.port), upstreamPort: spec.app.port } : undefined;
+  const appEncrypted = spec.app.tls || appProxy !== undefined;
   return {
     mode,
     publicTlsAt,
     hops: {
       lbToWeb: { encrypted: webEncrypted, verified: reencrypt },
-      webToApp: { encrypted: spec.app.tls, verified: spec.app.tls },
+      webToApp: { encrypted: appEncrypted, verified: appEncrypted },
       toDatabase: { encrypted: true, verified: reencrypt },
     },
     webPort: webEncrypted ? { number: NGINX.httpsPort, name: 'https' } : { number: NGINX.httpPort, name: 'http' },
+    appPort: { number: appProxy?.port ?? spec.app.port, name: appEncrypted ? 'https' : 'http' },
+    ...(appProxy ? { appProxy } : {}),
     mounts: {
       loadBalancer: { ...present('cert', publicTlsAt === 'loadBalancer' ? secrets.publicSecret : undefined), ...present('ca', secrets.caSecret) },
-      web: { ...present('cert', secrets.webSecret), ...present('ca', appCa) },
-      app: present('cert', secrets.appSecret),
+      web: { ...present('cert', secrets.webSecret), ...present('ca', appEncrypted ? secrets.caSecret : undefined) },
+      app: { ...present('cert', secrets.appSecret), ...present('ca', secrets.caSecret) },
       database: present('cert', secrets.mysqlSecret),
     },
     ...secrets,

@@ -102,12 +102,36 @@ export const NGINX = {
 } as const;
 
 /**
- * The user's application. Nginx proxies to the `<stack>-app` Service on spec.app.port (https when
- * spec.app.tls, verified against the internal CA as serviceHost(`<stack>-app`, ns), so the app's
- * certificate `<stack>-app-tls` must carry that name). The app finds its certificate in certDir.
+ * The user's application. Nginx proxies to the `<stack>-app` Service on plan.appPort: spec.app.port
+ * over https when spec.app.tls (the app finds its certificate in certDir), the app proxy's port in
+ * reencrypt mode otherwise, plain spec.app.port in the other modes. TLS is verified against the
+ * internal CA as serviceHost(`<stack>-app`, ns), so `<stack>-app-tls` must carry that name.
  */
 export const APP = {
   certDir: '/etc/webstack/tls',
+  /** reencrypt: `<stack>-ca` item `ca.crt`, the CA MySQL's certificate is verified against (env DB_SSL_CA). */
+  dbCaDir: '/etc/webstack/db-ca',
+} as const;
+
+/**
+ * The app proxy: Nginx (the web tier's image, uid 101) as a sidecar of the app pods when the stack
+ * is in reencrypt mode and the app serves plain HTTP (no spec.app.tls). It terminates TLS with
+ * `<stack>-app-tls` (certDir), requires a client certificate from the internal CA (caDir, only
+ * Nginx's web certificate has one) and proxies to the app on 127.0.0.1:spec.app.port.
+ * - confDir: ConfigMap `<stack>-app-proxy-config` key `nginx.conf`; command runs nginx with it.
+ * - runDir: emptyDir for the pid and temp files.
+ * - The app Service and the app's NetworkPolicy expose only portFor(spec.app.port); the app's own
+ *   port stays reachable from inside the pod and from its node (the kubelet's probes).
+ */
+export const APP_PROXY = {
+  /** 8443, or 9443 when the app itself listens on 8443. */
+  portFor: (appPort: number): number => (appPort === 8443 ? 9443 : 8443),
+  confDir: '/etc/webstack/app-proxy',
+  configFile: 'nginx.conf',
+  command: ['nginx', '-c', '/etc/webstack/app-proxy/nginx.conf'],
+  certDir: '/etc/webstack/app-proxy/tls',
+  caDir: '/etc/webstack/app-proxy/ca',
+  runDir: '/var/run/app-proxy',
 } as const;
 
 /**

@@ -66,15 +66,21 @@ function listener(tls: TlsPlan): string[] {
 /**
  * The app Service is dialled through a variable so nginx resolves it per request with the pod's
  * nameserver: nginx starts (and `nginx -t` passes) without cluster DNS, and follows a recreated
- * Service. With spec.app.tls the app's certificate is verified against the internal CA.
+ * Service. Over TLS (spec.app.tls, or the app proxy in reencrypt mode) the app's certificate is
+ * verified against the internal CA, and Nginx presents its own internal certificate as a client
+ * certificate (the app proxy requires one).
  */
-function appProxy(stack: DefaultedWebStack, hop: HopTls): string[] {
+function appProxy(stack: DefaultedWebStack, hop: HopTls, port: number, clientCertificate: boolean): string[] {
   const appHost = serviceHost(names(stack.metadata.name).app, stackNamespace(stack));
   const scheme = hop.encrypted ? 'https' : 'http';
   const verify = hop.verified
     ? [
         '            proxy_ssl_verify on;',
         `            proxy_ssl_trusted_certificate ${NGINX.caDir}/${TLS_FILES.ca};`,
+        // Nginx's internal certificate (reencrypt only; passthrough's is the public one).
+        ...(clientCertificate
+          ? [`            proxy_ssl_certificate ${NGINX.certDir}/${TLS_FILES.cert};`, `            proxy_ssl_certificate_key ${NGINX.certDir}/${TLS_FILES.key};`]
+          : []),
         '            proxy_ssl_verify_depth 2;',
         '            proxy_ssl_server_name on;',
         `            proxy_ssl_name ${appHost};`,
@@ -83,7 +89,7 @@ function appProxy(stack: DefaultedWebStack, hop: HopTls): string[] {
     : [];
   return [
     '        location / {',
-    `            set $webstack_app ${appHost}:${stack.spec.app.port};`,
+    `            set $webstack_app ${appHost}:${port};`,
     `            proxy_pass ${scheme}://$webstack_app;`,
     '            proxy_http_version 1.1;',
     '            proxy_set_header Host $host;',
@@ -155,7 +161,7 @@ export function renderNginxConfig(stack: DefaultedWebStack, { tls }: StackPlan =
     '            return 200 "ok\\n";',
     '        }',
     '',
-    ...appProxy(stack, tls.hops.webToApp),
+    ...appProxy(stack, tls.hops.webToApp, tls.appPort.number, tls.mode === 'reencrypt'),
     '    }',
     '',
     // Plain HTTP without the PROXY protocol, for kubelet probes and the exporter sidecar.

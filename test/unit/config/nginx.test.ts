@@ -95,11 +95,18 @@ describe('nginx.conf and start.sh', () => {
     expect(cfg).not.toContain('set_real_ip_from 0.0.0.0/0;');
   });
 
-  it('proxies to the app Service, over verified TLS when the app serves TLS', () => {
-    const plain = lines(renderNginxConfig(inMode(minimal, 'reencrypt')));
+  it('proxies to the app Service, over verified TLS when the app or its app proxy serves TLS', () => {
+    const plain = lines(renderNginxConfig(inMode(minimal, 'terminate')));
     expect(plain).toContain('set $webstack_app mini-app.shop.svc.cluster.local:8080;');
     expect(plain).toContain('proxy_pass http://$webstack_app;');
     expect(plain.join('\n')).not.toContain('proxy_ssl_verify');
+
+    // reencrypt, an app serving plain HTTP: to its app proxy, with Nginx's internal certificate as client certificate.
+    const proxied = lines(renderNginxConfig(inMode(minimal, 'reencrypt')));
+    expect(proxied).toContain('set $webstack_app mini-app.shop.svc.cluster.local:8443;');
+    expect(proxied).toContain('proxy_pass https://$webstack_app;');
+    expect(proxied).toContain('proxy_ssl_verify on;');
+    expect(proxied).toContain(`proxy_ssl_certificate ${NGINX.certDir}/tls.crt;`);
 
     const tls = lines(renderNginxConfig(inMode(full, 'terminate')));
     expect(tls).toContain('set $webstack_app foobar-app.store.svc.cluster.local:8443;');

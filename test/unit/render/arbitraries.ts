@@ -85,7 +85,7 @@ function withTierPorts(spec: WebStackSpec): WebStackSpec {
   const tierPorts: Record<TierName, number[]> = {
     loadBalancer: [HAPROXY.httpPort, HAPROXY.httpsPort],
     web: [spec.tls.mode === 'terminate' ? NGINX.httpPort : NGINX.httpsPort],
-    app: [spec.app.port ?? 8080],
+    app: [(spec.tls.mode ?? 'reencrypt') === 'reencrypt' && spec.app.tls !== true ? ((spec.app.port ?? 8080) === 8443 ? 9443 : 8443) : (spec.app.port ?? 8080)],
     database: [MYSQL.port],
   };
   const extraIngress = rules.map(({ withPorts, ...rule }) =>

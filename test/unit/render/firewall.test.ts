@@ -77,7 +77,8 @@ function intendedEdges(stack: DefaultedWebStack, endpoints: Endpoint[]): Set<str
   const s = stack.spec;
   const e = new Set<string>([
     `lb->web:${webPort(s.tls.mode)}/TCP`,
-    `web->app:${s.app.port}/TCP`,
+    // In reencrypt mode an app serving plain HTTP is reached through its app proxy, on 8443 (9443 if the app has 8443).
+    `web->app:${s.tls.mode === 'reencrypt' && !s.app.tls ? (s.app.port === 8443 ? 9443 : 8443) : s.app.port}/TCP`,
     'app->database:3306/TCP',
     'database->database:3306/TCP',
   ]);

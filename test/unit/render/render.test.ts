@@ -119,7 +119,8 @@ describe('render', () => {
           `Certificate/${n.mysqlTlsSecret}`,
         ].sort(),
       );
-      expect(certManagerRefs(withSpec(full, (s) => (s.app.tls = false)))).not.toContain(`Certificate/${n.appTlsSecret}`);
+      // An app serving plain HTTP gets the certificate too: its app proxy serves it.
+      expect(certManagerRefs(withSpec(full, (s) => (s.app.tls = false)))).toContain(`Certificate/${n.appTlsSecret}`);
     });
 
     it.each<TLSMode>(['terminate', 'passthrough'])('%s: only the public certificate, no internal CA', (mode) => {

@@ -1,0 +1,371 @@
+/**
+ * A WebStack in reencrypt mode on the real nodes, reconciled by the operator (in this process) on
+ * the locally built images, its certificates issued by the real cert-manager controller (built
+ * from hack/cert-manager, run on this host with the cluster's kubeconfig: the internal CA path
+ * needs no webhook and no solver pods).
+ *
+ * - A client pod requests https://<domain>/healthz through the LB Service (ClusterIP, curl
+ *   --resolve: the cluster has no LB addresses), verifying the public certificate: HAProxy ->
+ *   Nginx -> app proxy -> app.
+ * - The Nginx -> app hop, from a pod that carries the web tier's labels (so the stack's
+ *   NetworkPolicies treat it as a web pod) and mounts the web tier's certificate: with it the app
+ *   proxy answers; plain HTTP, no client certificate or one from another CA are refused; the
+ *   app's own plain port and the Kubernetes API time out while the allowed edge works.
+ * - The full request: the app writes and reads a row in MariaDB (spec.database.engine: mariadb),
+ *   over TLS verified with the DB_SSL_MODE and DB_SSL_CA the operator injects; the stack is Ready.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RunningOperator } from '../../operator/main.js';
+import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
+import { startTestOperator } from '../support/operator.js';
+import { applyIn, image, toolboxPod } from './objects.js';
+import { certificateAuthority, serverCertificate } from './tls.js';
+
+const STACK = 'shop';
+const DOMAIN = 'shop.i14.test';
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** hack/lib.sh's cache layout: where the cert-manager CRDs and controller are. */
+function libVar(name: string): string {
+  return execFileSync('bash', ['-c', `source "${repoRoot}/hack/lib.sh" && printf %s "$${name}"`], { encoding: 'utf8' });
+}
+
+let ns: string;
+let operator: RunningOperator | undefined;
+let certManager: ChildProcess | undefined;
+let certManagerLog = '';
+const publicCa = certificateAuthority('e2e public CA');
+const foreignCa = certificateAuthority('e2e foreign CA');
+
+async function secretFile(secret: string, key: string): Promise<string> {
+  const s = await getJson<{ data?: Record<string, string> }>(['secret', '-n', ns, secret]);
+  const value = s.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${secret} has no ${key}`);
+  return Buffer.from(value, 'base64').toString();
+}
+
+/** Throws unless the certificate chains to the CA (openssl verify, on this host). */
+function verifies(certificate: string, ca: string): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'webstack-e2e-verify-'));
+  try {
+    writeFileSync(path.join(dir, 'ca.crt'), ca);
+    writeFileSync(path.join(dir, 'leaf.crt'), certificate);
+    execFileSync('openssl', ['verify', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'leaf.crt')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function exec(pod: string, command: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return kubectl(['exec', '-n', ns, pod, '--', ...command], { allowFail: true });
+}
+
+/**
+ * Opens a TCP connection to host:port from pod: 'open' when anything answers (curl's exit code is
+ * not a connection failure), 'closed' when the connection times out (28) or is refused (7).
+ */
+async function connect(pod: string, host: string, port: number): Promise<'open' | 'closed'> {
+  const r = await exec(pod, ['curl', '-s', '-o', '/dev/null', '--connect-timeout', '3', '--max-time', '5', `http://${host}:${port}/`]);
+  return r.code === 28 || r.code === 7 ? 'closed' : 'open';
+}
+
+function startCertManager(): void {
+  const bin = path.join(libVar('BIN_DIR'), 'cert-manager-controller');
+  certManager = spawn(
+    bin,
+    [
+      `--kubeconfig=${kubeconfigPath()}`,
+      `--namespace=${ns}`,
+      '--leader-elect=false',
+      '--metrics-listen-address=127.0.0.1:0',
+      '--v=1',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  certManager.on('error', (e) => {
+    certManagerLog += `\n${e.message} (build it with hack/build.sh control-plane)`;
+  });
+  certManager.stderr?.on('data', (chunk: Buffer) => {
+    certManagerLog = (certManagerLog + chunk.toString()).slice(-20_000);
+  });
+}
+
+const webStack = {
+  apiVersion: 'webstack.dev/v1alpha1',
+  kind: 'WebStack',
+  metadata: { name: STACK },
+  spec: {
+    domain: DOMAIN,
+    tls: { mode: 'reencrypt', issuerRef: { name: 'e2e-public', kind: 'Issuer' } },
+    loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
+    web: { replicas: 1 },
+    app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
+    database: { engine: 'mariadb', replicas: 2 },
+    logging: { enabled: false },
+    monitoring: { enabled: false },
+    placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
+  },
+};
+
+/** The client: a toolbox pod no stack policy selects, with the public CA in /ca (the root filesystem is read-only). */
+function clientPod() {
+  const pod = toolboxPod('client');
+  Object.assign(pod.spec.containers[0] as Record<string, unknown>, { volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }] });
+  return { ...pod, spec: { ...pod.spec, enableServiceLinks: false, volumes: [{ name: 'ca', secret: { secretName: 'public-ca' } }] } };
+}
+
+/** A toolbox pod the stack's NetworkPolicies take for a web pod; never Ready, so HAProxy never sends it traffic. */
+function webImpostor() {
+  const pod = toolboxPod('web-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'web' });
+  const container = pod.spec.containers[0] as Record<string, unknown>;
+  Object.assign(container, {
+    readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
+    volumeMounts: [
+      { name: 'web-tls', mountPath: '/web-tls', readOnly: true },
+      { name: 'foreign', mountPath: '/foreign', readOnly: true },
+    ],
+  });
+  return {
+    ...pod,
+    spec: {
+      ...pod.spec,
+      enableServiceLinks: false,
+      securityContext: { fsGroup: 65534 },
+      volumes: [
+        { name: 'web-tls', secret: { secretName: `${STACK}-web-tls` } },
+        { name: 'foreign', secret: { secretName: 'foreign-client' } },
+      ],
+    },
+  };
+}
+
+const FAKE_GUARD = 'webstack-e2e-real-cert-manager';
+
+/**
+ * The clusters' hack/fake-cloud.ts stands in for cert-manager where only its CRDs are installed:
+ * it self-signs every Certificate, faster than the real controller. An in-tree admission policy
+ * (no webhook) refuses its writes to Secrets in namespaces labelled for the real controller, so
+ * the real one issues them.
+ */
+async function keepFakeCertificatesOut(namespace: string): Promise<void> {
+  await kubectl(['label', 'namespace', namespace, 'webstack.dev/cert-manager=real']);
+  await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: FAKE_GUARD },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] }],
+              namespaceSelector: { matchLabels: { 'webstack.dev/cert-manager': 'real' } },
+            },
+            validations: [
+              {
+                // Its server-side applies name their field manager; cert-manager's annotations stay, so only this tells them apart.
+                expression: "!has(object.metadata.managedFields) || !object.metadata.managedFields.exists(m, m.manager == 'fake-cloud')",
+                message: 'this namespace gets its certificates from the real cert-manager controller, not from hack/fake-cloud.ts',
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: FAKE_GUARD },
+          spec: { policyName: FAKE_GUARD, validationActions: ['Deny'] },
+        },
+      ],
+    }),
+  });
+}
+
+beforeAll(async () => {
+  await installCrds();
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']);
+  ns = await newNamespace('i14-stack', { restricted: true });
+  await keepFakeCertificatesOut(ns);
+  startCertManager();
+  const foreign = serverCertificate(foreignCa, ['impostor']);
+  await applyIn(ns, [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'e2e-public-ca' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(publicCa.crt), 'tls.key': b64(publicCa.key) } },
+    { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'e2e-public' }, spec: { ca: { secretName: 'e2e-public-ca' } } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'foreign-client' }, data: { 'tls.crt': b64(foreign.crt), 'tls.key': b64(foreign.key), 'ca.crt': b64(foreignCa.crt) } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'public-ca' }, data: { 'ca.crt': b64(publicCa.crt) } },
+    clientPod(),
+  ]);
+  operator = await startTestOperator(ns, [
+    '--image-haproxy=webstack.local/haproxy:2.6',
+    '--image-nginx=webstack.local/nginx:1.22',
+    '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
+    '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
+    '--image-mariadb-10.11=webstack.local/mariadb:10.11',
+    // The operator runs on this host; its database connections come from the node bridge's address.
+    '--operator-cidr=10.250.0.1/32',
+  ]);
+  await applyIn(ns, [webStack]);
+}, 180_000);
+
+afterAll(async () => {
+  // The operator removes its finalizer; stopped first, it would leave the namespace Terminating.
+  if (ns) await kubectl(['delete', 'webstack', '-n', ns, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
+  await operator?.stop();
+  certManager?.kill('SIGTERM');
+  if (ns) await deleteNamespace(ns);
+});
+
+async function available(deployment: string): Promise<void> {
+  const d = await getJson<{ status?: { availableReplicas?: number } }>(['deployment', '-n', ns, deployment]);
+  if ((d.status?.availableReplicas ?? 0) < 1) throw new Error(`${deployment} has no available replica`);
+}
+
+describe('reencrypt stack on real pods', () => {
+  it('cert-manager issues the public and internal certificates', async () => {
+    const secrets = [`${STACK}-tls`, `${STACK}-ca`, `${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`];
+    for (const secret of secrets) {
+      await eventually(() => kubectl(['get', 'secret', '-n', ns, secret]), { description: `Secret ${secret} (cert-manager log: ${certManagerLog.slice(-2000)})`, timeoutMs: 120_000, intervalMs: 2000 });
+    }
+    await eventually(
+      async () => {
+        const ca = await secretFile(`${STACK}-ca`, 'tls.crt');
+        verifies(await secretFile(`${STACK}-tls`, 'tls.crt'), publicCa.crt);
+        for (const leaf of [`${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`]) verifies(await secretFile(leaf, 'tls.crt'), ca);
+      },
+      { description: `certificates chained to the public and the internal CA (cert-manager log: ${certManagerLog.slice(-2000)})`, timeoutMs: 120_000, intervalMs: 2000 },
+    );
+  }, 260_000);
+
+  it('HTTPS through HAProxy, Nginx and the app proxy to the app, the public certificate verified', async () => {
+    for (const d of [`${STACK}-lb`, `${STACK}-web`, `${STACK}-app`]) {
+      await eventually(() => available(d), { description: `Deployment ${d} available`, timeoutMs: 240_000, intervalMs: 3000 });
+    }
+    const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
+    // `/` is the app's own handler (Nginx answers /healthz itself): without a database the app
+    // answers 502 with its own error text, which only it writes; with one, the row it wrote.
+    const response = await eventually(
+      async () => {
+        const r = await exec('client', ['curl', '-sS', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`, '-D', '-']);
+        if (r.code !== 0) throw new Error(`curl: ${r.stderr}`);
+        if (!/\n(create|insert|select): |"visits":/.test(r.stdout)) throw new Error(`not the app's answer: ${r.stdout}`);
+        return r.stdout;
+      },
+      { description: `https://${DOMAIN}/ answered by the app through the LB Service`, timeoutMs: 60_000, intervalMs: 2000 },
+    );
+    // The headers HAProxy and Nginx add on the way.
+    expect(response).toMatch(/strict-transport-security: max-age=63072000/i);
+    expect(response).toMatch(/x-content-type-options: nosniff/i);
+  }, 330_000);
+
+  it('the full request: the app writes and reads a row over verified TLS to the database, and the stack is Ready', async () => {
+    const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
+    const body = await eventually(
+      async () => {
+        const r = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
+        if (r.code !== 0) throw new Error(`curl: ${r.stderr} ${r.stdout}`);
+        return JSON.parse(r.stdout) as { wrote: number; visits: number; dbTLSCipher: string; database: string };
+      },
+      { description: `a row written and read through https://${DOMAIN}/`, timeoutMs: 300_000, intervalMs: 3000 },
+    );
+    expect(body.wrote).toBeGreaterThan(0);
+    expect(body.visits).toBeGreaterThanOrEqual(1);
+    // The app reached the database with the DB_SSL_MODE=VERIFY_IDENTITY and DB_SSL_CA the operator gave it.
+    expect(body.dbTLSCipher).not.toBe('');
+    const second = await exec('client', ['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${svc.spec.clusterIP}`, `https://${DOMAIN}/`]);
+    expect((JSON.parse(second.stdout) as { visits: number }).visits).toBeGreaterThan(body.visits - 1);
+    await eventually(
+      async () => {
+        const c = (await getJson<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>(['webstack', '-n', ns, STACK])).status?.conditions ?? [];
+        const ready = c.find((x) => x.type === 'Ready');
+        if (ready?.status !== 'True') throw new Error(JSON.stringify(c));
+      },
+      { description: 'Ready=True', timeoutMs: 180_000, intervalMs: 3000 },
+    );
+  }, 500_000);
+
+  describe('Nginx -> app: encrypted, verified, and the only way in', () => {
+    const appHost = () => `${STACK}-app.${ns}.svc.cluster.local`;
+    const curl = (...args: string[]) => exec('web-impostor', ['curl', '-sS', '--max-time', '5', ...args]);
+
+    beforeAll(async () => {
+      await applyIn(ns, [webImpostor()]);
+      // Started, not Ready: its readiness probe fails on purpose.
+      await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.containerStatuses[0].started}=true', '--timeout=120s', 'pod/web-impostor']);
+    }, 130_000);
+
+    it('the web certificate gets through the app proxy, whose certificate verifies as the app Service', async () => {
+      const r = await eventually(
+        async () => {
+          const out = await curl('--fail', '--cacert', '/web-tls/ca.crt', '--cert', '/web-tls/tls.crt', '--key', '/web-tls/tls.key', `https://${appHost()}:8443/healthz`);
+          if (out.code !== 0) throw new Error(out.stderr);
+          return out.stdout;
+        },
+        { description: 'the app proxy answering the web certificate', timeoutMs: 30_000, intervalMs: 1000 },
+      );
+      expect(r.trim()).toBe('ok');
+    }, 40_000);
+
+    it('refuses no client certificate, one from another CA, and plain HTTP', async () => {
+      const none = await curl('--cacert', '/web-tls/ca.crt', `https://${appHost()}:8443/healthz`);
+      expect(none.stdout).toContain('No required SSL certificate was sent');
+      const foreign = await curl('--cacert', '/web-tls/ca.crt', '--cert', '/foreign/tls.crt', '--key', '/foreign/tls.key', `https://${appHost()}:8443/healthz`);
+      expect(foreign.stdout).toContain('The SSL certificate error');
+      const plain = await curl(`http://${appHost()}:8443/healthz`);
+      expect(plain.stdout).toContain('The plain HTTP request was sent to HTTPS port');
+      // And the app proxy's certificate does not verify against another CA.
+      const unverified = await curl('--cacert', '/foreign/ca.crt', '--cert', '/web-tls/tls.crt', '--key', '/web-tls/tls.key', `https://${appHost()}:8443/healthz`);
+      expect(unverified.code).toBe(60); // curl: peer certificate cannot be authenticated with given CA certificates
+    }, 60_000);
+
+    it("forbidden edges time out while the allowed one from the same pod opens: the app's plain port, the Kubernetes API", async () => {
+      const pods = await getJson<{ items: { status: { podIP: string } }[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=app']);
+      const appIp = pods.items[0]?.status.podIP ?? '';
+      expect(await connect('web-impostor', appIp, 8443)).toBe('open');
+      expect(await connect('web-impostor', appIp, 8080)).toBe('closed');
+      const api = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', 'default', 'kubernetes']);
+      expect(await connect('web-impostor', api.spec.clusterIP, 443)).toBe('closed');
+      // The API is open from a pod no policy selects: the policy closes it, not the network.
+      expect(await connect('client', api.spec.clusterIP, 443)).toBe('open');
+    }, 60_000);
+  });
+
+
+  describe('a failed rollout on a real node', () => {
+    interface Condition {
+      type: string;
+      status: string;
+      reason?: string;
+      message?: string;
+    }
+    const conditions = async () =>
+      (await getJson<{ status?: { conditions?: Condition[] } }>(['webstack', '-n', ns, STACK])).status?.conditions ?? [];
+
+    it('an app image that exits at once: past the progress deadline the stack is Stalled (Reconciling False) with a Warning Event', async () => {
+      // busybox's sh exits at once without a terminal: the new pods crash-loop, the old one keeps serving.
+      await kubectl(['patch', 'webstack', '-n', ns, STACK, '--type=merge', '-p', JSON.stringify({ spec: { app: { image: image('busybox:1.35') } } })]);
+      const stalled = await eventually(
+        async () => {
+          const c = await conditions();
+          const s = c.find((x) => x.type === 'Stalled');
+          if (s?.status !== 'True' || s.reason !== 'ProgressDeadlineExceeded') throw new Error(`conditions: ${JSON.stringify(c)}`);
+          return c;
+        },
+        // The Deployment's progressDeadlineSeconds is 300 (render/pod.ts ROLLOUT).
+        { description: 'Stalled=True ProgressDeadlineExceeded', timeoutMs: 420_000, intervalMs: 5000 },
+      );
+      expect(stalled.find((x) => x.type === 'Stalled')?.message).toContain(`${STACK}-app`);
+      expect(stalled.find((x) => x.type === 'Reconciling')?.status).toBe('False');
+      const events = await getJson<{ items: { type: string; reason: string; involvedObject: { kind: string; name: string } }[] }>(['events', '-n', ns]);
+      expect(events.items.filter((e) => e.involvedObject.kind === 'WebStack' && e.type === 'Warning').map((e) => e.reason)).toContain('ProgressDeadlineExceeded');
+    }, 450_000);
+  });
+});
