@@ -3,6 +3,7 @@
  * converges every other tier. Runs on a second local cluster started without their CRDs, so the
  * shared cluster keeps them.
  */
+import { CLUSTER_FLAGS } from '../support/operator.js';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
@@ -33,7 +34,7 @@ beforeAll(async () => {
   await kubectl(['create', 'namespace', 'webstack-system']);
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  const config = parseConfig(['--leader-elect=false', '--log-level', 'warn'], {});
+  const config = parseConfig(['--leader-elect=false', '--log-level', 'warn', ...CLUSTER_FLAGS], {});
   config.metricsPort = 0;
   operator = await startOperator({ config, kubeConfig: kc, logger: pino({ level: 'warn' }, pino.destination(2)) });
 });

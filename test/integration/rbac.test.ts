@@ -28,6 +28,7 @@ import { parse } from 'yaml';
 import { helmTemplateArgs } from '../../hack/gen-manifests.js';
 import type { WebStack } from '../../operator/api/types.js';
 import { startOperator } from '../../operator/main.js';
+import { CLUSTER_FLAGS } from '../support/operator.js';
 import { parseConfig } from '../../operator/runtime/config.js';
 import { createLogger } from '../../operator/runtime/logger.js';
 import { helmPath, parseObjects, type K8sObject } from '../unit/chart/helm.js';
@@ -402,6 +403,7 @@ function operatorArgs(release: Release, run: string, port: number): string[] {
     '--retry-period=1s',
     '--resync-period=5s',
     '--request-timeout=15s',
+    ...CLUSTER_FLAGS,
   ];
 }
 
