@@ -9,6 +9,7 @@
  */
 import type { StackPlan } from '../plan.js';
 import { APP_PROXY, TLS_FILES } from './layout.js';
+import { UPGRADE_MAP, tempPaths } from './nginx.js';
 
 export function renderAppProxyConfig(plan: StackPlan): string | undefined {
   const proxy = plan.tls.appProxy;
@@ -31,16 +32,9 @@ export function renderAppProxyConfig(plan: StackPlan): string | undefined {
     '    server_tokens off;',
     // The web tier logs every request already.
     '    access_log off;',
-    `    client_body_temp_path ${run}/client_temp;`,
-    `    proxy_temp_path ${run}/proxy_temp;`,
-    `    fastcgi_temp_path ${run}/fastcgi_temp;`,
-    `    uwsgi_temp_path ${run}/uwsgi_temp;`,
-    `    scgi_temp_path ${run}/scgi_temp;`,
+    ...tempPaths(run),
     '',
-    '    map $http_upgrade $webstack_connection {',
-    '        ""      "";',
-    '        default upgrade;',
-    '    }',
+    ...UPGRADE_MAP,
     '',
     '    upstream webstack_app {',
     `        server 127.0.0.1:${proxy.upstreamPort};`,

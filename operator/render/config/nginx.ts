@@ -108,6 +108,14 @@ function appProxy(stack: DefaultedWebStack, hop: HopTls, port: number, clientCer
   ];
 }
 
+/** Temporary files under `run`: the root filesystem is read-only. Shared with the app proxy. */
+export function tempPaths(run: string): string[] {
+  return ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `    ${kind}_temp_path ${run}/${kind === 'client_body' ? 'client' : kind}_temp;`);
+}
+
+/** `$webstack_connection`: "upgrade" when the client asks for one (WebSockets), else empty. Shared with the app proxy. */
+export const UPGRADE_MAP: readonly string[] = ['    map $http_upgrade $webstack_connection {', '        ""      "";', '        default upgrade;', '    }'];
+
 export function renderNginxConfig(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): string {
   const run = NGINX.runDir;
   const serverNames = [stack.spec.domain, ...stack.spec.aliases].join(' ');
@@ -131,19 +139,12 @@ export function renderNginxConfig(stack: DefaultedWebStack, { tls }: StackPlan =
     '    server_tokens off;',
     '    sendfile on;',
     '    keepalive_timeout 65s;',
-    `    client_body_temp_path ${run}/client_temp;`,
-    `    proxy_temp_path ${run}/proxy_temp;`,
-    `    fastcgi_temp_path ${run}/fastcgi_temp;`,
-    `    uwsgi_temp_path ${run}/uwsgi_temp;`,
-    `    scgi_temp_path ${run}/scgi_temp;`,
+    ...tempPaths(run),
     '    log_format webstack \'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent \'',
     '                        \'"$http_referer" "$http_user_agent" $request_time $upstream_response_time\';',
     '    access_log /dev/stdout webstack;',
     '',
-    '    map $http_upgrade $webstack_connection {',
-    '        ""      "";',
-    '        default upgrade;',
-    '    }',
+    ...UPGRADE_MAP,
     ...securityHeaderMaps(),
     '',
     '    server {',
