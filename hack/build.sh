@@ -135,11 +135,11 @@ build_kstatus() {
     bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."
 }
 
-# hack/cert-manager is the main package of cert-manager's cmd/controller module, which the Go module
-# proxy does not serve (see its go.mod for the version); the rest comes from the root module.
+# hack/cert-manager is our own entry point on cert-manager's released module (its cmd/controller
+# module is not served by the Go module proxy); rebuilt when its sources change.
 build_cert_manager() {
   local src="$HACK_DIR/cert-manager" out="$BIN_DIR/cert-manager-controller" f stale=""
-  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go "$src"/app/*.go "$src"/app/options/*.go; do [ "$out" -nt "$f" ] || stale=1; done
+  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go; do [ "$out" -nt "$f" ] || stale=1; done
   [ -n "$stale" ] || return 0
   with_progress "cert-manager controller ($(sed -n 's#^\s*github.com/cert-manager/cert-manager \(v[^ ]*\)$#\1#p' "$src/go.mod"))" \
     bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."

@@ -3,8 +3,11 @@
  * addresses and issued certificates. Started and stopped by hack/cluster (`tsx hack/fake-cloud.ts
  * KUBECONFIG [--local-volumes DIR]`), logging to the cluster's logs/fake-cloud.log.
  *
- * - PVCs of the `standard` StorageClass get a PersistentVolume bound to them, and Released volumes
- *   are deleted, as reclaimPolicy Delete promises. On KWOK nodes nothing is stored (the pods never
+ * - PVCs of the `standard` and `fixed-size` StorageClasses get a PersistentVolume bound to them,
+ *   and Released volumes are deleted, as reclaimPolicy Delete promises. A bound `standard` claim
+ *   that asks for more than it has is resized as a cloud driver's resizer and kubelet would (the
+ *   PV's capacity, then the claim's status.capacity); `fixed-size` ones cannot grow (the API
+ *   server refuses, as the class does not allow expansion). On KWOK nodes nothing is stored (the pods never
  *   run). With --local-volumes (the real-node cluster, whose StorageClass waits for the first
  *   consumer) the volume is a `local` PV in DIR/<node>/<pv> on the node the scheduler picked, so
  *   its data survives a pod restart and goes with the PV.
@@ -34,8 +37,11 @@ import { kubeListWatch, type CollectionRef } from '../operator/kube/listwatch.js
 import { resourcePath, type KubeObject } from '../operator/kube/types.js';
 import { Informer } from '../operator/runtime/informer.js';
 import { WorkQueue, type ProcessResult } from '../operator/runtime/queue.js';
+import { parseQuantity } from '../operator/support/quantity.js';
 
 const PROVISIONER = 'webstack.dev/fake-provisioner';
+/** The classes hack/cluster-objects.yaml and hack/real/addons.yaml define, and whether they allow expansion. */
+const CLASSES: Record<string, { expands: boolean }> = { standard: { expands: true }, 'fixed-size': { expands: false } };
 const FIELD_MANAGER = 'fake-cloud';
 const ISSUER_RECHECK_MS = 5_000;
 const CERT_MANAGER = { group: 'cert-manager.io', version: 'v1' };
@@ -49,7 +55,7 @@ interface Condition {
 
 interface Claim extends KubeObject {
   spec: { storageClassName?: string; volumeName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } } };
-  status?: { phase?: string };
+  status?: { phase?: string; capacity?: { storage?: string } };
 }
 
 interface Volume extends KubeObject {
@@ -144,7 +150,10 @@ async function volumeSource(name: string, node: string | undefined): Promise<Rec
 
 async function provision(pvc: Claim): Promise<undefined> {
   const { spec, metadata } = pvc;
-  if (spec.storageClassName !== 'standard' || pvc.status?.phase !== 'Pending' || spec.volumeName || !metadata.uid) return undefined;
+  const storageClass = CLASSES[spec.storageClassName ?? ''];
+  if (!storageClass) return undefined;
+  if (pvc.status?.phase === 'Bound' && storageClass.expands) return resize(pvc);
+  if (pvc.status?.phase !== 'Pending' || spec.volumeName || !metadata.uid) return undefined;
   const name = `pvc-${metadata.uid}`;
   const source = await volumeSource(name, metadata.annotations?.[SELECTED_NODE]);
   if (!source) return undefined;
@@ -153,7 +162,7 @@ async function provision(pvc: Claim): Promise<undefined> {
     kind: 'PersistentVolume',
     metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER } },
     spec: {
-      storageClassName: 'standard',
+      storageClassName: spec.storageClassName,
       persistentVolumeReclaimPolicy: 'Delete',
       capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
       accessModes: [spec.accessModes?.[0] ?? 'ReadWriteOnce'],
@@ -164,6 +173,19 @@ async function provision(pvc: Claim): Promise<undefined> {
   if (await ignore(client.request({ method: 'POST', path: resourcePath(CORE, 'persistentvolumes'), body: volume }), isAlreadyExists)) {
     log(`provisioned ${name} for ${metadata.namespace ?? ''}/${metadata.name}`);
   }
+  return undefined;
+}
+
+/** Online expansion, as external-resizer and kubelet do it: the volume first, then the claim's status. */
+async function resize(pvc: Claim): Promise<undefined> {
+  const requested = pvc.spec.resources?.requests?.storage;
+  const capacity = pvc.status?.capacity?.storage;
+  const { namespace = '', name } = pvc.metadata;
+  if (!requested || !pvc.spec.volumeName || (parseQuantity(requested) ?? 0) <= (parseQuantity(capacity ?? '0') ?? 0)) return undefined;
+  const patch = (path: string, body: unknown) => client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body });
+  await patch(resourcePath(CORE, 'persistentvolumes', { name: pvc.spec.volumeName }), { spec: { capacity: { storage: requested } } });
+  await patch(resourcePath(CORE, 'persistentvolumeclaims', { namespace, name, subresource: 'status' }), { status: { capacity: { storage: requested } } });
+  log(`resized ${pvc.spec.volumeName} of ${namespace}/${name} from ${capacity ?? '?'} to ${requested}`);
   return undefined;
 }
 

@@ -2,7 +2,7 @@
  * Every kind the operator writes or reads from its caches. One table, so the informers, the
  * prune step and the RBAC in the chart all speak of the same set.
  */
-import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, OPTIONAL_APIS, type OptionalApi } from './identity.js';
+import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, OPTIONAL_APIS, type OptionalApi } from './identity.js';
 
 export interface ChildKind {
   group: string;
@@ -13,6 +13,11 @@ export interface ChildKind {
   requires?: OptionalApi;
   /** Extra label selector terms for the informer (beyond managed-by). */
   selector?: string;
+  /**
+   * The informer's whole selector, for objects that other controllers create without the
+   * managed-by label (instead of managed-by plus `selector`).
+   */
+  unmanagedSelector?: string;
   /**
    * Whether children of this kind that are no longer rendered are deleted. Secrets never are: they
    * hold generated passwords and certificates, which must outlive any edit of the WebStack.
@@ -41,6 +46,16 @@ export const CHILD_KINDS: readonly ChildKind[] = [
   { ...PROMETHEUS_OPERATOR, plural: 'prometheusrules', kind: 'PrometheusRule', requires: 'prometheusOperator', prune: true },
   // MySQL pods: the controller moves their role label, which the -primary/-replicas Services select on.
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', selector: `${COMPONENT_LABEL}=database`, prune: false },
+  // MySQL volumes, grown when spec.database.storage.size grows. The StatefulSet controller makes them
+  // from the claim template, whose labels (immutable in existing StatefulSets) lack managed-by.
+  {
+    group: '',
+    version: 'v1',
+    plural: 'persistentvolumeclaims',
+    kind: 'PersistentVolumeClaim',
+    unmanagedSelector: `${NAME_LABEL}=webstack,${COMPONENT_LABEL}=database`,
+    prune: false,
+  },
 ];
 
 export const apiVersionOf = (k: Pick<ChildKind, 'group' | 'version'>): string => (k.group ? `${k.group}/${k.version}` : k.version);

@@ -411,7 +411,7 @@ const database = defaultedObject('The database tier: one primary and GTID replic
     D.database.engine,
   ),
   version: enumOf(
-    `Major.minor version: 8.0 or 8.4 for mysql, 10.11 or 11.4 for mariadb. Default: ${D.database.version} for mysql, ${D.database.mariadbVersion} for mariadb. Immutable: moving to another version needs a dump and restore.`,
+    `Major.minor version: 8.0 or 8.4 for mysql, 10.11 or 11.4 for mariadb. Default: ${D.database.version} for mysql, ${D.database.mariadbVersion} for mariadb. 8.0 is end of life (April 2026: no more patched builds upstream); new stacks should use 8.4. Immutable: moving to another version needs a dump and restore.`,
     ['8.0', '8.4', '10.11', '11.4'],
     { 'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')] },
   ),
@@ -426,7 +426,7 @@ const database = defaultedObject('The database tier: one primary and GTID replic
     'The persistent volume of each MySQL pod.',
     {
       size: withDefault(
-        str('Size of each volume, e.g. 20Gi. It may grow (if the storage class allows expansion) but never shrink.', 32, {
+        str('Size of each volume, e.g. 20Gi. It may grow but never shrink: the operator grows each volume claim, and the StorageReady condition says when the volumes have the new size, or that the storage class does not allow expansion.', 32, {
           'x-kubernetes-validations': [
             cel(RULES.storageSizeMinimum, 'spec.database.storage.size must be a quantity of at least 1Gi, e.g. 20Gi'),
             cel(RULES.storageSizeNoShrink, 'spec.database.storage.size may not shrink (volumes can only grow)'),

@@ -279,6 +279,7 @@ export const CONDITION_TYPES = [
   'WebReady',
   'AppReady',
   'DatabaseReady',
+  'StorageReady',
   'FirewallReady',
   'LoggingReady',
   'MonitoringReady',

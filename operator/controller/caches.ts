@@ -86,7 +86,7 @@ export class ChildCaches {
 
   private create(kind: ChildKind): void {
     const { namespaces, client, logger } = this.options;
-    const selector = kind.selector ? `${MANAGED_SELECTOR},${kind.selector}` : MANAGED_SELECTOR;
+    const selector = kind.unmanagedSelector ?? (kind.selector ? `${MANAGED_SELECTOR},${kind.selector}` : MANAGED_SELECTOR);
     const scopes = namespaces.length === 0 ? [undefined] : namespaces;
     const list = scopes.map(
       (namespace) =>

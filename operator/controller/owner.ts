@@ -3,9 +3,9 @@ import { INSTANCE_LABEL, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/
 import type { KubeObject } from '../kube/types.js';
 
 /**
- * The owner labels the reconciler puts on every child it applies name the stack. Pods carry only
- * their template's labels (the MySQL pods are watched for their role labels); they live in the
- * stack's namespace and their instance label is the stack's name. Without this, a role label
+ * The owner labels the reconciler puts on every child it applies name the stack. Pods and volume
+ * claims carry only their template's labels (the MySQL pods are watched for their role labels, the
+ * claims for their size); they live in the stack's namespace and their instance label is the stack's name. Without this, a role label
  * landing after the StatefulSet's last status change left the status at NoPrimary until the
  * periodic resync (seen once in 300 stacks).
  */
@@ -15,6 +15,6 @@ export function stackKeyOf(obj: KubeObject): string | undefined {
   const name = labels[OWNER_NAME_LABEL];
   if (ns && name) return `${ns}/${name}`;
   const instance = labels[INSTANCE_LABEL];
-  if (obj.kind === 'Pod' && obj.metadata.namespace && instance) return `${obj.metadata.namespace}/${instance}`;
+  if ((obj.kind === 'Pod' || obj.kind === 'PersistentVolumeClaim') && obj.metadata.namespace && instance) return `${obj.metadata.namespace}/${instance}`;
   return undefined;
 }

@@ -100,7 +100,7 @@ export function observe(
   lookup: Lookup,
   stack: DefaultedWebStack,
   facts: { certManager: boolean; prometheusOperator: boolean; agentNamespace: string; databaseController?: boolean },
-  extra: Pick<Observation, 'applyErrors'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound' | 'logDelivery'>>,
+  extra: Pick<Observation, 'applyErrors' | 'volumes'> & Partial<Pick<Observation, 'issuerFound' | 'logCredentialsFound' | 'logDelivery'>>,
 ): Observation {
   const ns = stack.metadata.namespace;
   const n = names(stack.metadata.name);
@@ -123,6 +123,7 @@ export function observe(
     },
     certificates,
     database: databaseRoles(lookup, stack, facts.databaseController ?? true),
+    volumes: extra.volumes,
     applyErrors: extra.applyErrors,
   };
   const address = lbAddress(lookup.get('Service', ns, n.lb));

@@ -1,7 +1,8 @@
 /**
  * One reconcile of one WebStack, as a spine of steps, each in its own module:
  *
- *   gather (all reads) -> render (pure) -> plan (pure diff) -> apply -> prune -> status (pure) -> events
+ *   gather (all reads) -> render (pure) -> plan (pure diff) -> apply -> prune -> grow volumes
+ *   -> status (pure) -> events
  *
  * Level-triggered: every run starts from what the caches show now, so restarts, missed events and
  * deleted children all converge the same way. Reads come from the caches; the only requests are
@@ -28,6 +29,7 @@ import { ownedChildren } from './ownership.js';
 import { plan } from './plan.js';
 import { prune } from './prune.js';
 import { computeStatus, type LogDelivery } from './status.js';
+import { databaseClaims, growVolumes } from './volumes.js';
 
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */
 const STALLED_RECHECK_MS = 30_000;
@@ -80,11 +82,13 @@ export class Reconciler {
     const steps = plan({ desired, live: caches, owned: ownedChildren(caches, raw) });
     const applyErrors = await applyPlan(objects, steps, log);
     await prune(objects, steps.prune, log);
+    const volumes = await growVolumes(objects, stack, databaseClaims(caches, stack), log);
 
     const { issuerFound, sinkSecret } = gathered;
     const logDelivery = this.deps.logDelivery?.(namespace, name);
     const observation = observe(caches, stack, { ...gathered.apis, agentNamespace, databaseController: this.deps.databaseController ?? true }, {
       applyErrors,
+      volumes,
       ...(issuerFound !== undefined ? { issuerFound } : {}),
       ...(sinkSecret !== undefined ? { logCredentialsFound: sinkSecret !== null } : {}),
       ...(logDelivery !== undefined ? { logDelivery } : {}),

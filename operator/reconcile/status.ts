@@ -8,6 +8,7 @@ import type { DefaultedWebStack } from '../api/defaults.js';
 import { OPTIONAL_APIS } from '../api/identity.js';
 import type { Condition, ConditionStatus, ConditionType, Phase, Tier, WebStackStatus } from '../api/types.js';
 import { names } from '../render/names.js';
+import { volumeIsSized, type VolumeState } from './volumes.js';
 
 export interface WorkloadState {
   desired: number;
@@ -37,6 +38,8 @@ export interface Observation {
   lbAddress?: string;
   /** Role labels (the database loop's); `controller` false when the operator runs without it. */
   database: { primary?: string; replicas: string[]; controller: boolean };
+  /** The database volumes, after this reconcile grew those that asked for less than the spec (volumes.ts). */
+  volumes: VolumeState[];
   /** Whether the sink credentials Secret named in spec.logging exists. */
   logCredentialsFound?: boolean;
   /** What the log agent's own metrics say of this stack's exporter (operator/agent/delivery.ts); undefined when not read yet. */
@@ -118,6 +121,26 @@ function databaseVerdict(obs: Observation): Verdict {
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }
 
+function storageVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
+  const { size } = stack.spec.database.storage;
+  const refused = obs.volumes.filter((v) => v.refused !== undefined);
+  if (refused.length > 0) {
+    return blocked('ExpansionRefused', `growing the volumes to ${size} was refused: ${refused.map((v) => `${v.name}: ${v.refused ?? ''}`).join('; ')}`);
+  }
+  const short = obs.volumes.filter((v) => !volumeIsSized(v, size));
+  if (short.length > 0) {
+    const why = (v: VolumeState): string =>
+      !v.bound
+        ? `${v.name} asks for ${v.requested ?? '?'} and is grown once bound`
+        : v.fileSystemPending
+          ? `${v.name} has ${v.capacity ?? '?'}; its file system grows when its pod mounts it again`
+          : `${v.name} has ${v.capacity ?? '?'}, waiting for the storage driver to resize it`;
+    return waiting('Resizing', `growing the volumes to ${size}: ${short.map(why).join('; ')}`);
+  }
+  if (obs.volumes.length === 0) return ok('Sized', `volumes are created with ${size}`);
+  return ok('Sized', `${obs.volumes.length} volumes of at least ${size}`);
+}
+
 function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   const { logging } = stack.spec;
   if (!logging.enabled) return ok('Disabled', 'log shipping is turned off in spec.logging.enabled');
@@ -142,7 +165,7 @@ function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict 
   if (!obs.prometheusOperator) {
     return blocked('PrometheusOperatorMissing', `${OPTIONAL_APIS.prometheusOperator.group} CRDs are not installed: install prometheus-operator to get monitors and QPS alerts`);
   }
-  return ok('Configured', 'ServiceMonitors, PodMonitors and the QPS PrometheusRule are in place');
+  return ok('Configured', 'PodMonitors and the QPS PrometheusRule are applied');
 }
 
 /** Concerns that decide whether the site serves traffic; logging and monitoring degrade, not block. */
@@ -163,6 +186,7 @@ export function computeStatus(
     WebReady: applyErrorsFor(obs, [`Deployment/${n.web}`]) ?? workloadVerdict('Nginx', obs.workloads.web),
     AppReady: applyErrorsFor(obs, [`Deployment/${n.app}`]) ?? workloadVerdict('app', obs.workloads.app),
     DatabaseReady: applyErrorsFor(obs, ['StatefulSet/']) ?? databaseVerdict(obs),
+    StorageReady: storageVerdict(stack, obs),
     FirewallReady: applyErrorsFor(obs, ['NetworkPolicy/']) ?? ok('Applied', "NetworkPolicies allow only the stack's own traffic"),
     LoggingReady: applyErrorsFor(obs, ['DaemonSet/']) ?? loggingVerdict(stack, obs),
     MonitoringReady: applyErrorsFor(obs, ['ServiceMonitor/', 'PodMonitor/', 'PrometheusRule/']) ?? monitoringVerdict(stack, obs),
@@ -173,7 +197,7 @@ export function computeStatus(
   // A stalled concern explains a stack that is not Ready better than one that merely waits.
   const serving = SERVING.map((t) => [t, verdicts[t]] as const);
   const failing = serving.find(([, v]) => v?.stalled) ?? serving.find(([, v]) => v?.status !== 'True');
-  const auxiliary = (['LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status !== 'True');
+  const auxiliary = (['StorageReady', 'LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status !== 'True');
   verdicts.Ready =
     anyError ??
     (failing
@@ -227,7 +251,7 @@ function kstatusPair(verdicts: Partial<Record<ConditionType, Verdict>>): Record<
 
 const ORDER: readonly string[] = [
   'Ready', 'Reconciling', 'Stalled', 'TLSReady', 'LoadBalancerReady', 'WebReady', 'AppReady',
-  'DatabaseReady', 'FirewallReady', 'LoggingReady', 'MonitoringReady',
+  'DatabaseReady', 'StorageReady', 'FirewallReady', 'LoggingReady', 'MonitoringReady',
 ];
 const conditionOrder = (type: string): number => ORDER.indexOf(type);
 

@@ -81,8 +81,6 @@ function startCertManager(): void {
     [
       `--kubeconfig=${kubeconfigPath()}`,
       `--namespace=${ns}`,
-      '--leader-elect=false',
-      '--metrics-listen-address=127.0.0.1:0',
       '--v=1',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },

@@ -533,6 +533,18 @@ async function scenario(release: Release, run: string, stop: () => boolean, onRe
   if (ready) return ready;
   await onReady?.();
 
+  // The StatefulSet's claim template cannot change: the operator grows b's volumes itself.
+  const size = '11Gi';
+  await kubectl(['patch', 'webstack', b ?? '', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { database: { storage: { size } } } })]);
+  const grown = await step(`b's volumes grown to ${size}`, 60_000, async () => {
+    const claims = await getJson<{ items: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[] }>([
+      'pvc', '-n', ns, '-l', `app.kubernetes.io/instance=${b ?? ''}`,
+    ]);
+    const small = claims.items.filter((c) => c.spec.resources.requests.storage !== size).map((c) => c.metadata.name);
+    return claims.items.length === 0 ? 'no claims' : small.length > 0 ? `asking for less: ${small.join(' ')}` : undefined;
+  });
+  if (grown) return grown;
+
   await kubectl(['delete', 'webstack', a ?? '', b ?? '', '-n', ns, '--wait=false']);
   const gone = await step('both WebStacks gone, with what they had in the agent namespace and the Delete credentials', 90_000, async () => {
     const left = [

@@ -8,7 +8,7 @@
  * (X-Forwarded-* included); the proxy adds nothing but the TLS.
  */
 import type { StackPlan } from '../plan.js';
-import { APP_PROXY, TLS_FILES } from './layout.js';
+import { APP_PROXY, RESPONSE_TIMEOUT_S, TLS_FILES } from './layout.js';
 import { UPGRADE_MAP, tempPaths } from './nginx.js';
 
 export function renderAppProxyConfig(plan: StackPlan): string | undefined {
@@ -64,7 +64,7 @@ export function renderAppProxyConfig(plan: StackPlan): string | undefined {
     '            proxy_request_buffering off;',
     '            proxy_buffering off;',
     '            proxy_connect_timeout 5s;',
-    '            proxy_read_timeout 60s;',
+    `            proxy_read_timeout ${RESPONSE_TIMEOUT_S.appProxy}s;`,
     '        }',
     '    }',
     '}',

@@ -6,7 +6,7 @@
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../names.js';
 import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
-import { HAPROXY, NGINX, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
+import { HAPROXY, NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /** Mode-independent settings shared by every frontend and backend. */
 function globalAndDefaults(title: string): string[] {
@@ -33,8 +33,9 @@ function globalAndDefaults(title: string): string[] {
     // The log format (httplog or tcplog) is chosen per frontend; the stats frontend logs nothing.
     '    option dontlognull',
     '    timeout connect 5s',
-    '    timeout client 30s',
-    '    timeout server 30s',
+    // The client side waits as long as the server side: a client idle while its response is made is no fault.
+    `    timeout client ${RESPONSE_TIMEOUT_S.lb}s`,
+    `    timeout server ${RESPONSE_TIMEOUT_S.lb}s`,
     '    timeout http-request 10s',
     '    timeout http-keep-alive 10s',
     '    timeout queue 30s',

@@ -36,6 +36,14 @@ export function podHost(pod: string, headlessService: string, namespace: string)
 export const TLS_FILES = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
 
 /**
+ * How long each hop waits for the response of the next, in seconds: one budget per hop, the
+ * outermost the longest. An inner hop then gives up first and answers 504 itself, so no outer hop
+ * cuts a response the inner one would still have delivered (HAProxy used to give up at 30 s while
+ * Nginx waited 60 s for the app).
+ */
+export const RESPONSE_TIMEOUT_S = { lb: 60, web: 55, appProxy: 50 } as const;
+
+/**
  * HAProxy (image haproxy:3.2, runs as user `haproxy`).
  * - config: ConfigMap `<stack>-lb-config` key `haproxy.cfg` mounted at configDir (the image's
  *   default command reads configDir/haproxy.cfg, so no command override is needed).

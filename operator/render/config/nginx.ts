@@ -7,7 +7,7 @@ import type { DefaultedWebStack } from '../../api/defaults.js';
 import { parseQuantity } from '../../support/quantity.js';
 import { names } from '../names.js';
 import { stackPlan, type HopTls, type StackPlan, type TlsPlan } from '../plan.js';
-import { NGINX, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
+import { NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /**
  * Only HAProxy connects to the main port (NetworkPolicy), and it sends the client address in a
@@ -102,7 +102,7 @@ function appProxy(stack: DefaultedWebStack, hop: HopTls, port: number, clientCer
     '            proxy_set_header Upgrade $http_upgrade;',
     '            proxy_set_header Connection $webstack_connection;',
     '            proxy_connect_timeout 5s;',
-    '            proxy_read_timeout 60s;',
+    `            proxy_read_timeout ${RESPONSE_TIMEOUT_S.web}s;`,
     ...verify,
     '        }',
   ];

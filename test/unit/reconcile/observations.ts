@@ -31,6 +31,7 @@ export function converged(): Observation {
     certificates: { 'foobar-tls': { ready: true, message: '' }, 'foobar-web-tls': { ready: true, message: '' } },
     lbAddress: '203.0.113.10',
     database: { primary: 'foobar-mysql-0', replicas: ['foobar-mysql-1'], controller: true },
+    volumes: ['data-foobar-mysql-0', 'data-foobar-mysql-1'].map((name) => ({ name, requested: '10Gi', capacity: '10Gi', bound: true, fileSystemPending: false })),
     applyErrors: {},
   };
 }

@@ -23,7 +23,7 @@ const progressing = (status: string, reason: string, message: string) => ({
 function workloads(...children: KubeObject[]) {
   const cluster = new FakeCluster();
   for (const child of children) cluster.seed(child);
-  return observe(cluster, stack, facts, { applyErrors: {} }).workloads;
+  return observe(cluster, stack, facts, { applyErrors: {}, volumes: [] }).workloads;
 }
 
 describe('observe', () => {
