@@ -58,7 +58,7 @@ export function renderLoadBalancer(ctx: RenderContext): void {
   });
 
   // Passthrough: Nginx holds the public certificate; HAProxy only forwards TCP.
-  const { cert: certSecret, ca: caSecret } = plan.mounts.loadBalancer;
+  const { cert: certSecret, ca: caSecret, clientCert: clientSecret } = plan.mounts.loadBalancer;
   const volumes: k8s.Volume[] = [configMapVolume('config', n.lbConfig), scratchVolume('run')];
   const mounts: k8s.VolumeMount[] = [mount('config', HAPROXY.configDir), mount('run', HAPROXY.runDir, false)];
   if (certSecret !== undefined) {
@@ -68,6 +68,10 @@ export function renderLoadBalancer(ctx: RenderContext): void {
   if (caSecret !== undefined) {
     volumes.push(secretVolume('ca', caSecret, [TLS_FILES.ca]));
     mounts.push(mount('ca', HAPROXY.caDir));
+  }
+  if (clientSecret !== undefined) {
+    volumes.push(secretVolume('client-cert', clientSecret, [TLS_FILES.cert, TLS_FILES.key]));
+    mounts.push(mount('client-cert', HAPROXY.clientCertDir));
   }
 
   const haproxy = container({

@@ -32,6 +32,7 @@ export function names(stack: string) {
     caCertificate: `${stack}-ca`,
     caSecret: `${stack}-ca`,
     caIssuer: `${stack}-ca`,
+    lbTlsSecret: `${stack}-lb-tls`,
     webTlsSecret: `${stack}-web-tls`,
     appTlsSecret: `${stack}-app-tls`,
     mysqlTlsSecret: `${stack}-mysql-tls`,

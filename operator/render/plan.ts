@@ -20,6 +20,8 @@ export interface HopTls {
   encrypted: boolean;
   /** The client checks the server's certificate against the stack's internal CA (and its name). */
   verified: boolean;
+  /** The server asks for the client's certificate and checks it against the internal CA too. */
+  mutual: boolean;
 }
 
 export interface TlsPlan {
@@ -45,7 +47,8 @@ export interface TlsPlan {
   appProxy?: { port: number; upstreamPort: number };
   /** The Secrets each tier's pods mount: a certificate to serve, the CA to verify with. */
   mounts: {
-    loadBalancer: { cert?: string; ca?: string };
+    /** clientCert: what HAProxy presents to Nginx (reencrypt). */
+    loadBalancer: { cert?: string; ca?: string; clientCert?: string };
     web: { cert?: string; ca?: string };
     /** cert: served by the app (spec.app.tls) or its app proxy; ca: verifies MySQL (DB_SSL_CA) and the proxy's clients. */
     app: { cert?: string; ca?: string };
@@ -57,13 +60,15 @@ export interface TlsPlan {
   caSecret?: string;
   /** What Nginx serves: the internal certificate (reencrypt), the public one (passthrough), none (terminate). */
   webSecret?: string;
+  /** HAProxy's client certificate (reencrypt): Nginx admits only connections that present it. */
+  lbSecret?: string;
   /** The app's certificate (reencrypt), served by the app (spec.app.tls) or its app proxy. */
   appSecret?: string;
   /** MySQL's certificate (reencrypt). */
   mysqlSecret?: string;
 }
 
-type Secrets = Pick<TlsPlan, 'publicSecret' | 'caSecret' | 'webSecret' | 'appSecret' | 'mysqlSecret'>;
+type Secrets = Pick<TlsPlan, 'publicSecret' | 'caSecret' | 'lbSecret' | 'webSecret' | 'appSecret' | 'mysqlSecret'>;
 
 function secretsOf(stackName: string, spec: DefaultedSpec): Secrets {
   const n = names(stackName);
@@ -72,6 +77,7 @@ function secretsOf(stackName: string, spec: DefaultedSpec): Secrets {
       return {
         publicSecret: n.tlsSecret,
         caSecret: n.caSecret,
+        lbSecret: n.lbTlsSecret,
         webSecret: n.webTlsSecret,
         appSecret: n.appTlsSecret,
         mysqlSecret: n.mysqlTlsSecret,
@@ -100,16 +106,21 @@ export function tlsPlan(stackName: string, spec: DefaultedSpec): TlsPlan {
     mode,
     publicTlsAt,
     hops: {
-      lbToWeb: { encrypted: webEncrypted, verified: reencrypt },
-      webToApp: { encrypted: appEncrypted, verified: appEncrypted },
-      toDatabase: { encrypted: true, verified: reencrypt },
+      lbToWeb: { encrypted: webEncrypted, verified: reencrypt, mutual: reencrypt },
+      webToApp: { encrypted: appEncrypted, verified: appEncrypted, mutual: appEncrypted },
+      toDatabase: { encrypted: true, verified: reencrypt, mutual: false },
     },
     webPort: webEncrypted ? { number: NGINX.httpsPort, name: 'https' } : { number: NGINX.httpPort, name: 'http' },
     appPort: { number: appProxy?.port ?? spec.app.port, name: appEncrypted ? 'https' : 'http' },
     ...(appProxy ? { appProxy } : {}),
     mounts: {
-      loadBalancer: { ...present('cert', publicTlsAt === 'loadBalancer' ? secrets.publicSecret : undefined), ...present('ca', secrets.caSecret) },
-      web: { ...present('cert', secrets.webSecret), ...present('ca', appEncrypted ? secrets.caSecret : undefined) },
+      loadBalancer: {
+        ...present('cert', publicTlsAt === 'loadBalancer' ? secrets.publicSecret : undefined),
+        ...present('ca', secrets.caSecret),
+        ...present('clientCert', secrets.lbSecret),
+      },
+      // ca: verifies the app (or its proxy), and HAProxy's client certificate in reencrypt mode.
+      web: { ...present('cert', secrets.webSecret), ...present('ca', appEncrypted || reencrypt ? secrets.caSecret : undefined) },
       app: { ...present('cert', secrets.appSecret), ...present('ca', secrets.caSecret) },
       database: present('cert', secrets.mysqlSecret),
     },

@@ -1,8 +1,8 @@
 /**
  * TLS tier: cert-manager objects. The public certificate comes from the user's issuer; in
  * `reencrypt` mode a per-stack internal CA (self-signed Issuer -> CA Certificate -> CA Issuer)
- * issues the certificates of Nginx, the app (when it serves TLS) and MySQL, so no hop inside the
- * cluster is in clear.
+ * issues the certificates of HAProxy (a client certificate for Nginx), Nginx, the app (or its app
+ * proxy) and MySQL, so no hop inside the cluster is in clear or open to a pod without one.
  *
  * Who terminates, what is verified and which Secrets a tier mounts is decided once per stack by
  * tlsPlan() (RenderContext.plan.tls) and read by the object and the config renderers alike. It
@@ -82,6 +82,17 @@ export function renderTls(ctx: RenderContext): void {
   });
   issuer(ctx, n.caIssuer, { ca: { secretName: plan.caSecret } });
 
+  if (plan.lbSecret !== undefined) {
+    certificate(ctx, n.lbTlsSecret, {
+      secretName: plan.lbSecret,
+      issuerRef: caIssuerRef,
+      // A client certificate only: Nginx admits HAProxy by it; it serves nothing.
+      commonName: serviceHost(n.lb, ctx.namespace).slice(0, 64),
+      dnsNames: serviceDnsNames(ctx, n.lb),
+      usages: ['digital signature', 'key encipherment', 'client auth'],
+      ...LEAF,
+    });
+  }
   if (plan.webSecret !== undefined) {
     certificate(ctx, n.webTlsSecret, {
       secretName: plan.webSecret,

@@ -13,6 +13,12 @@
  *   app's own plain port and the Kubernetes API time out while the allowed edge works.
  * - The full request: the app writes and reads a row in MariaDB (spec.database.engine: mariadb),
  *   over TLS verified with the DB_SSL_MODE and DB_SSL_CA the operator injects; the stack is Ready.
+ * - The HAProxy -> Nginx hop, from a pod with the load balancer's labels: Nginx answers HAProxy's
+ *   client certificate only (none, another CA's, or plain HTTP are refused), and its own
+ *   certificate fails against another CA.
+ * - The app -> MySQL hop, from a pod with the app's labels and password: a plain connection is
+ *   refused, TLS verified against the internal CA and the server's name gets in, and a client
+ *   trusting another CA refuses the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -136,6 +142,59 @@ function webImpostor() {
       securityContext: { fsGroup: 65534 },
       volumes: [
         { name: 'web-tls', secret: { secretName: `${STACK}-web-tls` } },
+        { name: 'foreign', secret: { secretName: 'foreign-client' } },
+      ],
+    },
+  };
+}
+
+/**
+ * A toolbox pod the web NetworkPolicy takes for HAProxy, with HAProxy's client certificate and a
+ * foreign one; never Ready, so the LB Service never sends it clients.
+ */
+function lbImpostor() {
+  const pod = toolboxPod('lb-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'loadbalancer' });
+  Object.assign(pod.spec.containers[0] as Record<string, unknown>, {
+    readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
+    volumeMounts: [
+      { name: 'lb-tls', mountPath: '/lb-tls', readOnly: true },
+      { name: 'foreign', mountPath: '/foreign', readOnly: true },
+    ],
+  });
+  return {
+    ...pod,
+    spec: {
+      ...pod.spec,
+      enableServiceLinks: false,
+      securityContext: { fsGroup: 65534 },
+      volumes: [
+        { name: 'lb-tls', secret: { secretName: `${STACK}-lb-tls` } },
+        { name: 'foreign', secret: { secretName: 'foreign-client' } },
+      ],
+    },
+  };
+}
+
+/** A toolbox pod the database NetworkPolicy takes for the app, with the app's database settings and a foreign CA. */
+function appImpostor() {
+  const pod = toolboxPod('app-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'app' });
+  Object.assign(pod.spec.containers[0] as Record<string, unknown>, {
+    // Never Ready: the app Service must not send it requests.
+    readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
+    env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: `${STACK}-mysql-credentials`, key: 'app-password' } } }],
+    volumeMounts: [
+      { name: 'ca', mountPath: '/ca', readOnly: true },
+      { name: 'foreign', mountPath: '/foreign', readOnly: true },
+    ],
+  });
+  return {
+    ...pod,
+    spec: {
+      ...pod.spec,
+      enableServiceLinks: false,
+      securityContext: { fsGroup: 65534 },
+      volumes: [
+        { name: 'ca', secret: { secretName: `${STACK}-ca`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
         { name: 'foreign', secret: { secretName: 'foreign-client' } },
       ],
     },
@@ -336,6 +395,58 @@ describe('reencrypt stack on real pods', () => {
     }, 60_000);
   });
 
+
+  describe('HAProxy -> Nginx: encrypted, verified both ways', () => {
+    const webHost = () => `${STACK}-web.${ns}.svc.cluster.local`;
+    // Nginx's main port speaks the PROXY protocol (HAProxy sends the client address in it).
+    const curl = (...args: string[]) => exec('lb-impostor', ['curl', '-sS', '--max-time', '5', '--haproxy-protocol', ...args]);
+
+    beforeAll(async () => {
+      await applyIn(ns, [lbImpostor()]);
+      await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.containerStatuses[0].started}=true', '--timeout=120s', 'pod/lb-impostor']);
+    }, 130_000);
+
+    it("admits HAProxy's client certificate, and Nginx's certificate verifies as the web Service", async () => {
+      const r = await curl('--fail', '--cacert', '/lb-tls/ca.crt', '--cert', '/lb-tls/tls.crt', '--key', '/lb-tls/tls.key', `https://${webHost()}:8443/healthz`);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    }, 30_000);
+
+    it('refuses no client certificate, one from another CA, and plain HTTP; and its certificate fails another CA', async () => {
+      const none = await curl('--cacert', '/lb-tls/ca.crt', `https://${webHost()}:8443/healthz`);
+      expect(none.stdout).toContain('No required SSL certificate was sent');
+      const foreign = await curl('--cacert', '/lb-tls/ca.crt', '--cert', '/foreign/tls.crt', '--key', '/foreign/tls.key', `https://${webHost()}:8443/healthz`);
+      expect(foreign.stdout).toContain('The SSL certificate error');
+      const plain = await curl(`http://${webHost()}:8443/healthz`);
+      expect(plain.stdout).toContain('The plain HTTP request was sent to HTTPS port');
+      const unverified = await curl('--cacert', '/foreign/ca.crt', '--cert', '/lb-tls/tls.crt', '--key', '/lb-tls/tls.key', `https://${webHost()}:8443/healthz`);
+      expect(unverified.code).toBe(60); // curl: peer certificate cannot be authenticated with given CA certificates
+    }, 60_000);
+  });
+
+  describe("app -> MySQL: TLS required, and the server verifies as the stack's", () => {
+    const primary = () => `${STACK}-mysql-primary.${ns}.svc.cluster.local`;
+    const sql = (...args: string[]) => exec('app-impostor', ['sh', '-c', `mariadb -h ${primary()} -u app -p"$DB_PASSWORD" ${args.join(' ')} -N -e "SHOW SESSION STATUS LIKE 'Ssl_version'"`]);
+
+    beforeAll(async () => {
+      await applyIn(ns, [appImpostor()]);
+      await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.containerStatuses[0].started}=true', '--timeout=120s', 'pod/app-impostor']);
+    }, 130_000);
+
+    it("connects with the app's settings: TLS verified against the internal CA and the server's name", async () => {
+      const r = await sql('--ssl', '--ssl-ca=/ca/ca.crt', '--ssl-verify-server-cert');
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/Ssl_version\s+TLSv1\.[23]/);
+    }, 30_000);
+
+    it('refuses the right password over a plain connection; a client trusting another CA refuses the server', async () => {
+      const plain = await sql('--skip-ssl');
+      expect(plain.code).not.toBe(0);
+      expect(plain.stderr).toMatch(/insecure transport/);
+      const foreign = await sql('--ssl', '--ssl-ca=/foreign/ca.crt', '--ssl-verify-server-cert');
+      expect(foreign.code).not.toBe(0);
+      expect(foreign.stderr).toMatch(/certificate verify failed|self-signed certificate|unable to get local issuer/i);
+    }, 30_000);
+  });
 
   describe('a failed rollout on a real node', () => {
     interface Condition {

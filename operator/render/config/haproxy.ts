@@ -114,9 +114,10 @@ function httpRedirectFrontend(stack: DefaultedWebStack): string[] {
 /** reencrypt and terminate: HAProxy terminates the public TLS and proxies HTTP requests. */
 function httpModeSections(stack: DefaultedWebStack, tls: TlsPlan): string[] {
   const webHost = serviceHost(names(stack.metadata.name).web, stackNamespace(stack));
+  const clientCert = tls.hops.lbToWeb.mutual ? ` crt ${HAPROXY.clientCertDir}/${TLS_FILES.cert}` : '';
   const upstreamTls =
     tls.hops.lbToWeb.verified
-      ? `ssl verify required ca-file ${HAPROXY.caDir}/${TLS_FILES.ca} sni str(${webHost}) verifyhost ${webHost} check-sni ${webHost}`
+      ? `ssl verify required ca-file ${HAPROXY.caDir}/${TLS_FILES.ca} sni str(${webHost}) verifyhost ${webHost} check-sni ${webHost}${clientCert}`
       : '';
   return [
     'frontend https',

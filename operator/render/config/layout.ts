@@ -71,6 +71,8 @@ export const HAPROXY = {
   configFile: 'haproxy.cfg',
   certDir: '/etc/haproxy/certs',
   caDir: '/etc/haproxy/ca',
+  /** reencrypt: the client certificate HAProxy presents to Nginx. */
+  clientCertDir: '/etc/haproxy/client',
   runDir: '/var/run/haproxy',
   adminSocket: 'admin.sock',
 } as const;

@@ -60,6 +60,8 @@ function listener(tls: TlsPlan): string[] {
     '        ssl_prefer_server_ciphers off;',
     '        ssl_session_cache shared:webstack_tls:10m;',
     '        ssl_session_timeout 1h;',
+    // Only HAProxy holds a certificate of the internal CA for a client: no other pod gets a response.
+    ...(tls.hops.lbToWeb.mutual ? [`        ssl_client_certificate ${NGINX.caDir}/${TLS_FILES.ca};`, '        ssl_verify_client on;'] : []),
   ];
 }
 

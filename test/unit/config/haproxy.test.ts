@@ -4,7 +4,7 @@ import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js'
 import { HAPROXY } from '../../../operator/render/config/layout.js';
 import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from './helpers.js';
 
-const LAYOUT_DIRS = [HAPROXY.certDir, HAPROXY.caDir, HAPROXY.runDir];
+const LAYOUT_DIRS = [HAPROXY.certDir, HAPROXY.caDir, HAPROXY.clientCertDir, HAPROXY.runDir];
 
 describe('haproxy.cfg', () => {
   let sandbox: Sandbox;
@@ -14,6 +14,7 @@ describe('haproxy.cfg', () => {
     sandbox = new Sandbox();
     installCertificates(sandbox, HAPROXY.certDir);
     installCertificates(sandbox, HAPROXY.caDir);
+    installCertificates(sandbox, HAPROXY.clientCertDir);
     sandbox.dir(HAPROXY.runDir);
   });
 
@@ -37,6 +38,8 @@ describe('haproxy.cfg', () => {
     const cfg = renderHaproxyConfig(inMode(full, 'reencrypt'));
     expect(cfg).toContain(`server-template web 10 ${fqdn}:8443 `);
     expect(cfg).toContain(`ssl verify required ca-file ${path.join(HAPROXY.caDir, 'ca.crt')} sni str(${fqdn}) verifyhost ${fqdn}`);
+    // Nginx admits only connections with the internal CA's client certificate; health checks present it too.
+    expect(cfg).toContain(`check-sni ${fqdn} crt ${HAPROXY.clientCertDir}/tls.crt`);
     expect(cfg).toContain(`bind :${HAPROXY.httpsPort} ssl crt ${HAPROXY.certDir}/tls.crt`);
     expect(cfg).toContain('Strict-Transport-Security');
     expect(cfg).toContain('option forwardfor');

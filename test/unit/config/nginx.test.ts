@@ -88,6 +88,13 @@ describe('nginx.conf and start.sh', () => {
     expect(terminate).not.toContain('Strict-Transport-Security');
   });
 
+  it("admits only HAProxy's client certificate in reencrypt mode; in passthrough every client comes through", () => {
+    const reencrypt = lines(renderNginxConfig(inMode(full, 'reencrypt')));
+    expect(reencrypt).toContain('ssl_verify_client on;');
+    expect(reencrypt).toContain(`ssl_client_certificate ${NGINX.caDir}/ca.crt;`);
+    expect(renderNginxConfig(inMode(full, 'passthrough'))).not.toContain('ssl_verify_client');
+  });
+
   it('takes the client address from the PROXY header of trusted private ranges only', () => {
     const cfg = lines(renderNginxConfig(inMode(minimal, 'reencrypt')));
     expect(cfg).toContain('real_ip_header proxy_protocol;');
