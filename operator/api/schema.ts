@@ -280,7 +280,8 @@ const tls = obj(
     mode: withDefault(
       enumOf(
         'reencrypt: HAProxy terminates the public certificate and re-encrypts to Nginx with a certificate from a ' +
-          'per-stack internal CA; Nginx reaches the app over TLS verified against that CA (served by the app itself ' +
+          "per-stack internal CA (both verify each other: Nginx admits only HAProxy's client certificate); " +
+          'Nginx reaches the app over TLS verified against that CA (served by the app itself ' +
           'with app.tls, else by a TLS sidecar in the app pod), and MySQL requires TLS with a certificate of that CA. ' +
           'The app is given DB_SSL_MODE=VERIFY_IDENTITY and DB_SSL_CA and must pass them to its database driver. ' +
           'terminate: TLS ends at HAProxy and internal traffic is plain (only for trusted networks). ' +
