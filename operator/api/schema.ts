@@ -730,6 +730,11 @@ const status = obj('What the operator observed. Written by the operator only.', 
     replicas: list('Replicas in sync with the primary (reads through the -replicas Service).', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
     state: enumOf('Healthy, Degraded (writes go on, a replica is behind or broken), Failed (failing over), Lost (a human must choose) or Incomplete (setting up, or the controller cannot see enough to act).', ['Healthy', 'Degraded', 'Failed', 'Lost', 'Incomplete']),
     reason: str('Why the cluster is in this state, and what the controller does next.', 1024),
+    commitsWaitingForAck: int32(
+      "Commits on the primary waiting for a replica's acknowledgement: semi-sync never falls back to asynchronous, so while no replica acks, writes hang (DatabaseReady False, Event WaitingForAcks, alert WebStackMySQLWaitingForAcks). Absent when none wait.",
+      0,
+      2147483647,
+    ),
     instances: list(
       'Each instance.',
       16,

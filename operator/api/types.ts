@@ -221,6 +221,8 @@ export interface DatabaseStatus {
   replicas?: string[];
   state?: 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
   reason?: string;
+  /** Commits on the primary waiting for a replica's acknowledgement (semi-sync); absent when none wait. */
+  commitsWaitingForAck?: number;
   instances?: DatabaseInstanceStatus[];
   excluded?: { name: string; reason: string; remedy: string }[];
   lastFailover?: RoleChange;

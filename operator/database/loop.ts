@@ -17,6 +17,7 @@ import { act } from './act.js';
 import { decide, type Decision } from './decide.js';
 import type { ClusterFacts } from './facts.js';
 import { gatherCluster, wiring } from './gather.js';
+import { primaryIsWaitingForAcks } from './predicates.js';
 
 /** Field manager of `status.database` and of the role labels. */
 export const DATABASE_FIELD_MANAGER = 'webstack-operator-database';
@@ -64,6 +65,7 @@ export class DatabaseLoop {
     });
     const decision = decide(facts);
     let status = statusOf(stack.status?.database, facts, decision);
+    await this.reportWaitingForAcks(stack, stack.status?.database?.commitsWaitingForAck, status);
     if (decision.action.kind !== 'none') log.info({ action: decision.action, state: decision.state }, 'database: acting');
     const done = await act(decision.action, {
       wiring: wired.wiring,
@@ -105,6 +107,16 @@ export class DatabaseLoop {
     }
   }
 
+  /** An Event when commits start waiting for a replica's ack (writes hang), and one when they stop. */
+  private async reportWaitingForAcks(stack: DefaultedWebStack, before: number | undefined, now: DatabaseStatus): Promise<void> {
+    const waiting = now.commitsWaitingForAck;
+    if (waiting !== undefined && before === undefined) {
+      await this.event(stack, 'Warning', 'WaitingForAcks', `${String(waiting)} commits on the primary ${now.primary ?? ''} wait for a replica's acknowledgement: writes hang until a replica is back (${now.reason ?? ''})`);
+    } else if (waiting === undefined && before !== undefined) {
+      await this.event(stack, 'Normal', 'AcksResumed', `no commit on the primary ${now.primary ?? ''} waits for a replica any more`);
+    }
+  }
+
   private async writeStatus(stack: DefaultedWebStack, database: DatabaseStatus): Promise<void> {
     if (isDeepStrictEqual(database, stack.status?.database)) return;
     const metadata = { name: stack.metadata.name, namespace: stack.metadata.namespace ?? '' };
@@ -119,7 +131,7 @@ export class DatabaseLoop {
 }
 
 /** status.database from a decision; the recorded primary and history are kept. */
-function statusOf(previous: DatabaseStatus | undefined, facts: ClusterFacts, decision: Decision): DatabaseStatus {
+export function statusOf(previous: DatabaseStatus | undefined, facts: ClusterFacts, decision: Decision): DatabaseStatus {
   const instances = decision.instances.map((v): DatabaseInstanceStatus => {
     const sql = facts.instances.find((i) => i.name === v.name)?.sql;
     const lag = sql?.reachable ? sql.replication?.lagSeconds : undefined;
@@ -134,11 +146,14 @@ function statusOf(previous: DatabaseStatus | undefined, facts: ClusterFacts, dec
   });
   const excludedNow = new Set(decision.instances.filter((v) => v.role === 'excluded').map((v) => v.name));
   const excluded = (previous?.excluded ?? []).filter((e) => excludedNow.has(e.name));
+  const primary = facts.instances.find((i) => i.name === previous?.primary);
+  const waiting = primary && primaryIsWaitingForAcks(primary) && primary.sql.reachable ? primary.sql.semiSync.waitingSessions : undefined;
   return {
     ...(previous?.primary === undefined ? {} : { primary: previous.primary }),
     replicas: decision.instances.filter((v) => v.role === 'replica' && v.healthy).map((v) => v.name),
     state: decision.state,
     reason: decision.reason,
+    ...(waiting === undefined ? {} : { commitsWaitingForAck: waiting }),
     instances,
     ...(excluded.length > 0 ? { excluded } : {}),
     ...(previous?.lastFailover ? { lastFailover: previous.lastFailover } : {}),

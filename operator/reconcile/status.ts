@@ -37,7 +37,7 @@ export interface Observation {
   certificates: Record<string, CertificateState>;
   lbAddress?: string;
   /** Role labels (the database loop's); `controller` false when the operator runs without it. */
-  database: { primary?: string; replicas: string[]; controller: boolean };
+  database: { primary?: string; replicas: string[]; controller: boolean; commitsWaitingForAck?: number };
   /** The database volumes, after this reconcile grew those that asked for less than the spec (volumes.ts). */
   volumes: VolumeState[];
   /** Whether the sink credentials Secret named in spec.logging exists. */
@@ -118,6 +118,11 @@ function databaseVerdict(obs: Observation): Verdict {
   if (w.status !== 'True') return w;
   if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');
   if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
+  // Semi-sync never degrades to asynchronous: without a replica's ack, writes hang (not a fault of the spec).
+  const hanging = obs.database.commitsWaitingForAck;
+  if (hanging !== undefined) {
+    return waiting('WaitingForAcks', `${hanging} commits on the primary ${obs.database.primary} wait for a replica's acknowledgement: writes hang until a replica is back (status.database.reason says which are down)`);
+  }
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }
 

@@ -63,7 +63,7 @@ export function renderPrometheusRuleGroups(stack: DefaultedWebStack, { tls }: St
   const recorded = `{namespace="${ns}", webstack="${name}"}`;
   const qps = `${QPS_RECORD}${recorded}`;
   const baseline = `${QPS_BASELINE_RECORD}${recorded}`;
-  const certificates = [n.tlsSecret, n.caCertificate, n.webTlsSecret, n.appTlsSecret, n.mysqlTlsSecret].join('|');
+  const certificates = [n.tlsSecret, n.caCertificate, n.lbTlsSecret, n.webTlsSecret, n.appTlsSecret, n.mysqlTlsSecret].join('|');
 
   // The frontend named `https` carries all client traffic; `http` only answers redirects. In
   // passthrough mode it is a TCP frontend without HTTP counters, so connections stand in for requests.
@@ -181,6 +181,17 @@ export function renderPrometheusRuleGroups(stack: DefaultedWebStack, { tls }: St
         '5m',
         'MySQL replica lagging',
         `{{ $labels.pod }} of ${stackLabel} is {{ $value | humanizeDuration }} behind the primary.`,
+      ),
+      // Semi-sync never degrades to asynchronous (a timeout of days, docs/database.md): a primary
+      // with no replica to acknowledge holds every commit instead, and this says so. The status
+      // variable is Rpl_semi_sync_master_wait_sessions on MariaDB, ..._source_... on MySQL 8.4.
+      alert(
+        'WebStackMySQLWaitingForAcks',
+        'critical',
+        `max by (namespace, pod) ({__name__=~"mysql_global_status_rpl_semi_sync_(source|master)_wait_sessions", ${db}}) > 0`,
+        '1m',
+        'MySQL commits wait for a replica',
+        `{{ $value }} commits on the primary {{ $labels.pod }} of ${stackLabel} wait for a replica to acknowledge them: writes hang until a replica is back (status.database says which are down).`,
       ),
       // cert-manager is scraped in its own namespace, so the certificate's namespace usually
       // arrives as exported_namespace; with honorLabels it stays `namespace`.

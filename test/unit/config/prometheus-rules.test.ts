@@ -252,6 +252,35 @@ describe('Prometheus rules', () => {
           },
         ],
       },
+      {
+        name: 'commits waiting for a replica ack fire WebStackMySQLWaitingForAcks after a minute',
+        interval: '1m',
+        input_series: [
+          { series: 'mysql_global_status_rpl_semi_sync_master_wait_sessions{namespace="shop", pod="foobar-mysql-0"}', values: '0x10 2x10' },
+          // MySQL 8.4's name for it; and a replica that never has waiting sessions.
+          { series: 'mysql_global_status_rpl_semi_sync_source_wait_sessions{namespace="shop", pod="foobar-mysql-1"}', values: '0x20' },
+        ],
+        alert_rule_test: [
+          { eval_time: '10m', alertname: 'WebStackMySQLWaitingForAcks', exp_alerts: [] },
+          // Waiting since 11m: not yet after 30 s of it, firing after the minute of `for`.
+          { eval_time: '11m', alertname: 'WebStackMySQLWaitingForAcks', exp_alerts: [] },
+          {
+            eval_time: '13m',
+            alertname: 'WebStackMySQLWaitingForAcks',
+            exp_alerts: [
+              {
+                exp_labels: { severity: 'critical', namespace: 'shop', webstack: 'foobar', pod: 'foobar-mysql-0' },
+                exp_annotations: {
+                  ...findAlert(groups, 'WebStackMySQLWaitingForAcks').annotations,
+                  description: (findAlert(groups, 'WebStackMySQLWaitingForAcks').annotations?.description ?? '')
+                    .replace('{{ $value }}', '2')
+                    .replace('{{ $labels.pod }}', 'foobar-mysql-0'),
+                },
+              },
+            ],
+          },
+        ],
+      },
     ];
     const testFile = sandbox.write('rules.test.yaml', stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }));
     const result = run('promtool', ['test', 'rules', testFile], { cwd: sandbox.root });
