@@ -114,15 +114,16 @@ function loadBalancerVerdict(stack: DefaultedWebStack, obs: Observation): Verdic
 }
 
 function databaseVerdict(obs: Observation): Verdict {
+  // Semi-sync never degrades to asynchronous: without a replica's ack, writes hang. That says more
+  // than "pods not ready" (the replicas that do not ack usually are not), and it is no fault of the spec.
+  const hanging = obs.database.commitsWaitingForAck;
+  if (hanging !== undefined) {
+    return waiting('WaitingForAcks', `${hanging} commits on the primary ${obs.database.primary ?? ''} wait for a replica's acknowledgement: writes hang until a replica is back (status.database.reason says which are down)`);
+  }
   const w = workloadVerdict('MySQL', obs.workloads.database);
   if (w.status !== 'True') return w;
   if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');
   if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
-  // Semi-sync never degrades to asynchronous: without a replica's ack, writes hang (not a fault of the spec).
-  const hanging = obs.database.commitsWaitingForAck;
-  if (hanging !== undefined) {
-    return waiting('WaitingForAcks', `${hanging} commits on the primary ${obs.database.primary} wait for a replica's acknowledgement: writes hang until a replica is back (status.database.reason says which are down)`);
-  }
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }
 

@@ -242,4 +242,42 @@ describe('the database controller on real MariaDB servers', () => {
     execFileSync('kill', ['-9', String(await serverPid(before.primary ?? ''))]);
     await everyAcknowledgedRowOnThePrimary('primary mysqld SIGKILL', before, start, 'restart or failover');
   }, 300_000);
+
+  it('every replica frozen: commits wait for an ack and say so (status, DatabaseReady, Event), then complete, none lost', async () => {
+    const before = await healthyWith(3);
+    const replicas = before.replicas ?? [];
+    const pids = await Promise.all(replicas.map(serverPid));
+    const start = Date.now();
+    // SIGSTOP: the replicas neither ack nor close their connections, as on a partitioned network.
+    // Their liveness probe restarts them after 60 s, so the drill stays well within that.
+    for (const pid of pids) execFileSync('kill', ['-STOP', String(pid)]);
+    let reported: { waiting: number; condition: string; seconds: number };
+    try {
+      reported = await eventually(
+        async () => {
+          const ws = await getJson<{ status?: { database?: { commitsWaitingForAck?: number }; conditions?: { type: string; reason: string }[] } }>(['webstack', STACK, '-n', ns]);
+          const waiting = ws.status?.database?.commitsWaitingForAck ?? 0;
+          const condition = ws.status?.conditions?.find((c) => c.type === 'DatabaseReady')?.reason ?? '';
+          if (waiting < 1 || condition !== 'WaitingForAcks') throw new Error(`commitsWaitingForAck ${waiting}, DatabaseReady ${condition}`);
+          return { waiting, condition, seconds: (Date.now() - start) / 1000 };
+        },
+        { timeoutMs: 40_000, intervalMs: 1000, description: 'commits waiting for an ack, reported' },
+      );
+    } finally {
+      for (const pid of pids) execFileSync('kill', ['-CONT', String(pid)]);
+    }
+    console.log(`replicas frozen: ${reported.waiting} commits waiting reported after ${reported.seconds.toFixed(1)} s`);
+    const events = await getJson<{ items: { reason: string; involvedObject: { kind: string } }[] }>(['events', '-n', ns]);
+    expect(events.items.filter((e) => e.involvedObject.kind === 'WebStack').map((e) => e.reason)).toContain('WaitingForAcks');
+    await everyAcknowledgedRowOnThePrimary('every replica frozen', before, start, 'replicas back');
+    await eventually(
+      async () => {
+        const ws = await getJson<{ status?: { database?: { commitsWaitingForAck?: number } } }>(['webstack', STACK, '-n', ns]);
+        if (ws.status?.database?.commitsWaitingForAck !== undefined) throw new Error(`still ${ws.status.database.commitsWaitingForAck} waiting`);
+      },
+      { timeoutMs: 60_000, intervalMs: 2000, description: 'no commit waiting any more' },
+    );
+    // The primary never moved: a lost ack is no reason to fail over.
+    expect((await dbStatus()).primary).toBe(before.primary);
+  }, 300_000);
 });

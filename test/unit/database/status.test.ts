@@ -20,7 +20,9 @@ describe('status.database', () => {
 describe('DatabaseReady', () => {
   it('is False (WaitingForAcks) while commits wait for an ack, which takes Ready with it but stalls nothing', () => {
     const obs = converged();
+    // The replicas that do not ack are usually not Ready either: writes hanging is the news.
     obs.database = { ...obs.database, commitsWaitingForAck: 2 };
+    obs.workloads.database = { desired: 3, ready: 1, updated: 3, current: 3, observed: true };
     const status = computeStatus(stack, obs, undefined, '2026-12-02T00:00:00Z');
     const db = status.conditions?.find((c) => c.type === 'DatabaseReady');
     expect(db).toMatchObject({ status: 'False', reason: 'WaitingForAcks' });
