@@ -56,6 +56,13 @@ function specOrLifecycleChanged(e: ChangeEvent<WebStack>): boolean {
   return a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp || String(a.finalizers) !== String(b.finalizers);
 }
 
+/**
+ * The database loop's status says whether commits wait for an ack, which the object loop's
+ * DatabaseReady reports: its own writes of status do not wake the object loop, this one must.
+ */
+const waitingForAcksChanged = (e: ChangeEvent<WebStack>): boolean =>
+  e.type === 'update' && e.old?.status?.database?.commitsWaitingForAck !== e.object.status?.database?.commitsWaitingForAck;
+
 const keyOf = (s: WebStack): string => `${s.metadata.namespace ?? ''}/${s.metadata.name}`;
 
 /** One WebStack informer per watched namespace (one for all when none is configured), read as one. */
@@ -160,10 +167,9 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
 
   for (const informer of stackInformers) {
     informer.onChange((e) => {
-      if (specOrLifecycleChanged(e)) {
-        enqueue(keyOf(e.object));
-        agent.stackChanged();
-      }
+      const changed = specOrLifecycleChanged(e);
+      if (changed || waitingForAcksChanged(e)) enqueue(keyOf(e.object));
+      if (changed) agent.stackChanged();
     });
   }
   caches.onChange((e) => {
