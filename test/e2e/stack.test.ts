@@ -19,6 +19,8 @@
  * - The app -> MySQL hop, from a pod with the app's labels and password: a plain connection is
  *   refused, TLS verified against the internal CA and the server's name gets in, and a client
  *   trusting another CA refuses the server.
+ * - Forbidden edges time out while an allowed peer reaches the same listener: a pod outside the stack
+ *   and a web pod -> MySQL; the app -> the load balancer, the Kubernetes API and CoreDNS's metrics port.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -448,6 +450,29 @@ describe('reencrypt stack on real pods', () => {
       expect(foreign.code).not.toBe(0);
       expect(foreign.stderr).toMatch(/certificate verify failed|self-signed certificate|unable to get local issuer/i);
     }, 30_000);
+
+    it('forbidden edges time out where an allowed pod gets through: outside and web -> MySQL, app -> LB, API, a cluster listener', async () => {
+      const ip = async (namespace: string, service: string) => (await getJson<{ spec: { clusterIP: string } }>(['service', '-n', namespace, service])).spec.clusterIP;
+      const [db, lb, api, dns] = await Promise.all([ip(ns, `${STACK}-mysql-primary`), ip(ns, `${STACK}-lb`), ip('default', 'kubernetes'), ip('kube-system', 'kube-dns')]);
+      const edges = async (pairs: [string, string, number][]) =>
+        Object.fromEntries(await Promise.all(pairs.map(async ([pod, host, port]) => [`${pod} -> ${host}:${port}`, await connect(pod, host, port)] as const)));
+      // Each target listens: the allowed peer (or a pod no policy selects) gets through ...
+      expect(await edges([['app-impostor', db, 3306], ['client', lb, 443], ['client', api, 443], ['client', dns, 9153]])).toEqual({
+        [`app-impostor -> ${db}:3306`]: 'open',
+        [`client -> ${lb}:443`]: 'open',
+        [`client -> ${api}:443`]: 'open',
+        [`client -> ${dns}:9153`]: 'open',
+      });
+      // ... and the stack's policies close it to the others (CoreDNS's metrics port: a listener
+      // inside the cluster that spec.firewall.appEgress does not name; DNS itself is port 53).
+      expect(await edges([['client', db, 3306], ['web-impostor', db, 3306], ['app-impostor', lb, 443], ['app-impostor', api, 443], ['app-impostor', dns, 9153]])).toEqual({
+        [`client -> ${db}:3306`]: 'closed',
+        [`web-impostor -> ${db}:3306`]: 'closed',
+        [`app-impostor -> ${lb}:443`]: 'closed',
+        [`app-impostor -> ${api}:443`]: 'closed',
+        [`app-impostor -> ${dns}:9153`]: 'closed',
+      });
+    }, 90_000);
   });
 
   describe('a failed rollout on a real node', () => {
