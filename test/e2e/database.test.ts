@@ -280,4 +280,22 @@ describe('the database controller on real MariaDB servers', () => {
     // The primary never moved: a lost ack is no reason to fail over.
     expect((await dbStatus()).primary).toBe(before.primary);
   }, 300_000);
+
+  it("draining the primary's node moves the primary first, losing no acknowledged row", async () => {
+    const before = await healthyWith(3);
+    const primary = before.primary ?? '';
+    const node = (await getJson<{ spec: { nodeName: string } }>(['pod', primary, '-n', ns])).spec.nodeName;
+    const start = Date.now();
+    try {
+      // Only the primary is evicted (the PDB allows one database pod down); its local volume keeps the
+      // re-created pod off the cordoned node until it is uncordoned.
+      await kubectl(['drain', node, '--pod-selector', `statefulset.kubernetes.io/pod-name=${primary}`, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=100s']);
+      const moved = await dbStatus();
+      expect(moved.primary).not.toBe(primary);
+      expect(moved.lastSwitchover).toMatchObject({ from: primary, to: moved.primary });
+    } finally {
+      await kubectl(['uncordon', node]);
+    }
+    await everyAcknowledgedRowOnThePrimary('primary node drained', before, start, 'switchover');
+  }, 360_000);
 });
