@@ -125,41 +125,18 @@ function clientPod() {
   return { ...pod, spec: { ...pod.spec, enableServiceLinks: false, volumes: [{ name: 'ca', secret: { secretName: 'public-ca' } }] } };
 }
 
-/** A toolbox pod the stack's NetworkPolicies take for a web pod; never Ready, so HAProxy never sends it traffic. */
-function webImpostor() {
-  const pod = toolboxPod('web-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'web' });
-  const container = pod.spec.containers[0] as Record<string, unknown>;
-  Object.assign(container, {
-    readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
-    volumeMounts: [
-      { name: 'web-tls', mountPath: '/web-tls', readOnly: true },
-      { name: 'foreign', mountPath: '/foreign', readOnly: true },
-    ],
-  });
-  return {
-    ...pod,
-    spec: {
-      ...pod.spec,
-      enableServiceLinks: false,
-      securityContext: { fsGroup: 65534 },
-      volumes: [
-        { name: 'web-tls', secret: { secretName: `${STACK}-web-tls` } },
-        { name: 'foreign', secret: { secretName: 'foreign-client' } },
-      ],
-    },
-  };
-}
-
 /**
- * A toolbox pod the web NetworkPolicy takes for HAProxy, with HAProxy's client certificate and a
- * foreign one; never Ready, so the LB Service never sends it clients.
+ * A toolbox pod the stack's NetworkPolicies take for one of its tiers (it carries the tier's
+ * labels), never Ready so no Service sends it traffic, with one Secret of the stack at /<dir> and a
+ * foreign client certificate and CA at /foreign.
  */
-function lbImpostor() {
-  const pod = toolboxPod('lb-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'loadbalancer' });
+function impostor(name: string, component: string, own: { dir: string; secret: Record<string, unknown> }, container: Record<string, unknown> = {}) {
+  const pod = toolboxPod(name, { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': component });
   Object.assign(pod.spec.containers[0] as Record<string, unknown>, {
     readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
+    ...container,
     volumeMounts: [
-      { name: 'lb-tls', mountPath: '/lb-tls', readOnly: true },
+      { name: own.dir, mountPath: `/${own.dir}`, readOnly: true },
       { name: 'foreign', mountPath: '/foreign', readOnly: true },
     ],
   });
@@ -170,38 +147,25 @@ function lbImpostor() {
       enableServiceLinks: false,
       securityContext: { fsGroup: 65534 },
       volumes: [
-        { name: 'lb-tls', secret: { secretName: `${STACK}-lb-tls` } },
+        { name: own.dir, secret: own.secret },
         { name: 'foreign', secret: { secretName: 'foreign-client' } },
       ],
     },
   };
 }
 
-/** A toolbox pod the database NetworkPolicy takes for the app, with the app's database settings and a foreign CA. */
-function appImpostor() {
-  const pod = toolboxPod('app-impostor', { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': 'app' });
-  Object.assign(pod.spec.containers[0] as Record<string, unknown>, {
-    // Never Ready: the app Service must not send it requests.
-    readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
-    env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: `${STACK}-mysql-credentials`, key: 'app-password' } } }],
-    volumeMounts: [
-      { name: 'ca', mountPath: '/ca', readOnly: true },
-      { name: 'foreign', mountPath: '/foreign', readOnly: true },
-    ],
-  });
-  return {
-    ...pod,
-    spec: {
-      ...pod.spec,
-      enableServiceLinks: false,
-      securityContext: { fsGroup: 65534 },
-      volumes: [
-        { name: 'ca', secret: { secretName: `${STACK}-ca`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { name: 'foreign', secret: { secretName: 'foreign-client' } },
-      ],
-    },
-  };
-}
+/** A web pod to the policies, with the web tier's certificate. */
+const webImpostor = () => impostor('web-impostor', 'web', { dir: 'web-tls', secret: { secretName: `${STACK}-web-tls` } });
+/** HAProxy to the web policy, with HAProxy's client certificate. */
+const lbImpostor = () => impostor('lb-impostor', 'loadbalancer', { dir: 'lb-tls', secret: { secretName: `${STACK}-lb-tls` } });
+/** The app to the database policy, with the app's database password and the internal CA. */
+const appImpostor = () =>
+  impostor(
+    'app-impostor',
+    'app',
+    { dir: 'ca', secret: { secretName: `${STACK}-ca`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+    { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: `${STACK}-mysql-credentials`, key: 'app-password' } } }] },
+  );
 
 const FAKE_GUARD = 'webstack-e2e-real-cert-manager';
 
