@@ -5,7 +5,7 @@
 # StorageClass and locally built images (hack/images) make pods run as on any cluster.
 # Called by hack/cluster (`up --real-nodes N`, `down`, ...); root only.
 #
-#   cluster.sh up N | down | status | kubeconfig
+#   cluster.sh up N | down | status | kubeconfig | stop-node I | start-node I
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REAL_HACK="$HACK_DIR/real"
@@ -332,6 +332,36 @@ down() {
   log "real-node cluster is down"
 }
 
+# A node's power cut, for drills: its link goes down first (a machine without power sends no FIN
+# or RST, so its peers learn of it only by timeouts), then every process of node I (kubelet,
+# containerd, kube-proxy, kube-router, the shims and every container) is SIGKILLed. Its disk
+# (var-lib, var-log and the local volumes) stays, as a powered-off machine's would; start-node boots
+# it again.
+stop_node() {
+  local i=$1
+  need_root
+  [ -f "$PIDS/node-$i.pid" ] || die "node $i is not running"
+  ip link set "wsr-veth$i" down
+  kill -KILL -- "-$(cat "$PIDS/node-$i.pid")" 2>/dev/null || true
+  kill_cgroup_tree "$(node_cgroup "$i")"
+  ip netns pids "$(node_netns "$i")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+  rm -f "$PIDS/node-$i.pid"
+  sleep 0.5
+  remove_cgroup_tree "$(node_cgroup "$i")"
+  log "node $(node_name "$i") stopped"
+}
+
+# Boots a stopped node again: its kubelet finds its pods and containerd its images on disk.
+start_node_again() {
+  local i=$1
+  need_root
+  running || die "the real-node cluster is not running"
+  ip link set "wsr-veth$i" up
+  start_node "$i"
+  wait_for "node $(node_name "$i") Ready" 120 kreal wait --for=condition=Ready node "$(node_name "$i")" --timeout=5s
+  log "node $(node_name "$i") started"
+}
+
 status() {
   if ! [ -d "$REAL_DIR" ]; then echo "real-node cluster: not created"; return 1; fi
   if running; then
@@ -346,5 +376,7 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   kubeconfig) echo "$KUBECONFIG_REAL" ;;
-  *) echo "usage: hack/real/cluster.sh up N|down|status|kubeconfig" >&2; exit 2 ;;
+  stop-node) stop_node "${2:?usage: cluster.sh stop-node I}" ;;
+  start-node) start_node_again "${2:?usage: cluster.sh start-node I}" ;;
+  *) echo "usage: hack/real/cluster.sh up N|down|status|kubeconfig|stop-node I|start-node I" >&2; exit 2 ;;
 esac

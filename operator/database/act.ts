@@ -20,6 +20,8 @@ export interface ActContext {
   record(primary: string, change?: { kind: 'failover' | 'switchover'; from: string; reason: string }): Promise<void>;
   /** Adds `name` to the excluded instances in status. */
   exclude(name: string, reason: string, remedy: string): Promise<void>;
+  /** Deletes the pod of `name` (the StatefulSet re-creates it). */
+  deletePod(name: string): Promise<void>;
 }
 
 async function withInstance<T>(ctx: ActContext, name: string, fn: (instance: Instance) => Promise<T>): Promise<T> {
@@ -76,6 +78,9 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       return true;
     case 'seed':
       await seed(ctx, action.instance, action.donor, semiSync);
+      return true;
+    case 'restart':
+      await ctx.deletePod(action.instance);
       return true;
     case 'exclude':
       await ctx.exclude(action.instance, action.reason, action.remedy);

@@ -16,6 +16,7 @@ import {
   instanceIsReachable,
   instanceIsWritable,
   instanceMayBecomeWritable,
+  instanceRunsAnOldRevision,
   kubernetesReportsInstanceDown,
   mostAdvanced,
   podIsGoingAway,
@@ -48,6 +49,8 @@ export type Action =
   | { kind: 'repoint'; instance: string; source: string; reason: string }
   | { kind: 'fence'; instance: string; reason: string }
   | { kind: 'seed'; instance: string; donor: string; reason: string }
+  /** Rolling update: delete the pod of `instance`, so the StatefulSet re-creates it from the current template. */
+  | { kind: 'restart'; instance: string; reason: string }
   /** Record `instance` as excluded (no role label, not replicating) and report the remedy. */
   | { kind: 'exclude'; instance: string; reason: string; remedy: string };
 
@@ -180,7 +183,9 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
   const healthy = replicas.filter((r) => replicaIsHealthy(r, primary, facts));
   const { state, reason } = liveState(facts, primary, healthy.length, replicas.length);
 
-  const planned = primary.pod.terminating ? 'its pod is terminating' : facts.switchoverRequested?.reason;
+  const planned = primary.pod.terminating
+    ? 'its pod is terminating'
+    : (facts.switchoverRequested?.reason ?? (rolloutReachedThePrimary(facts, primary, state) ? 'the rolling update reached it' : undefined));
   if (planned !== undefined) {
     const candidate = mostAdvanced(healthy.filter((r): r is Reachable => instanceIsReachable(r) && instanceMayBecomeWritable(r, facts.instances)));
     if (candidate) {
@@ -209,7 +214,29 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
     const action = repairReplica(replica, primary, facts);
     if (action) return finish(facts, primary, state, reason, action);
   }
+  const restart = nextRolloutRestart(facts, primary, state);
+  if (restart) return finish(facts, primary, state, `${reason}; rolling update`, restart);
   return finish(facts, primary, state, planned === undefined ? reason : `${reason}; ${primary.name} must move (${planned}) but no replica is ready to take over`, NONE);
+}
+
+/**
+ * Rolling update (the StatefulSet rolls nothing itself), one pod at a time and only while every
+ * instance is in sync: the replicas first, highest ordinal first; then the primary moves by a
+ * planned switchover (rolloutReachedThePrimary) and restarts as a replica. A lone instance just restarts.
+ */
+function nextRolloutRestart(facts: ClusterFacts, primary: Reachable, state: ClusterState): Action | undefined {
+  if (state !== 'Healthy' || facts.instances.some((i) => i.pod.terminating)) return undefined;
+  const replica = [...facts.instances].reverse().find((i) => i !== primary && instanceRunsAnOldRevision(i));
+  if (replica) return { kind: 'restart', instance: replica.name, reason: `rolling update: ${replica.name} runs an old revision of the pod template` };
+  if (facts.instances.length === 1 && instanceRunsAnOldRevision(primary)) {
+    return { kind: 'restart', instance: primary.name, reason: `rolling update: ${primary.name}, the only instance, runs an old revision (writes stop while it restarts)` };
+  }
+  return undefined;
+}
+
+/** Every replica runs the current template and is in sync, the primary does not: it moves next. */
+function rolloutReachedThePrimary(facts: ClusterFacts, primary: Reachable, state: ClusterState): boolean {
+  return state === 'Healthy' && facts.instances.length > 1 && instanceRunsAnOldRevision(primary) && facts.instances.every((i) => i === primary || !instanceRunsAnOldRevision(i));
 }
 
 function liveState(facts: ClusterFacts, primary: Reachable, healthy: number, replicas: number): { state: ClusterState; reason: string } {

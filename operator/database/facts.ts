@@ -13,6 +13,11 @@ export interface PodFacts {
   terminating: boolean;
   /** The node's Ready condition; undefined when the pod is unscheduled or the node is unknown. */
   nodeReady: boolean | undefined;
+  /**
+   * The pod runs an older revision of the StatefulSet's template than it asks for. The StatefulSet
+   * rolls nothing itself (OnDelete): the loop restarts such pods in role order.
+   */
+  outdated: boolean;
 }
 
 export interface InstanceFacts {

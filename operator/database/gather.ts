@@ -81,6 +81,7 @@ export function wiring(caches: Lookup, stack: DefaultedWebStack): WiringResult {
         port: MYSQL.port,
         user: MYSQL.users.replication,
         password: replicationPassword,
+        heartbeatSeconds: MYSQL.replicaLiveness.heartbeatSeconds,
         ...(ca === undefined ? {} : { caFile: `${MYSQL.certDir}/${TLS_FILES.ca}` }),
       }),
     },
@@ -92,15 +93,20 @@ const condition = (obj: { status?: { conditions?: { type: string; status: string
   return c === undefined ? undefined : c.status === 'True';
 };
 
-async function podFacts(pod: PodLike | undefined, objects: Pick<ObjectApi, 'getObject'>): Promise<PodFacts> {
-  if (!pod) return { exists: false, ready: false, terminating: false, nodeReady: undefined };
+/** The StatefulSet controller's label naming the template revision a pod was made from. */
+const REVISION_LABEL = 'controller-revision-hash';
+
+async function podFacts(pod: PodLike | undefined, updateRevision: string | undefined, objects: Pick<ObjectApi, 'getObject'>): Promise<PodFacts> {
+  if (!pod) return { exists: false, ready: false, terminating: false, nodeReady: undefined, outdated: false };
   const nodeName = pod.spec?.nodeName;
   const node = nodeName ? await objects.getObject<PodLike>({ apiVersion: 'v1', kind: 'Node', name: nodeName }).catch(() => undefined) : undefined;
+  const revision = pod.metadata.labels?.[REVISION_LABEL];
   return {
     exists: true,
     ready: condition(pod, 'Ready') === true,
     terminating: pod.metadata.deletionTimestamp !== undefined,
     nodeReady: condition(node, 'Ready'),
+    outdated: updateRevision !== undefined && revision !== undefined && revision !== updateRevision,
   };
 }
 
@@ -120,6 +126,8 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
   const { stack, wiring: w } = input;
   const ns = stackNamespace(stack);
   const recorded: DatabaseStatus | undefined = stack.status?.database;
+  const statefulSet = input.caches.get('StatefulSet', ns, names(stack.metadata.name).mysql) as (KubeObject & { status?: { updateRevision?: string } }) | undefined;
+  const updateRevision = statefulSet?.status?.updateRevision;
   const observe = async (name: string): Promise<InstanceFacts> => {
     const pod = input.caches.get('Pod', ns, name) as PodLike | undefined;
     const target = w.target(name);
@@ -131,7 +139,7 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
     return {
       name,
       address: { host: w.source(name).host, port: MYSQL.port },
-      pod: await podFacts(pod, input.objects),
+      pod: await podFacts(pod, updateRevision, input.objects),
       sql,
       unreachableForMs: since === undefined ? 0 : input.now - since,
     };

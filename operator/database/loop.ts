@@ -28,7 +28,7 @@ const RECHECK_MS = { healthy: 10_000, busy: 2_000 } as const;
 export interface DatabaseLoopDeps {
   stacks: { get(namespace: string, name: string): WebStack | undefined };
   caches: Lookup;
-  objects: Pick<ObjectApi, 'getObject' | 'mergePatch' | 'applyStatus' | 'createObject'>;
+  objects: Pick<ObjectApi, 'getObject' | 'mergePatch' | 'applyStatus' | 'createObject' | 'deleteObject'>;
   failoverDelayMs: number;
   onRoleChange?: (kind: 'failover' | 'switchover', stack: DefaultedWebStack) => void;
   now?: () => Date;
@@ -84,6 +84,14 @@ export class DatabaseLoop {
         status = { ...status, excluded: [...(status.excluded ?? []).filter((e) => e.name !== instance), { name: instance, reason, remedy }] };
         await this.writeStatus(stack, status);
         await this.event(stack, 'Warning', 'InstanceExcluded', `${instance}: ${reason}. Remedy: ${remedy}`);
+      },
+      deletePod: async (instance) => {
+        const ns = stack.metadata.namespace ?? '';
+        // The pod this decision was made on, not one the StatefulSet made since.
+        const uid = this.deps.caches.get('Pod', ns, instance)?.metadata.uid;
+        if (uid === undefined) return;
+        await this.deps.objects.deleteObject({ apiVersion: 'v1', kind: 'Pod', name: instance, namespace: ns }, { preconditions: { uid } });
+        await this.event(stack, 'Normal', 'RollingUpdate', `${instance} restarted to run the current pod template`);
       },
     });
     await this.labelPods(stack, decision, status.primary);

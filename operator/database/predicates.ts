@@ -55,6 +55,11 @@ export function instanceIsExcluded(instance: InstanceFacts, facts: ClusterFacts)
   return facts.excluded.includes(instance.name);
 }
 
+/** Its pod runs an older revision of the pod template and is not already on its way out. */
+export function instanceRunsAnOldRevision(instance: InstanceFacts): boolean {
+  return instance.pod.exists && instance.pod.outdated && !instance.pod.terminating;
+}
+
 export function podIsGoingAway(instance: InstanceFacts): boolean {
   return !instance.pod.exists || instance.pod.terminating;
 }

@@ -61,6 +61,7 @@ export const mariadb: EngineAdapter = {
         'MASTER_USE_GTID=slave_pos',
         // The default of 60 s between reconnects would add a minute to every failover and restart.
         'MASTER_CONNECT_RETRY=1',
+        ...(source.heartbeatSeconds === undefined ? [] : [`MASTER_HEARTBEAT_PERIOD=${sqlInteger(source.heartbeatSeconds)}`]),
         ...(source.caFile === undefined
           ? []
           : ['MASTER_SSL=1', `MASTER_SSL_CA=${sqlString(source.caFile)}`, 'MASTER_SSL_VERIFY_SERVER_CERT=1']),

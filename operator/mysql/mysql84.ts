@@ -56,6 +56,7 @@ export const mysql84: EngineAdapter = {
         'SOURCE_AUTO_POSITION=1',
         // The default of 60 s between reconnects would add a minute to every failover and restart.
         'SOURCE_CONNECT_RETRY=1',
+        ...(source.heartbeatSeconds === undefined ? [] : [`SOURCE_HEARTBEAT_PERIOD=${sqlInteger(source.heartbeatSeconds)}`]),
         ...(source.caFile === undefined
           ? // caching_sha2_password over a plain connection needs the source's RSA key.
             ['GET_SOURCE_PUBLIC_KEY=1']

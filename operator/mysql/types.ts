@@ -28,6 +28,8 @@ export interface ConnectionTarget extends Endpoint, Credentials {
  */
 export interface ReplicationSource extends Endpoint, Credentials {
   caFile?: string;
+  /** Seconds between the source's heartbeats to an idle replica (the server's default when unset). */
+  heartbeatSeconds?: number;
 }
 
 export type IoThreadState = 'running' | 'connecting' | 'stopped';

@@ -158,7 +158,8 @@ export function renderDatabase(ctx: RenderContext): void {
       // Roles are the controller's, not the ordinals': a replica is re-created while ordinal 0 is
       // down. An existing StatefulSet keeps its policy (the field is immutable).
       podManagementPolicy: ctx.facts.existing?.mysqlPodManagementPolicy ?? 'Parallel',
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      // The database loop rolls the pods itself, in role order (replicas, a switchover, the old primary).
+      updateStrategy: { type: 'OnDelete' },
       minReadySeconds: 10,
       revisionHistoryLimit: 5,
       persistentVolumeClaimRetentionPolicy: { whenDeleted: retention, whenScaled: retention },

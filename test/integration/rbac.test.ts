@@ -200,9 +200,10 @@ function plan(all: Perm[]): PlanEntry[] {
 const PLAN_NS = { release: 'plan-release', stack: 'plan-stack', agents: 'plan-agents' };
 const PLANNED_ROLES = render(PLAN_NS, 'namespaced').filter((o): o is Role => o.kind === 'ClusterRole' || o.kind === 'Role');
 const ALL_PERMS = PLANNED_ROLES.flatMap((r) => permsOf(roleName(r, PLAN_NS), r.rules));
-// Only the database controller labels pods, and it does not run on fake nodes (no database answers
-// there): that grant is proven by the e2e suite on real nodes (test/e2e/database.test.ts), not here.
-const DATABASE_CONTROLLER_ONLY = new Set(['stack: patch pods']);
+// Only the database controller labels and restarts pods, and it does not run on fake nodes (no
+// database answers there): those grants are used by the e2e suite on real nodes
+// (test/e2e/database.test.ts), not here.
+const DATABASE_CONTROLLER_ONLY = new Set(['stack: patch pods', 'stack: delete pods']);
 const PLAN = plan(ALL_PERMS.filter((p) => !DATABASE_CONTROLLER_ONLY.has(keyOf(p))));
 
 // ---------------------------------------------------------------------------------------------

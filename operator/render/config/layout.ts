@@ -204,6 +204,14 @@ export const MYSQL = {
   /** A replica further behind serves stale reads: not Ready, and not healthy for the controller. */
   maxReplicaLagSeconds: 30,
   preStopWaitSeconds: 40,
+  /**
+   * How soon a replica notices a silent source (a node without power sends no FIN): an idle source
+   * sends a heartbeat every second (set by the controller with the source), and a replica that hears
+   * nothing for 5 s (my.cnf) reconnects; its IO thread is then not running, which the failover rule
+   * reads as "this replica lost the source". With the servers' defaults (60 s, heartbeats every
+   * 30 s) a failover after a node loss waited for the node to be reported NotReady, about a minute.
+   */
+  replicaLiveness: { heartbeatSeconds: 1, netTimeoutSeconds: 5 },
 } as const;
 
 /**

@@ -24,6 +24,8 @@ export interface EngineFiles {
   gtid: string[];
   /** my.cnf lines of semi-sync at start: source half off, replica half on (see docs/database.md). */
   semiSync: string[];
+  /** The my.cnf variable: seconds without data from the source before a replica reconnects. */
+  replicaNetTimeout: string;
   /** my.cnf lines that start the server read-only. */
   readOnly: string[];
   /** Variables the init file switches off and on again around its own statements. */
@@ -52,6 +54,7 @@ export const ENGINE_FILES: Readonly<Record<DatabaseEngine, EngineFiles>> = {
       'loose-rpl_semi_sync_source_enabled=OFF',
       'loose-rpl_semi_sync_replica_enabled=ON',
     ],
+    replicaNetTimeout: 'replica_net_timeout',
     readOnly: ['read_only=ON', 'super_read_only=ON'],
     readOnlyVariables: ['super_read_only', 'read_only'],
     exporterGrants: 'PROCESS, REPLICATION CLIENT, SELECT',
@@ -69,6 +72,7 @@ export const ENGINE_FILES: Readonly<Record<DatabaseEngine, EngineFiles>> = {
     // transaction check reads (docs/database.md).
     gtid: ['gtid_strict_mode=ON', 'log_slave_updates=ON'],
     semiSync: ['rpl_semi_sync_master_enabled=OFF', 'rpl_semi_sync_slave_enabled=ON'],
+    replicaNetTimeout: 'slave_net_timeout',
     readOnly: ['read_only=ON'],
     readOnlyVariables: ['read_only'],
     exporterGrants: 'PROCESS, BINLOG MONITOR, REPLICA MONITOR, SELECT',
@@ -122,6 +126,9 @@ function myCnf(stack: DefaultedWebStack, tls: TlsPlan): string {
     '# Semi-synchronous replication. The source half is switched on by the controller on the primary',
     '# only (AFTER_SYNC, a timeout that never degrades silently); on a replica it would block its applier.',
     ...engine.semiSync,
+    '# A replica that hears nothing (not even a heartbeat) for this long reconnects: a silent source',
+    '# counts as lost in seconds, not in a minute.',
+    `${engine.replicaNetTimeout}=${MYSQL.replicaLiveness.netTimeoutSeconds}`,
   ];
   if (tls.hops.toDatabase.verified) {
     lines.push(

@@ -32,7 +32,7 @@ export const address = (name: string): { host: string; port: number } => ({ host
 
 export function instance(spec: InstanceSpec): InstanceFacts {
   const role = spec.role ?? 'replica';
-  const pod: PodFacts = { exists: true, ready: true, terminating: false, nodeReady: true, ...spec.pod };
+  const pod: PodFacts = { exists: true, ready: true, terminating: false, nodeReady: true, outdated: false, ...spec.pod };
   if (spec.reachable === false) {
     return { name: spec.name, address: address(spec.name), pod, sql: { reachable: false, error: 'connect ETIMEDOUT' }, unreachableForMs: spec.unreachableForMs ?? 60_000 };
   }

@@ -64,6 +64,7 @@ const generatedInstance = (index: number, names: string[], odds: Odds) =>
       ready: fc.boolean(),
       terminating: chance(odds.terminating),
       nodeReady: fc.constantFrom(true, false, undefined),
+      outdated: fc.boolean(),
     })
     .map((g) => {
       const name = names[index] ?? '';
@@ -81,7 +82,7 @@ const generatedInstance = (index: number, names: string[], odds: Odds) =>
         sqlRunning: g.sqlRunning,
         lagSeconds: g.lagSeconds,
         semiSync: { sourceEnabled: g.sourceHalf, replicaEnabled: g.replicaHalf },
-        pod: { exists: g.exists || g.reachable, ready: g.ready, terminating: g.terminating, nodeReady: g.nodeReady },
+        pod: { exists: g.exists || g.reachable, ready: g.ready, terminating: g.terminating, nodeReady: g.nodeReady, outdated: g.outdated },
       });
       return { facts, truth: { executed, received, holdsData: executed > 0 || (g.errant && !g.wiped) } };
     });
@@ -213,6 +214,17 @@ describe('decide properties', () => {
     check(({ facts }, d) => {
       if (d.state === 'Lost') expect(d.action).toEqual({ kind: 'none' });
       expect(d.instances.map((i) => i.name)).toEqual(facts.instances.map((i) => i.name));
+    });
+  });
+
+  it('restarts a pod for a rolling update only in a Healthy cluster, only an outdated one, and the primary only when it is alone', () => {
+    check(({ facts }, d) => {
+      if (d.action.kind !== 'restart') return;
+      const { instance } = d.action;
+      expect(d.state).toBe('Healthy');
+      expect(byName(facts, instance)?.pod.outdated).toBe(true);
+      expect(facts.instances.some((i) => i.pod.terminating)).toBe(false);
+      if (instance === facts.primary) expect(facts.instances).toHaveLength(1);
     });
   });
 

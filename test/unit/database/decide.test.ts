@@ -90,6 +90,33 @@ describe('decide: a live primary', () => {
   });
 });
 
+describe('decide: a rolling update (the StatefulSet is OnDelete)', () => {
+  const old = { pod: { outdated: true } };
+  const replicas = (outdated: boolean) => [instance({ name: 'db-1', pod: { outdated } }), instance({ name: 'db-2', pod: { outdated } })];
+
+  it('restarts the replicas first, highest ordinal first', () => {
+    expect(decide(cluster([primary(old), ...replicas(true)])).action).toMatchObject({ kind: 'restart', instance: 'db-2' });
+    expect(decide(cluster([primary(old), instance({ name: 'db-1', pod: { outdated: true } }), instance({ name: 'db-2' })])).action).toMatchObject({ kind: 'restart', instance: 'db-1' });
+  });
+
+  it('then switches over away from the primary, which restarts as a replica after', () => {
+    const d = decide(cluster([primary(old), ...replicas(false)]));
+    expect(d.action).toMatchObject({ kind: 'switchover', from: 'db-0', reason: expect.stringContaining('rolling update') as unknown });
+    const moved = decide(cluster([instance({ name: 'db-0', ...old, source: 'db-2' }), instance({ name: 'db-1', source: 'db-2' }), primary({ name: 'db-2' })], { primary: 'db-2' }));
+    expect(moved.action).toMatchObject({ kind: 'restart', instance: 'db-0' });
+  });
+
+  it('restarts one pod at a time: nothing while a replica is out of sync or a pod is terminating', () => {
+    expect(decide(cluster([primary(old), instance({ name: 'db-1', ...old, lagSeconds: 600 }), instance({ name: 'db-2', ...old })])).action.kind).not.toBe('restart');
+    expect(decide(cluster([primary(old), instance({ name: 'db-1', pod: { terminating: true } }), instance({ name: 'db-2', ...old })])).action.kind).not.toBe('restart');
+    expect(decide(cluster([primary(old), instance({ name: 'db-1', pod: { ready: false } }), instance({ name: 'db-2', ...old })])).action.kind).not.toBe('restart');
+  });
+
+  it('restarts a lone instance in place', () => {
+    expect(decide(cluster([primary({ ...old, semiSync: { sourceEnabled: false } })], { ackCount: 0 })).action).toMatchObject({ kind: 'restart', instance: 'db-0' });
+  });
+});
+
 describe('decide: the first primary', () => {
   it('waits until every instance answers', () => {
     const d = decide(cluster([instance({ name: 'db-0', gtid: '', source: null, readOnly: false }), instance({ name: 'db-1', ...down })], { primary: undefined }));

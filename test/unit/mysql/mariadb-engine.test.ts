@@ -258,7 +258,7 @@ async function observe(members: MariadbServer[], primary: string, options: { pod
       return {
         name: server.name,
         address: { host: '127.0.0.1', port: server.port },
-        pod: { exists: true, ready: !down, terminating: false, nodeReady: true },
+        pod: { exists: true, ready: !down, terminating: false, nodeReady: true, outdated: false },
         sql,
         unreachableForMs: sql.reachable ? 0 : 60_000,
       };

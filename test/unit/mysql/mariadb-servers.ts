@@ -48,7 +48,7 @@ export class MariadbServer {
 
   /** How another server replicates from this one: TLS verified by the replica with the CA file. */
   asSource(): ReplicationSource {
-    return { host: '127.0.0.1', port: this.port, ...REPLICATION, caFile: this.tls.caFile };
+    return { host: '127.0.0.1', port: this.port, ...REPLICATION, caFile: this.tls.caFile, heartbeatSeconds: 1 };
   }
 
   async start(): Promise<void> {

@@ -12,7 +12,7 @@ import { cloneInstanceStatements, mysql84 } from '../../../operator/mysql/mysql8
 import { commitsWaitingForAckQuery, fenceStatements, killConnectionStatement, promoteStatements, repointStatements } from '../../../operator/mysql/operations.js';
 import { sqlInteger, sqlString } from '../../../operator/mysql/sql-literal.js';
 
-const source = { host: 'shop-mysql-1.shop-mysql.shop.svc', port: 3306, user: 'repl', password: "p'w\\d", caFile: '/etc/mysql/tls/ca.crt' };
+const source = { host: 'shop-mysql-1.shop-mysql.shop.svc', port: 3306, user: 'repl', password: "p'w\\d", caFile: '/etc/mysql/tls/ca.crt', heartbeatSeconds: 1 };
 
 describe('MySQL 8.4 statements', () => {
   it('promotes: replication off and forgotten, semi-sync source on (AFTER_SYNC, never degrading, acks by count), then writes on', () => {
@@ -40,7 +40,7 @@ describe('MySQL 8.4 statements', () => {
       'STOP REPLICA',
       'SET GLOBAL rpl_semi_sync_source_enabled = OFF',
       'SET GLOBAL rpl_semi_sync_replica_enabled = ON',
-      "CHANGE REPLICATION SOURCE TO SOURCE_HOST='shop-mysql-1.shop-mysql.shop.svc', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\\'w\\\\d', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/tls/ca.crt', SOURCE_SSL_VERIFY_SERVER_CERT=1",
+      "CHANGE REPLICATION SOURCE TO SOURCE_HOST='shop-mysql-1.shop-mysql.shop.svc', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\\'w\\\\d', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1, SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/tls/ca.crt', SOURCE_SSL_VERIFY_SERVER_CERT=1",
       'START REPLICA',
     ]);
   });
@@ -90,7 +90,7 @@ describe('MariaDB statements', () => {
       'SET GLOBAL rpl_semi_sync_master_enabled = OFF',
       'SET GLOBAL rpl_semi_sync_slave_enabled = OFF',
       'SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_current_pos',
-      "CHANGE MASTER TO MASTER_HOST='shop-mysql-1.shop-mysql.shop.svc', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\\'w\\\\d', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT=1",
+      "CHANGE MASTER TO MASTER_HOST='shop-mysql-1.shop-mysql.shop.svc', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\\'w\\\\d', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT=1",
       'START SLAVE',
     ]);
   });

@@ -262,7 +262,7 @@ describe('render', () => {
 
     it('is an ordered StatefulSet behind its headless Service; roles are selected, not set', () => {
       const sts = find(objects, 'StatefulSet', n.mysql);
-      expect(spec(sts)).toMatchObject({ serviceName: n.mysqlHeadless, podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate' }, replicas: 3 });
+      expect(spec(sts)).toMatchObject({ serviceName: n.mysqlHeadless, podManagementPolicy: 'Parallel', updateStrategy: { type: 'OnDelete' }, replicas: 3 });
       expect(workloads([sts])[0]?.labels).not.toHaveProperty(DB_ROLE_LABEL);
       expect(spec(find(objects, 'Service', n.mysqlHeadless))).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
       expect((spec(find(objects, 'Service', n.mysqlPrimary)).selector as Record<string, string>)[DB_ROLE_LABEL]).toBe('primary');
