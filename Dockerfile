@@ -14,6 +14,9 @@ RUN npm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# mariadb-dump and mariadb: the database controller seeds a MariaDB replica that lost its data by
+# streaming a consistent dump from a healthy instance through these two programs.
+RUN apt-get update && apt-get install -y --no-install-recommends mariadb-client && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: no install script of a dependency runs in the image build; the compiled

@@ -65,6 +65,8 @@ export const IMAGES: ImageSpec[] = [
     tag: '1.0',
     busybox: true,
     files: ['/usr/bin/curl', '/usr/bin/openssl', '/usr/bin/mariadb'],
+    // The data-plane benchmark's load generator (test/bench/dataplane.ts).
+    go: [{ source: 'images/loadgen', to: '/usr/bin/loadgen' }],
     dirs: [TMP],
     cmd: ['sleep', 'infinity'],
   },

@@ -330,7 +330,11 @@ const web = defaultedObject('The Nginx tier between the load balancer and the ap
 const app = obj(
   'The application servers behind Nginx.',
   {
-    image: image('Application container image, preferably pinned by tag or digest.'),
+    image: image(
+      'Application container image, preferably pinned by tag or digest. It runs under the restricted Pod Security profile: ' +
+        'as uid and gid 65532 (files it reads must be readable by that user), no capabilities, and a read-only root filesystem ' +
+        'where only /tmp (an emptyDir of 256Mi) is writable; an image that must run as another user or write under its work directory needs adapting.',
+    ),
     port: withDefault(port('Port the application listens on.'), D.app.port),
     replicas: withDefault(int32('Number of application pods, spread over nodes and zones.', 1, 100), D.app.replicas),
     healthPath: withDefault(

@@ -2,6 +2,7 @@
  * The generated part of BENCHMARKS.md: the machine, then one table per benchmark with its target.
  */
 import type { ConvergenceResult, DriftResult } from './convergence.js';
+import type { DataplaneResult } from './dataplane.js';
 import type { Machine } from './lib.js';
 import type { ScaleResult } from './scale.js';
 
@@ -18,6 +19,7 @@ export interface Results {
   convergence?: ConvergenceResult;
   drift?: DriftResult;
   scale?: ScaleResult[];
+  dataplane?: DataplaneResult;
   /** Scale runs of other builds (--operator-entry), by --label. */
   scaleVariants?: Record<string, ScaleResult[]>;
 }
@@ -124,6 +126,26 @@ export function renderMarkdown(r: Results): string {
   }
   for (const [label, runs] of Object.entries(r.scaleVariants ?? {})) {
     out.push(`### Scale, ${label}`, '', ...scaleTable(runs));
+  }
+  if (r.dataplane) {
+    const d = r.dataplane;
+    out.push(
+      `## Data plane: the whole stack vs straight to the app pod${when(r, 'dataplane')}`,
+      '',
+      `A reencrypt WebStack on 3 real nodes (local images, MariaDB, certificates from the real cert-manager), \`GET /\` (the app writes and reads a row) by ` +
+        `hack/images/loadgen from a pod of the cluster: ${d.concurrency} workers on kept-alive connections, ${d.rounds} rounds of ${d.secondsPerRound} s per path, alternating; medians of the rounds. ` +
+        'Whole stack: the LB Service, the public certificate verified, HAProxy -> Nginx -> the app TLS proxy -> the app. Straight: the app pod\'s TLS port with the web tier\'s client certificate.',
+      '',
+      table(
+        ['path', 'requests/s', 'p50', 'p99', 'errors'],
+        [
+          ['whole stack', d.stack.medianRps, `${d.stack.medianP50Ms} ms`, `${d.stack.medianP99Ms} ms`, d.stack.rounds.reduce((n, x) => n + x.errors, 0)],
+          ['straight to the app pod', d.app.medianRps, `${d.app.medianP50Ms} ms`, `${d.app.medianP99Ms} ms`, d.app.rounds.reduce((n, x) => n + x.errors, 0)],
+          ['ratio stack / app', `${d.ratio.rps}x`, `${d.ratio.p50}x`, `${d.ratio.p99}x`, ''],
+        ],
+      ),
+      '',
+    );
   }
   if (r.render) {
     out.push(

@@ -12,6 +12,9 @@
  *   npm run bench -- --only scale --node-args=--max-old-space-size=128 --label "heap 128 MiB"
  *                                                   the same with other Node.js flags than the chart's
  *                                                   (`--node-args none`: Node.js defaults)
+ *   npm run bench -- --only dataplane --dataplane-rounds 5 --dataplane-seconds 10 --dataplane-concurrency 8
+ *                                                   requests through the whole stack vs straight to the app
+ *                                                   pod, on the real-node cluster (root)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,10 +24,11 @@ import { parse } from 'yaml';
 import { repoRoot } from '../support/cluster.js';
 import { runConvergence } from './convergence.js';
 import { log, machine } from './lib.js';
+import type { DataplaneResult } from './dataplane.js';
 import { renderMarkdown, type RenderResult, type Results } from './report.js';
 import { makeRoom, runScale, type ScaleResult } from './scale.js';
 
-const SECTIONS = ['render', 'convergence', 'scale'] as const;
+const SECTIONS = ['render', 'convergence', 'scale', 'dataplane'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const resultsFile = path.join(repoRoot, 'test/bench/results.json');
@@ -45,6 +49,9 @@ const { values } = parseArgs({
     'operator-entry': { type: 'string' },
     'node-args': { type: 'string', default: '' },
     label: { type: 'string' },
+    'dataplane-rounds': { type: 'string', default: '5' },
+    'dataplane-seconds': { type: 'string', default: '10' },
+    'dataplane-concurrency': { type: 'string', default: '8' },
   },
 });
 
@@ -82,6 +89,18 @@ function renderBench(runs: number): RenderResult {
     stacks[m[1] ?? '?'] = { objects: Number(m[2]), medianMs: Number(m[3]), p95Ms: Number(m[4]) };
   }
   return { runs, stacks };
+}
+
+/** test/bench/dataplane.ts in its own process: it runs against the real-node cluster, the others against KWOK. */
+function dataplaneBench(): DataplaneResult {
+  const args = ['--rounds', values['dataplane-rounds'], '--seconds', values['dataplane-seconds'], '--concurrency', values['dataplane-concurrency']].map(String);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/bench/dataplane.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: repoRoot,
+    env: { ...process.env, WEBSTACK_TEST_CLUSTER: 'real' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as DataplaneResult;
 }
 
 async function main(): Promise<void> {
@@ -145,6 +164,12 @@ async function main(): Promise<void> {
     } finally {
       await undoRoom();
     }
+  }
+  if (only.includes('dataplane')) {
+    log('dataplane');
+    results.dataplane = dataplaneBench();
+    stamp('dataplane');
+    saveResults(results);
   }
   saveResults(results);
   log(`wrote ${path.relative(repoRoot, resultsFile)} and ${path.relative(repoRoot, markdownFile)}`);

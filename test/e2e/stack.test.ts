@@ -23,14 +23,14 @@
  *   and a web pod -> MySQL; the app -> the load balancer, the Kubernetes API and CoreDNS's metrics port.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunningOperator } from '../../operator/main.js';
-import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
+import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
+import { startCertManager, type CertManager } from './cert-manager.js';
 import { applyIn, image, toolboxPod } from './objects.js';
 import { certificateAuthority, serverCertificate } from './tls.js';
 
@@ -38,15 +38,9 @@ const STACK = 'shop';
 const DOMAIN = 'shop.i14.test';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-/** hack/lib.sh's cache layout: where the cert-manager CRDs and controller are. */
-function libVar(name: string): string {
-  return execFileSync('bash', ['-c', `source "${repoRoot}/hack/lib.sh" && printf %s "$${name}"`], { encoding: 'utf8' });
-}
-
 let ns: string;
 let operator: RunningOperator | undefined;
-let certManager: ChildProcess | undefined;
-let certManagerLog = '';
+let certManager: CertManager | undefined;
 const publicCa = certificateAuthority('e2e public CA');
 const foreignCa = certificateAuthority('e2e foreign CA');
 
@@ -80,25 +74,6 @@ async function exec(pod: string, command: string[]): Promise<{ stdout: string; s
 async function connect(pod: string, host: string, port: number): Promise<'open' | 'closed'> {
   const r = await exec(pod, ['curl', '-s', '-o', '/dev/null', '--connect-timeout', '3', '--max-time', '5', `http://${host}:${port}/`]);
   return r.code === 28 || r.code === 7 ? 'closed' : 'open';
-}
-
-function startCertManager(): void {
-  const bin = path.join(libVar('BIN_DIR'), 'cert-manager-controller');
-  certManager = spawn(
-    bin,
-    [
-      `--kubeconfig=${kubeconfigPath()}`,
-      `--namespace=${ns}`,
-      '--v=1',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  certManager.on('error', (e) => {
-    certManagerLog += `\n${e.message} (build it with hack/build.sh control-plane)`;
-  });
-  certManager.stderr?.on('data', (chunk: Buffer) => {
-    certManagerLog = (certManagerLog + chunk.toString()).slice(-20_000);
-  });
 }
 
 const webStack = {
@@ -167,62 +142,12 @@ const appImpostor = () =>
     { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: `${STACK}-mysql-credentials`, key: 'app-password' } } }] },
   );
 
-const FAKE_GUARD = 'webstack-e2e-real-cert-manager';
-
-/**
- * The clusters' hack/fake-cloud.ts stands in for cert-manager where only its CRDs are installed:
- * it self-signs every Certificate, faster than the real controller. An in-tree admission policy
- * (no webhook) refuses its writes to Secrets in namespaces labelled for the real controller, so
- * the real one issues them.
- */
-async function keepFakeCertificatesOut(namespace: string): Promise<void> {
-  await kubectl(['label', 'namespace', namespace, 'webstack.dev/cert-manager=real']);
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicy',
-          metadata: { name: FAKE_GUARD },
-          spec: {
-            failurePolicy: 'Fail',
-            matchConstraints: {
-              resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] }],
-              namespaceSelector: { matchLabels: { 'webstack.dev/cert-manager': 'real' } },
-            },
-            validations: [
-              {
-                // Its server-side applies name their field manager; cert-manager's annotations stay, so only this tells them apart.
-                expression: "!has(object.metadata.managedFields) || !object.metadata.managedFields.exists(m, m.manager == 'fake-cloud')",
-                message: 'this namespace gets its certificates from the real cert-manager controller, not from hack/fake-cloud.ts',
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicyBinding',
-          metadata: { name: FAKE_GUARD },
-          spec: { policyName: FAKE_GUARD, validationActions: ['Deny'] },
-        },
-      ],
-    }),
-  });
-}
-
 beforeAll(async () => {
   await installCrds();
-  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']);
   ns = await newNamespace('i14-stack', { restricted: true });
-  await keepFakeCertificatesOut(ns);
-  startCertManager();
+  certManager = await startCertManager(ns, 'e2e-public', publicCa);
   const foreign = serverCertificate(foreignCa, ['impostor']);
   await applyIn(ns, [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'e2e-public-ca' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(publicCa.crt), 'tls.key': b64(publicCa.key) } },
-    { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'e2e-public' }, spec: { ca: { secretName: 'e2e-public-ca' } } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'foreign-client' }, data: { 'tls.crt': b64(foreign.crt), 'tls.key': b64(foreign.key), 'ca.crt': b64(foreignCa.crt) } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'public-ca' }, data: { 'ca.crt': b64(publicCa.crt) } },
     clientPod(),
@@ -243,7 +168,7 @@ afterAll(async () => {
   // The operator removes its finalizer; stopped first, it would leave the namespace Terminating.
   if (ns) await kubectl(['delete', 'webstack', '-n', ns, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
   await operator?.stop();
-  certManager?.kill('SIGTERM');
+  certManager?.stop();
   if (ns) await deleteNamespace(ns);
 });
 
@@ -256,7 +181,7 @@ describe('reencrypt stack on real pods', () => {
   it('cert-manager issues the public and internal certificates', async () => {
     const secrets = [`${STACK}-tls`, `${STACK}-ca`, `${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`];
     for (const secret of secrets) {
-      await eventually(() => kubectl(['get', 'secret', '-n', ns, secret]), { description: `Secret ${secret} (cert-manager log: ${certManagerLog.slice(-2000)})`, timeoutMs: 120_000, intervalMs: 2000 });
+      await eventually(() => kubectl(['get', 'secret', '-n', ns, secret]), { description: `Secret ${secret} (cert-manager log: ${certManager?.log().slice(-2000) ?? ''})`, timeoutMs: 120_000, intervalMs: 2000 });
     }
     await eventually(
       async () => {
@@ -264,7 +189,7 @@ describe('reencrypt stack on real pods', () => {
         verifies(await secretFile(`${STACK}-tls`, 'tls.crt'), publicCa.crt);
         for (const leaf of [`${STACK}-web-tls`, `${STACK}-app-tls`, `${STACK}-mysql-tls`]) verifies(await secretFile(leaf, 'tls.crt'), ca);
       },
-      { description: `certificates chained to the public and the internal CA (cert-manager log: ${certManagerLog.slice(-2000)})`, timeoutMs: 120_000, intervalMs: 2000 },
+      { description: `certificates chained to the public and the internal CA (cert-manager log: ${certManager?.log().slice(-2000) ?? ''})`, timeoutMs: 120_000, intervalMs: 2000 },
     );
   }, 260_000);
 

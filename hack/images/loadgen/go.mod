@@ -1,0 +1,3 @@
+module webstack-operator/hack/images/loadgen
+
+go 1.26
