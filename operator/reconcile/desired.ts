@@ -13,19 +13,18 @@ import { commonLabels, names } from '../render/names.js';
 import type { Gathered, SecretWithData } from './gather.js';
 import { own } from './ownership.js';
 
-/**
- * The desired children in apply order. `credentialsVersion`: learned in this reconcile, maybe before the cache.
- * `images`: the operator's image catalog (its configuration), for the images the stack does not set.
- */
-export function desiredObjects(
-  raw: WebStack,
-  stack: DefaultedWebStack,
-  gathered: Gathered,
-  credentialsVersion: string,
-  agentNamespace: string,
-  images: ImageCatalog,
-  operatorPeer?: Peer,
-): KubeObject[] {
+/** What the operator's own configuration adds to render's facts. */
+export interface OperatorFacts {
+  agentNamespace: string;
+  /** The image catalog, for the images the stack does not set. */
+  images: ImageCatalog;
+  operatorPeer?: Peer;
+  databaseController: boolean;
+}
+
+/** The desired children in apply order. `credentialsVersion`: learned in this reconcile, maybe before the cache. */
+export function desiredObjects(raw: WebStack, stack: DefaultedWebStack, gathered: Gathered, credentialsVersion: string, operator: OperatorFacts): KubeObject[] {
+  const { agentNamespace, images, operatorPeer, databaseController } = operator;
   const { sinkSecret } = gathered;
   const secretVersions = { ...gathered.secretVersions, [names(stack.metadata.name).mysqlCredentials]: credentialsVersion };
   // The copy changes when the user's Secret does; its source's version rolls the agent, which reads it at start.
@@ -37,6 +36,7 @@ export function desiredObjects(
     secretVersions,
     ...(gathered.existing ? { existing: gathered.existing } : {}),
     ...(operatorPeer ? { operatorPeer } : {}),
+    databaseController,
   };
   const desired: KubeObject[] = render(stack, facts);
   // First, so the agent's Secret exists before the DaemonSet whose pods read it.

@@ -20,7 +20,7 @@ import type { Lookup } from '../kube/lookup.js';
 import type { ProcessResult } from '../runtime/queue.js';
 import { applyPlan } from './apply.js';
 import { ensureCredentials } from './credentials.js';
-import { desiredObjects } from './desired.js';
+import { desiredObjects, type OperatorFacts } from './desired.js';
 import { recordEvents, transitions } from './events.js';
 import { finalize, hasFinalizer, setFinalizer } from './finalize.js';
 import { gather } from './gather.js';
@@ -58,9 +58,16 @@ export class Reconciler {
   private readonly recorder: EventRecorder;
   /** Issuers found, by `Kind/namespace/name`, until when the finding is trusted (gather.ts). */
   private readonly issuersFound = new Map<string, number>();
+  private readonly operatorFacts: OperatorFacts;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.operatorFacts = {
+      agentNamespace: deps.agentNamespace,
+      images: deps.images,
+      databaseController: deps.databaseController ?? true,
+      ...(deps.operatorPeer ? { operatorPeer: deps.operatorPeer } : {}),
+    };
     this.recorder = new EventRecorder(deps.objects, FIELD_MANAGER, this.now);
   }
 
@@ -78,7 +85,7 @@ export class Reconciler {
 
     const gathered = await gather({ ...this.deps, issuersFound: this.issuersFound, now: this.now }, stack);
     const credentialsVersion = await ensureCredentials(objects, caches, stack, log);
-    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, agentNamespace, this.deps.images, this.deps.operatorPeer);
+    const desired = desiredObjects(raw, stack, gathered, credentialsVersion, this.operatorFacts);
     const steps = plan({ desired, live: caches, owned: ownedChildren(caches, raw) });
     const applyErrors = await applyPlan(objects, steps, log);
     await prune(objects, steps.prune, log);
@@ -86,7 +93,7 @@ export class Reconciler {
 
     const { issuerFound, sinkSecret } = gathered;
     const logDelivery = this.deps.logDelivery?.(namespace, name);
-    const observation = observe(caches, stack, { ...gathered.apis, agentNamespace, databaseController: this.deps.databaseController ?? true }, {
+    const observation = observe(caches, stack, { ...gathered.apis, agentNamespace, databaseController: this.operatorFacts.databaseController }, {
       applyErrors,
       volumes,
       ...(issuerFound !== undefined ? { issuerFound } : {}),

@@ -41,6 +41,11 @@ export interface RenderFacts {
   operatorPeer?: Peer;
   /** Immutable fields of objects that already exist, kept as they are so server-side apply is not refused. */
   existing?: ExistingState;
+  /**
+   * The operator's database loop runs (default true) and rolls the MySQL pods itself, in role
+   * order (OnDelete); without it the StatefulSet rolls them (RollingUpdate).
+   */
+  databaseController?: boolean;
 }
 
 export interface ExistingState {

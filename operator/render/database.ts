@@ -159,7 +159,7 @@ export function renderDatabase(ctx: RenderContext): void {
       // down. An existing StatefulSet keeps its policy (the field is immutable).
       podManagementPolicy: ctx.facts.existing?.mysqlPodManagementPolicy ?? 'Parallel',
       // The database loop rolls the pods itself, in role order (replicas, a switchover, the old primary).
-      updateStrategy: { type: 'OnDelete' },
+      updateStrategy: ctx.facts.databaseController === false ? { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } : { type: 'OnDelete' },
       minReadySeconds: 10,
       revisionHistoryLimit: 5,
       persistentVolumeClaimRetentionPolicy: { whenDeleted: retention, whenScaled: retention },

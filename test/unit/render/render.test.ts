@@ -268,6 +268,11 @@ describe('render', () => {
       expect((spec(find(objects, 'Service', n.mysqlPrimary)).selector as Record<string, string>)[DB_ROLE_LABEL]).toBe('primary');
       expect((spec(find(objects, 'Service', n.mysqlReplicas)).selector as Record<string, string>)[DB_ROLE_LABEL]).toBe('replica');
     });
+
+    it('leaves rolling the pods to the database loop (OnDelete), or to the StatefulSet when that loop is off', () => {
+      const withoutLoop = find(render(full, { ...ALL_FACTS, databaseController: false }), 'StatefulSet', n.mysql);
+      expect(spec(withoutLoop).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
+    });
   });
 
   describe('monitoring', () => {
