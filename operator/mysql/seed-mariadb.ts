@@ -2,8 +2,11 @@
  * Seeds an empty MariaDB instance from a healthy one with a consistent logical dump, streamed:
  * mariadb-dump on the donor (one transaction with a consistent snapshot, and the GTID position
  * of that snapshot) piped into the mariadb client on the target, through the operator; nothing
- * is stored. The load is not binlogged on the target (sql_log_bin=0), so the target's GTID
- * state is exactly the donor's snapshot position, and replication then resumes from there.
+ * is stored. The load is not binlogged on the target (sql_log_bin=0); its GTID state is then set
+ * to the donor's history up to the snapshot (every server's last GTID, not only the position's
+ * one per domain), and replication resumes from the snapshot's position. Without that history a
+ * seeded instance that becomes primary lacks the entries of servers that wrote before the
+ * snapshot, and every instance that has them looks as if it held errant transactions.
  *
  * Suited to the small and medium databases this operator runs; a streamed physical backup
  * (mariadb-backup) would be the method for large ones. The operator's image needs the two
@@ -17,6 +20,7 @@ import { SYSTEM_SCHEMAS } from './engine.js';
 import { Instance } from './instance.js';
 import { mariadb, setReplicaPosition } from './mariadb.js';
 import { MariadbGtidSet } from './mariadb-gtid.js';
+import type { GtidSet } from './gtid.js';
 import { sqlString } from './sql-literal.js';
 import type { ConnectionTarget, ReplicationSource } from './types.js';
 
@@ -54,11 +58,13 @@ export async function seedFromLogicalDump(request: SeedRequest): Promise<SeedRes
         `refusing to seed ${request.target.host}:${request.target.port}: it holds ${before.applicationTables} application tables and GTIDs ${before.executed.toString() || '(none)'}`,
       );
     }
-    // Ask the donor first: a donor that refuses leaves the target as it was.
-    const databases = await applicationDatabases(request.donor);
+    // Ask the donor first: a donor that refuses leaves the target as it was. Its history is read
+    // before the snapshot, so every GTID in it is at or below the snapshot's position.
+    const { databases, history } = await donorBeforeTheDump(request.donor);
     await target.run([mariadb.stopReplica(), mariadb.resetReplicaAll(), 'SET GLOBAL read_only = ON']);
     const position = await streamDump(request, databases);
-    await target.run([setReplicaPosition(position)]);
+    // gtid_binlog_state can only be set on an empty binlog; the target's holds nothing of value (it was empty).
+    await target.run(['RESET MASTER', `SET GLOBAL gtid_binlog_state = ${sqlString(history.union(position).toString())}`, setReplicaPosition(position)]);
     await target.repoint(request.source, { semiSync: request.semiSync });
     return { position };
   } finally {
@@ -66,13 +72,14 @@ export async function seedFromLogicalDump(request: SeedRequest): Promise<SeedRes
   }
 }
 
-async function applicationDatabases(donor: ConnectionTarget): Promise<string[]> {
+/** The donor's application databases and its GTID history (every server's last GTID). */
+async function donorBeforeTheDump(donor: ConnectionTarget): Promise<{ databases: string[]; history: GtidSet }> {
   const instance = await Instance.connect(mariadb, donor);
   try {
     const rows = await instance.query(
       `SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN (${SYSTEM_SCHEMAS.map(sqlString).join(', ')}) ORDER BY SCHEMA_NAME`,
     );
-    return rows.map((row) => String(row.name));
+    return { databases: rows.map((row) => String(row.name)), history: (await instance.status()).executed };
   } finally {
     await instance.close();
   }

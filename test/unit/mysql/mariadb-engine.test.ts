@@ -371,6 +371,29 @@ describe('seeding', () => {
     await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true })).rejects.toThrow(/refusing to seed/);
   }, 30_000);
 
+  it("gives the seeded server the donor's whole history, so a server that wrote before the snapshot does not look errant against it", async () => {
+    const [a, b, c] = servers();
+    const { primary, replicas } = await cluster(a, b);
+    const [replica] = replicas;
+    if (!replica) throw new Error('no replica');
+    await insertRows(a, 1, 5);
+    expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
+    // b becomes the primary and writes: the history now holds the last GTIDs of two servers.
+    await primary.fence();
+    await replica.promote({ ackCount: 1 });
+    await primary.repoint(b.asSource(), { semiSync: true });
+    await eventually('old primary replicating', () => primary.status(), replicating);
+    await insertRows(b, 6, 10);
+
+    await seedFromLogicalDump({ donor: b.target(), target: c.target(), source: b.asSource(), semiSync: true });
+    const seeded = await eventually('seeded server replicating', () => connect(c).then((i) => i.status()), replicating);
+    const old = await primary.status();
+    // Server a's last GTID is older than the snapshot's position, yet it is in the seeded state.
+    expect(old.executed.toString().split(',')).toHaveLength(2);
+    expect(seeded.executed.includes(old.executed)).toBe(true);
+    expect(holdsTransactionsMissingFrom(old.executed, seeded.executed)).toBe(false);
+  }, 30_000);
+
   it('leaves the target as it was when the donor refuses the operator', async () => {
     const [a, , c] = servers();
     const donor = { ...a.target(), password: 'wrong' };
