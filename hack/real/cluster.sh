@@ -358,6 +358,8 @@ start_node_again() {
   running || die "the real-node cluster is not running"
   ip link set "wsr-veth$i" up
   start_node "$i"
+  # The Node object may still say Ready from before the cut: ask the new kubelet itself first.
+  wait_for "kubelet of $(node_name "$i")" 120 ip netns exec "$(node_netns "$i")" curl -sf http://127.0.0.1:10248/healthz
   wait_for "node $(node_name "$i") Ready" 120 kreal wait --for=condition=Ready node "$(node_name "$i")" --timeout=5s
   log "node $(node_name "$i") started"
 }

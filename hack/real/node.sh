@@ -25,6 +25,9 @@ mount --bind "$DIR/var-log" /var/log
 mount -t tmpfs -o mode=755 tmpfs /run
 
 log_to() { echo "$LOGS/$NAME-$1.log"; }
+# When one component exits the node is down: its other components go too, rather than linger and
+# hold what a restarted node needs (containerd's database lock, ports).
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 # kubelet's cgroupRoot must exist in every hierarchy; a new v1 cpuset needs its cpus and mems.
 CGROUP=$(node_cgroup "$I")
@@ -32,14 +35,24 @@ for h in /sys/fs/cgroup/*/; do mkdir -p "$h$CGROUP"; done
 cp /sys/fs/cgroup/cpuset/cpuset.cpus "/sys/fs/cgroup/cpuset/$CGROUP/cpuset.cpus"
 cp /sys/fs/cgroup/cpuset/cpuset.mems "/sys/fs/cgroup/cpuset/$CGROUP/cpuset.mems"
 
-containerd --config "$ETC/containerd.toml" >"$(log_to containerd)" 2>&1 &
+# A node started again (hack/cluster start-node) finds the sockets of its last run on disk.
+rm -f "$DIR/containerd.sock" "$DIR/containerd.sock.ttrpc"
+containerd --config "$ETC/containerd.toml" >>"$(log_to containerd)" 2>&1 &
 for _ in $(seq 1 100); do [ -S "$DIR/containerd.sock" ] && break; sleep 0.1; done
 [ -S "$DIR/containerd.sock" ] || { echo "containerd did not start: see $(log_to containerd)" >&2; exit 1; }
 
-kubelet --config "$ETC/kubelet.yaml" --kubeconfig "$PKI/kubelet-$I.kubeconfig" \
-  --hostname-override "$NAME" --node-ip "$(node_ip "$I")" \
-  --node-labels "topology.kubernetes.io/zone=${ZONES[$((I - 1))]},webstack.dev/real-node=true" \
-  --v=1 >"$(log_to kubelet)" 2>&1 &
+# containerd answers "not initialized yet" while it recovers the containers of an earlier run, and
+# kubelet exits on that: it is started again a few times before the node gives up.
+(
+  for _ in $(seq 1 30); do
+    kubelet --config "$ETC/kubelet.yaml" --kubeconfig "$PKI/kubelet-$I.kubeconfig" \
+      --hostname-override "$NAME" --node-ip "$(node_ip "$I")" \
+      --node-labels "topology.kubernetes.io/zone=${ZONES[$((I - 1))]},webstack.dev/real-node=true" \
+      --v=1 >>"$(log_to kubelet)" 2>&1 && exit 0
+    sleep 1
+  done
+  exit 1
+) &
 kube-proxy --config "$ETC/kube-proxy.yaml" --v=1 >"$(log_to kube-proxy)" 2>&1 &
 
 # kube-router v2.1.0 exits when it starts before its Node exists.
