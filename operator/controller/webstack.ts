@@ -9,6 +9,7 @@ import { COMPONENT_LABEL, GROUP, KIND, OPTIONAL_API_NAMES, OPTIONAL_APIS, PLURAL
 import type { WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
+import { isConflict } from '../kube/errors.js';
 import type { Discovery } from '../kube/discovery.js';
 import { setupLogAgent } from '../agent/index.js';
 import { kubeListWatch } from '../kube/listwatch.js';
@@ -83,6 +84,16 @@ function watchStacks(client: KubeClient, namespaces: string[], logger: Logger) {
   };
 }
 
+/**
+ * A conflict (409) means another writer changed the object since this pass read it, a race the
+ * compare-and-swap writes expect (e.g. a fresh stack's finalizer): the retry is routine, not a warning.
+ */
+function logRetry(logger: Logger, key: string, error: unknown, message: string): void {
+  const fields = { webstack: key, err: error instanceof Error ? error.message : 'unknown error' };
+  if (isConflict(error)) logger.debug(fields, message);
+  else logger.warn(fields, message);
+}
+
 /** The object loop's queue. */
 function objectQueue(o: WebStackControllerOptions, reconciler: Reconciler): WorkQueue {
   const { config, logger, metrics } = o;
@@ -95,7 +106,7 @@ function objectQueue(o: WebStackControllerOptions, reconciler: Reconciler): Work
     onDepth: (depth) => metrics.setQueueDepth(depth),
     onProcessed: (key, outcome, durationMs, error) => {
       metrics.observeReconcile(outcome, durationMs / 1000);
-      if (error !== undefined) logger.warn({ webstack: key, err: error instanceof Error ? error.message : 'unknown error' }, 'reconcile failed; retrying with backoff');
+      if (error !== undefined) logRetry(logger, key, error, 'reconcile failed; retrying with backoff');
     },
   });
 }
@@ -117,7 +128,7 @@ function setupDatabaseQueue(o: WebStackControllerOptions, stacks: ReturnType<typ
       return databaseLoop.reconcile(key, reconcileLogger(logger.child({ loop: 'database' }), { namespace, name }));
     },
     onProcessed: (key, _outcome, _ms, error) => {
-      if (error !== undefined) logger.warn({ webstack: key, err: error instanceof Error ? error.message : 'unknown error' }, 'database step failed; retrying with backoff');
+      if (error !== undefined) logRetry(logger, key, error, 'database step failed; retrying with backoff');
     },
   });
 }
