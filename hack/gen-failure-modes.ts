@@ -1,5 +1,5 @@
 // Rewrites the measured table of docs/failure-modes.md from the figures test/e2e/database.test.ts
-// wrote to $TMPDIR/webstack-db-drills.json (or the file given as the first argument).
+// wrote to $TMPDIR/webstack-db-drills.json (or the files given as arguments, one per run).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function table(drills: Drill[]): string {
+function table(drills: Drill[], testRuns: number): string {
   const scenarios = [...new Set(drills.map((d) => d.scenario))];
   const rows = scenarios.map((scenario) => {
     const runs = drills.filter((d) => d.scenario === scenario);
@@ -33,7 +33,7 @@ function table(drills: Drill[]): string {
   });
   const acknowledged = Math.max(0, ...drills.map((d) => d.acknowledged));
   return [
-    `Run of ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${acknowledged} rows acknowledged over the whole run:`,
+    `${testRuns === 1 ? 'One test run' : `${testRuns} test runs`} of ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, up to ${acknowledged} rows acknowledged in one run:`,
     '',
     '| scenario | runs | write outage, median | write outage, max | acknowledged rows lost | the primary moved |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -41,13 +41,15 @@ function table(drills: Drill[]): string {
   ].join('\n');
 }
 
-const figures = process.argv[2] ?? path.join(tmpdir(), 'webstack-db-drills.json');
+// Several files (several runs of the test) make one table.
+const args = process.argv.slice(2);
+const files = args.length > 0 ? args : [path.join(tmpdir(), 'webstack-db-drills.json')];
 const doc = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/failure-modes.md');
-const drills = JSON.parse(readFileSync(figures, 'utf8')) as Drill[];
-if (drills.length === 0) throw new Error(`${figures} holds no drill: run the database e2e test first`);
+const drills = files.flatMap((file) => JSON.parse(readFileSync(file, 'utf8')) as Drill[]);
+if (drills.length === 0) throw new Error(`${files.join(', ')} hold no drill: run the database e2e test first`);
 const text = readFileSync(doc, 'utf8');
 const [before, rest] = text.split(BEGIN);
 const after = rest?.split(END)[1];
 if (before === undefined || after === undefined) throw new Error(`${doc} lacks the markers ${BEGIN} ... ${END}`);
-writeFileSync(doc, `${before}${BEGIN}\n${table(drills)}\n${END}${after}`);
-process.stdout.write(`wrote ${drills.length} drills from ${figures} into ${doc}\n`);
+writeFileSync(doc, `${before}${BEGIN}\n${table(drills, files.length)}\n${END}${after}`);
+process.stdout.write(`wrote ${drills.length} drills from ${files.join(', ')} into ${doc}\n`);

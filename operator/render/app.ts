@@ -33,12 +33,15 @@ import {
 } from './pod.js';
 
 /**
- * How the app must connect to the database: TLS always (the server requires it), verified against
- * the internal CA and the server's name in reencrypt mode. The names follow MySQL's --ssl-mode;
- * docs/app.md maps them to the common drivers' settings.
+ * How the app must connect to the database: over TLS verified against the internal CA and the
+ * server's name in reencrypt mode; otherwise over TLS unverified where the server has its own
+ * certificate (MySQL), plain where it has none (MariaDB: a driver asked for TLS would be refused).
+ * The names follow MySQL's --ssl-mode; docs/app.md maps them to the common drivers' settings.
  */
 function databaseTlsEnv(ctx: RenderContext): k8s.EnvVar[] {
-  if (!ctx.plan.tls.hops.toDatabase.verified) return [{ name: 'DB_SSL_MODE', value: 'REQUIRED' }];
+  const hop = ctx.plan.tls.hops.toDatabase;
+  if (!hop.encrypted) return [{ name: 'DB_SSL_MODE', value: 'DISABLED' }];
+  if (!hop.verified) return [{ name: 'DB_SSL_MODE', value: 'REQUIRED' }];
   return [
     { name: 'DB_SSL_MODE', value: 'VERIFY_IDENTITY' },
     { name: 'DB_SSL_CA', value: `${APP.dbCaDir}/${TLS_FILES.ca}` },

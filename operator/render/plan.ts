@@ -33,7 +33,10 @@ export interface TlsPlan {
     lbToWeb: HopTls;
     /** Nginx -> app: TLS to the app (spec.app.tls) or to its app proxy (reencrypt), else plain. */
     webToApp: HopTls;
-    /** App and replicas -> MySQL: always encrypted (by the server's own certificate at worst). */
+    /**
+     * App and replicas -> the database: verified in reencrypt mode; otherwise encrypted by MySQL's
+     * own certificate (it makes one at initialization), and plain on MariaDB, which has none.
+     */
     toDatabase: HopTls;
   };
   /** Nginx's main port and its name: TLS on httpsPort unless the LB -> web hop is in clear. */
@@ -108,7 +111,7 @@ export function tlsPlan(stackName: string, spec: DefaultedSpec): TlsPlan {
     hops: {
       lbToWeb: { encrypted: webEncrypted, verified: reencrypt, mutual: reencrypt },
       webToApp: { encrypted: appEncrypted, verified: appEncrypted, mutual: appEncrypted },
-      toDatabase: { encrypted: true, verified: reencrypt, mutual: false },
+      toDatabase: { encrypted: reencrypt || spec.database.engine === 'mysql', verified: reencrypt, mutual: false },
     },
     webPort: webEncrypted ? { number: NGINX.httpsPort, name: 'https' } : { number: NGINX.httpPort, name: 'http' },
     appPort: { number: appProxy?.port ?? spec.app.port, name: appEncrypted ? 'https' : 'http' },

@@ -225,6 +225,26 @@ describe('render', () => {
       );
     });
 
+    it.each([
+      ['reencrypt', 'mysql', 'VERIFY_IDENTITY'],
+      ['reencrypt', 'mariadb', 'VERIFY_IDENTITY'],
+      ['terminate', 'mysql', 'REQUIRED'],
+      ['passthrough', 'mysql', 'REQUIRED'],
+      // MariaDB has no certificate of its own: a driver asked for TLS would be refused.
+      ['terminate', 'mariadb', 'DISABLED'],
+      ['passthrough', 'mariadb', 'DISABLED'],
+    ] as const)('in %s mode on %s tells the app DB_SSL_MODE=%s', (mode, engine, expected) => {
+      const stack = withSpec(full, (s) => {
+        s.tls.mode = mode;
+        s.app.tls = false;
+        s.database.engine = engine;
+        s.database.version = engine === 'mysql' ? '8.4' : '10.11';
+      });
+      const app = workloads([find(render(stack, ALL_FACTS), 'Deployment', n.app)])[0];
+      const env = (app?.pod.containers[0] as unknown as { env: { name: string; value?: string }[] }).env;
+      expect(env.find((e) => e.name === 'DB_SSL_MODE')?.value).toBe(expected);
+    });
+
     it('runs the canary behind the same Service, with its own variant and image', () => {
       const [stable, canary] = workloads([find(objects, 'Deployment', n.app), find(objects, 'Deployment', n.appCanary)]);
       const serviceSelector = (spec(find(objects, 'Service', n.app)) as { selector: Record<string, string> }).selector;
