@@ -6,7 +6,8 @@
 # control-plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
 #   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs, and kstatus (hack/kstatus:
 #   the status library Flux uses, for the unit tests of the WebStack's conditions), and the
-#   cert-manager controller (hack/cert-manager, for the e2e tests' internal CA issuance).
+#   cert-manager controller and its ACME solver (hack/cert-manager, for the e2e tests' issuance), and
+#   Pebble with its challenge DNS (Let's Encrypt's ACME test server, for the ACME e2e test).
 # node: what a real node runs (hack/cluster up --real-nodes N): kubelet, kube-proxy, containerd
 #   with ctr and its runc shim, CoreDNS and kube-router.
 # otelcol: the log agent's OpenTelemetry Collector (hack/otelcol/build.sh: its builder manifest),
@@ -137,12 +138,13 @@ build_kstatus() {
 
 # hack/cert-manager is our own entry point on cert-manager's released module (its cmd/controller
 # module is not served by the Go module proxy); rebuilt when its sources change.
+# Its acmesolver (the program of the HTTP-01 solver pods, image webstack.local/acmesolver) likewise.
 build_cert_manager() {
-  local src="$HACK_DIR/cert-manager" out="$BIN_DIR/cert-manager-controller" f stale=""
-  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go; do [ "$out" -nt "$f" ] || stale=1; done
+  local src="$HACK_DIR/cert-manager" out="$BIN_DIR/cert-manager-controller" solver="$BIN_DIR/acmesolver" f stale=""
+  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go "$src"/acmesolver/*.go; do [ "$out" -nt "$f" ] && [ "$solver" -nt "$f" ] || stale=1; done
   [ -n "$stale" ] || return 0
-  with_progress "cert-manager controller ($(sed -n 's#^\s*github.com/cert-manager/cert-manager \(v[^ ]*\)$#\1#p' "$src/go.mod"))" \
-    bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."
+  with_progress "cert-manager controller and acmesolver ($(sed -n 's#^\s*github.com/cert-manager/cert-manager \(v[^ ]*\)$#\1#p' "$src/go.mod"))" \
+    bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' . && go build -trimpath -ldflags '-s -w' -o '$solver' ./acmesolver"
 }
 
 build_control_plane() {
@@ -154,6 +156,8 @@ build_control_plane() {
   fetch_crds
   build_kstatus
   build_cert_manager
+  go_install pebble github.com/letsencrypt/pebble/v2/cmd/pebble "$PEBBLE_VERSION"
+  go_install pebble-challtestsrv github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv "$PEBBLE_VERSION"
   log "control plane binaries ready in $BIN_DIR ($(elapsed))"
 }
 

@@ -7,6 +7,7 @@ go 1.25.0
 
 require (
 	github.com/cert-manager/cert-manager v1.20.3
+	k8s.io/apimachinery v0.35.2
 	k8s.io/klog/v2 v2.140.0
 )
 
@@ -137,7 +138,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	k8s.io/api v0.35.2 // indirect
 	k8s.io/apiextensions-apiserver v0.35.2 // indirect
-	k8s.io/apimachinery v0.35.2 // indirect
 	k8s.io/apiserver v0.35.2 // indirect
 	k8s.io/client-go v0.35.2 // indirect
 	k8s.io/component-base v0.35.2 // indirect

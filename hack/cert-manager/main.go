@@ -19,6 +19,7 @@ import (
 
 	"github.com/cert-manager/cert-manager/pkg/controller"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/klog/v2"
 
 	// Each package registers its controller (or issuer type) with pkg/controller in init.
@@ -46,6 +47,9 @@ func main() {
 	namespace := flag.String("namespace", "", "only this namespace's Issuers and Certificates (default: all namespaces)")
 	clusterResources := flag.String("cluster-resource-namespace", "cert-manager", "where ClusterIssuers keep their Secrets")
 	workers := flag.Int("workers", 5, "workers per controller")
+	var acme controller.ACMEOptions
+	flag.StringVar(&acme.HTTP01SolverImage, "acme-http01-solver-image", "webstack.local/acmesolver:1.0", "image of the ACME HTTP-01 solver pods (hack/cert-manager/acmesolver)")
+	nameservers := flag.String("acme-http01-solver-nameservers", "", "host:port of the DNS server for the HTTP-01 self check, comma separated (default: the system's)")
 	klog.InitFlags(flag.CommandLine) // --v, --logtostderr: cert-manager logs through klog
 	flag.Parse()
 
@@ -55,13 +59,22 @@ func main() {
 	defer stop()
 	ctx = logf.NewContext(ctx, logf.Log, "controller")
 
-	if err := run(ctx, *kubeconfig, *namespace, *clusterResources, *workers); err != nil {
+	if *nameservers != "" {
+		acme.HTTP01SolverNameservers = strings.Split(*nameservers, ",")
+	}
+	// cert-manager's own defaults for the solver pods; its solver image runs as a non-root user.
+	acme.HTTP01SolverResourceRequestCPU = resource.MustParse("10m")
+	acme.HTTP01SolverResourceRequestMemory = resource.MustParse("64Mi")
+	acme.HTTP01SolverResourceLimitsCPU = resource.MustParse("100m")
+	acme.HTTP01SolverResourceLimitsMemory = resource.MustParse("64Mi")
+	acme.ACMEHTTP01SolverRunAsNonRoot = true
+	if err := run(ctx, *kubeconfig, *namespace, *clusterResources, *workers, acme); err != nil {
 		fmt.Fprintln(os.Stderr, "cert-manager-controller:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, kubeconfig, namespace, clusterResources string, workers int) error {
+func run(ctx context.Context, kubeconfig, namespace, clusterResources string, workers int, acme controller.ACMEOptions) error {
 	factory, err := controller.NewContextFactory(ctx, controller.ContextOptions{
 		Kubeconfig:         kubeconfig,
 		Namespace:          namespace,
@@ -69,6 +82,7 @@ func run(ctx context.Context, kubeconfig, namespace, clusterResources string, wo
 		KubernetesAPIBurst: 50,
 		IssuerOptions:      controller.IssuerOptions{ClusterResourceNamespace: clusterResources},
 		SchedulerOptions:   controller.SchedulerOptions{MaxConcurrentChallenges: 60},
+		ACMEOptions:        acme,
 	})
 	if err != nil {
 		return err

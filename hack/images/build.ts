@@ -116,6 +116,14 @@ export const IMAGES: ImageSpec[] = [
   },
   { name: 'nginx-exporter', tag: '0.11.0', files: ['/usr/bin/prometheus-nginx-exporter'], entrypoint: ['/usr/bin/prometheus-nginx-exporter'], user: '65532:65532' },
   { name: 'app', tag: '1.0', go: [{ source: 'images/app', to: '/app' }], entrypoint: ['/app'], user: '65532:65532' },
+  // cert-manager's ACME HTTP-01 solver pods (hack/cert-manager/acmesolver, built by hack/build.sh control-plane).
+  {
+    name: 'acmesolver',
+    tag: '1.0',
+    cachedBinaries: [{ dirVar: 'BIN_DIR', file: 'acmesolver', to: '/acmesolver' }],
+    entrypoint: ['/acmesolver'],
+    user: '65532:65532',
+  },
   // The log agent (hack/otelcol), laid out as the upstream contrib image: the same entrypoint and
   // config path, uid 10001, so the operator renders the same DaemonSet for both.
   {
@@ -217,7 +225,7 @@ function collectInputs(spec: ImageSpec, nodeBinDir: string): Inputs {
   ];
   const files = [...(spec.files ?? []), ...binaries.map((b) => b.from)];
   if (spec.busybox) files.push('/bin/busybox');
-  for (const f of files) if (!existsSync(f)) throw new Error(`image ${spec.name}: ${f} is missing (hack/install-test-tools.sh installs the Debian packages; hack/build.sh node builds the node binaries, hack/build.sh otelcol the collector)`);
+  for (const f of files) if (!existsSync(f)) throw new Error(`image ${spec.name}: ${f} is missing (hack/install-test-tools.sh installs the Debian packages; hack/build.sh node builds the node binaries, hack/build.sh control-plane the acmesolver, hack/build.sh otelcol the collector)`);
   const withLibs = new Set(files);
   for (const f of files) if (isElf(f)) for (const lib of sharedLibraries(f)) withLibs.add(lib);
   const hash = createHash('sha256');

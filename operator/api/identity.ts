@@ -51,6 +51,8 @@ export const VARIANT_LABEL = 'webstack.dev/variant';
 export const CONFIG_HASH_ANNOTATION = 'webstack.dev/config-hash';
 /** Set by cert-manager on the Secrets it issues (read, never written). */
 export const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
+/** Set by cert-manager on a Secret it issued into; its temporary certificate has none. */
+export const ISSUER_NAME_ANNOTATION = 'cert-manager.io/issuer-name';
 
 // ---- lifecycle ----
 

@@ -4,7 +4,7 @@
  * sink Secret) and discovery for the optional APIs.
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
-import { CERTIFICATE_NAME_ANNOTATION, INSTANCE_LABEL, OPTIONAL_APIS, type OptionalApis } from '../api/identity.js';
+import { CERTIFICATE_NAME_ANNOTATION, INSTANCE_LABEL, ISSUER_NAME_ANNOTATION, OPTIONAL_APIS, type OptionalApis } from '../api/identity.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
@@ -56,20 +56,29 @@ interface IssuedCertificate extends KubeObject {
  * renewals (cert-manager's status.revision less the first issuance), not by resourceVersion: a pod
  * created before its first certificate waits for the volume and then starts, so that arrival must
  * not roll it (it would double every new stack's pod churn), while every renewal must, for the
- * servers to load the new certificate.
+ * servers to load the new certificate. A Secret holding cert-manager's temporary certificate (the
+ * public one while an ACME order runs, render/tls.ts) counts as "temporary": pods that started with
+ * it roll when the issued one replaces it.
  */
+const holdsTemporaryCertificate = (secret: KubeObject): boolean =>
+  secret.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION] !== undefined && secret.metadata.annotations[ISSUER_NAME_ANNOTATION] === undefined;
+
 export function secretVersions(caches: Lookup, stack: DefaultedWebStack): Record<string, string> {
   const ns = stack.metadata.namespace;
   const versions: Record<string, string> = {};
   const ours = (o: KubeObject) => o.metadata.labels?.[INSTANCE_LABEL] === stack.metadata.name;
-  for (const secret of caches.list('Secret', ns)) {
-    if (!ours(secret) || !secret.metadata.resourceVersion || secret.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION]) continue;
-    versions[secret.metadata.name] = secret.metadata.resourceVersion;
+  const temporary: string[] = [];
+  for (const secret of caches.list('Secret', ns).filter(ours)) {
+    const { name, resourceVersion, annotations } = secret.metadata;
+    if (annotations?.[CERTIFICATE_NAME_ANNOTATION] === undefined) {
+      if (resourceVersion) versions[name] = resourceVersion;
+    } else if (holdsTemporaryCertificate(secret)) temporary.push(name);
   }
   for (const cert of caches.list('Certificate', ns) as IssuedCertificate[]) {
     const renewals = (cert.status?.revision ?? 1) - 1;
     if (ours(cert) && cert.spec?.secretName && renewals > 0) versions[cert.spec.secretName] = `renewals:${renewals}`;
   }
+  for (const name of temporary) versions[name] = 'temporary';
   return versions;
 }
 

@@ -109,8 +109,14 @@ export function observe(
   for (const cert of lookup.list('Certificate', ns)) {
     const owner = cert.metadata.labels?.['app.kubernetes.io/instance'];
     if (owner !== stack.metadata.name) continue;
-    const ready = (cert as WithStatus).status?.conditions?.find((c) => c.type === 'Ready');
-    certificates[cert.metadata.name] = { ready: ready?.status === 'True', message: ready?.message ?? '' };
+    const conditions = (cert as WithStatus).status?.conditions ?? [];
+    const ready = conditions.find((c) => c.type === 'Ready');
+    // cert-manager reports Ready=True for the temporary certificate (render/tls.ts) it puts in a
+    // missing Secret while the first issuance runs; only a signed one counts.
+    const temporary = conditions.some((c) => c.type === 'Issuing' && c.status === 'True' && c.reason === 'DoesNotExist');
+    certificates[cert.metadata.name] = temporary
+      ? { ready: false, message: 'the Secret holds a temporary certificate until the first issuance completes' }
+      : { ready: ready?.status === 'True', message: ready?.message ?? '' };
   }
   const observation: Observation = {
     certManager: facts.certManager,

@@ -4,7 +4,8 @@
  * so an edge exists only where both policies agree:
  *
  *   clients (spec.loadBalancer.allowedSourceRanges) -> LB http/https
- *   LB -> web main port          web -> app port (the app proxy's, if any)   app -> database 3306
+ *   LB -> web main port, LB -> cert-manager's ACME solver pods 8089 (egress only: they are not ours)
+ *   web -> app port (the app proxy's, if any)   app -> database 3306
  *   database <-> database 3306 (replication)             every pod -> cluster DNS 53
  *   monitoring namespaces -> metrics ports (HAProxy stats, Nginx exporter, mysqld exporter)
  *   spec.firewall.extraIngress (per tier) and spec.firewall.appEgress
@@ -17,7 +18,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { INSTANCE_LABEL, NAME_LABEL } from '../api/identity.js';
 import type { Peer, PortSpec, Tier } from '../api/types.js';
-import { HAPROXY, MYSQL, NGINX } from './config/layout.js';
+import { ACME, HAPROXY, MYSQL, NGINX } from './config/layout.js';
 import { id, meta, type RenderContext } from './context.js';
 import { selectorLabels, type Component } from './names.js';
 
@@ -113,7 +114,11 @@ export function renderFirewall(ctx: RenderContext): void {
         ...monitoring(HAPROXY.statsPort),
         ...extraIngress('loadBalancer'),
       ],
-      egress: [{ to: [pods(web)], ports: [TCP(webMain)] }],
+      egress: [
+        { to: [pods(web)], ports: [TCP(webMain)] },
+        // ACME HTTP-01: port 80's challenge requests go to cert-manager's solver pods (render/acme.ts).
+        { to: [pods({ [ACME.solverLabel]: 'true' })], ports: [TCP(ACME.solverPort)] },
+      ],
     },
     { component: 'loadbalancer' },
   );

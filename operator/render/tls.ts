@@ -11,11 +11,13 @@
  * the Secrets can still be provided by hand.
  */
 import { OPTIONAL_APIS } from '../api/identity.js';
+import { renderAcmeSolverServices } from './acme.js';
 import { serviceHost } from './config/layout.js';
 import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
 import { commonLabels } from './names.js';
 
 const { apiVersion: CERT_MANAGER_API, group: CERT_MANAGER_GROUP } = OPTIONAL_APIS.certManager;
+const TEMPORARY_CERTIFICATE_ANNOTATION = 'cert-manager.io/issue-temporary-certificate';
 
 interface IssuerRef {
   name: string;
@@ -39,8 +41,8 @@ interface CertificateSpec {
 const LEAF = { duration: '2160h', renewBefore: '720h' };
 const CA = { duration: '87600h', renewBefore: '720h' };
 
-function certificate(ctx: RenderContext, name: string, spec: CertificateSpec): void {
-  customResource(ctx, 'tls', { apiVersion: CERT_MANAGER_API, kind: 'Certificate' }, meta(ctx, name, 'tls'), {
+function certificate(ctx: RenderContext, name: string, spec: CertificateSpec, annotations: Record<string, string> = {}): void {
+  customResource(ctx, 'tls', { apiVersion: CERT_MANAGER_API, kind: 'Certificate' }, meta(ctx, name, 'tls', { annotations }), {
     spec: {
       ...spec,
       // A rotated certificate gets a fresh key; ECDSA P-256 is cheap for every TLS handshake.
@@ -62,11 +64,15 @@ export function renderTls(ctx: RenderContext): void {
   const { spec, names: n } = ctx;
   const plan = ctx.plan.tls;
 
-  certificate(ctx, n.tlsSecret, {
-    secretName: plan.publicSecret,
-    issuerRef: { ...spec.tls.issuerRef },
-    dnsNames: unique([spec.domain, ...spec.aliases]),
-  });
+  // A self-signed stand-in fills the Secret until the issuer signs: the pods mounting it start
+  // first, and an ACME HTTP-01 challenge needs HAProxy serving port 80 before the certificate exists.
+  certificate(
+    ctx,
+    n.tlsSecret,
+    { secretName: plan.publicSecret, issuerRef: { ...spec.tls.issuerRef }, dnsNames: unique([spec.domain, ...spec.aliases]) },
+    { [TEMPORARY_CERTIFICATE_ANNOTATION]: 'true' },
+  );
+  renderAcmeSolverServices(ctx);
   if (plan.caSecret === undefined) return;
 
   const caIssuerRef: IssuerRef = { name: n.caIssuer, kind: 'Issuer', group: CERT_MANAGER_GROUP };

@@ -61,33 +61,51 @@ async function keepFakeCertificatesOut(namespace: string): Promise<void> {
   });
 }
 
-export interface CertManager {
-  /** The controller's last output, for failure messages. */
+export interface RunningProgram {
+  /** The program's last output, for failure messages. */
   log(): string;
   stop(): void;
 }
 
+/** A program of the control-plane build (hack/build.sh control-plane puts them in BIN_DIR). */
+export const controlPlaneBinary = (name: string): string => path.join(libVar('BIN_DIR'), name);
+
 /**
- * Installs the cert-manager CRDs, keeps the fake issuer out of `namespace`, starts the controller
- * for it and creates the Issuer `issuer` signing with `ca`.
+ * Starts `command` with its stderr kept (the last 20 kB), in the network namespace `netns` when
+ * given (`ip netns exec` execs it, so the child is the program itself).
  */
-export async function startCertManager(namespace: string, issuer: string, ca: Pem): Promise<CertManager> {
-  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']);
-  await keepFakeCertificatesOut(namespace);
+export function startProgram(command: string, args: string[], netns?: string): RunningProgram {
   let output = '';
-  const child = spawn(path.join(libVar('BIN_DIR'), 'cert-manager-controller'), [`--kubeconfig=${kubeconfigPath()}`, `--namespace=${namespace}`, '--v=1'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = netns ? spawn('ip', ['netns', 'exec', netns, command, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.on('error', (e) => {
     output += `\n${e.message} (build it with hack/build.sh control-plane)`;
   });
   child.stderr.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
   });
+  child.on('exit', (code, signal) => {
+    output += `\n[${path.basename(command)} exited: ${signal ?? code}]`;
+  });
+  return { log: () => output, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * Installs the cert-manager CRDs, keeps the fake issuer out of `namespace` and starts the
+ * controller for it (in network namespace `o.netns` when given, with `o.args` added).
+ */
+export async function startCertManagerController(namespace: string, o: { netns?: string; args?: string[] } = {}): Promise<RunningProgram> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']);
+  await keepFakeCertificatesOut(namespace);
+  return startProgram(controlPlaneBinary('cert-manager-controller'), [`--kubeconfig=${kubeconfigPath()}`, `--namespace=${namespace}`, '--v=1', ...(o.args ?? [])], o.netns);
+}
+
+/** startCertManagerController, plus the Issuer `issuer` signing with `ca`. */
+export async function startCertManager(namespace: string, issuer: string, ca: Pem): Promise<RunningProgram> {
+  const controller = await startCertManagerController(namespace);
   await applyIn(namespace, [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${issuer}-ca` }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(ca.crt), 'tls.key': b64(ca.key) } },
     { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer }, spec: { ca: { secretName: `${issuer}-ca` } } },
   ]);
-  return { log: () => output, stop: () => child.kill('SIGTERM') };
+  return controller;
 }

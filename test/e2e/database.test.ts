@@ -16,7 +16,7 @@ import { openSession } from '../../operator/mysql/session.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
 import { podHost } from '../../operator/render/config/layout.js';
-import { startCertManager, type CertManager } from './cert-manager.js';
+import { startCertManager, type RunningProgram } from './cert-manager.js';
 import { realCluster, realNodeCount } from './host.js';
 import { applyIn, image, restricted, smallResources } from './objects.js';
 import { certificateAuthority } from './tls.js';
@@ -27,7 +27,7 @@ const STACK = 'shop';
 const DB = `${STACK}-mysql`;
 let ns: string;
 let operator: RunningOperator;
-let certManager: CertManager | undefined;
+let certManager: RunningProgram | undefined;
 const drills: { scenario: string; outageSeconds: number; acknowledged: number; lost: number; primaryBefore: string; primaryAfter: string; reason: string }[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -30,7 +30,7 @@ import path from 'node:path';
 import type { RunningOperator } from '../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
-import { startCertManager, type CertManager } from './cert-manager.js';
+import { startCertManager, type RunningProgram } from './cert-manager.js';
 import { applyIn, image, toolboxPod } from './objects.js';
 import { certificateAuthority, serverCertificate } from './tls.js';
 
@@ -40,7 +40,7 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 let ns: string;
 let operator: RunningOperator | undefined;
-let certManager: CertManager | undefined;
+let certManager: RunningProgram | undefined;
 const publicCa = certificateAuthority('e2e public CA');
 const foreignCa = certificateAuthority('e2e foreign CA');
 

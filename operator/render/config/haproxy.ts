@@ -6,7 +6,8 @@
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../names.js';
 import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
-import { HAPROXY, NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
+import { acmeRoutes } from '../acme.js';
+import { ACME, HAPROXY, NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
 
 /** Mode-independent settings shared by every frontend and backend. */
 function globalAndDefaults(title: string): string[] {
@@ -101,14 +102,28 @@ function webHealthCheck(stack: DefaultedWebStack): string[] {
   ];
 }
 
-function httpRedirectFrontend(stack: DefaultedWebStack): string[] {
-  return [
+/**
+ * Port 80 redirects to HTTPS, except ACME HTTP-01 challenges: those go, per DNS name (the Host
+ * header without a port), to the Service of that name's cert-manager solver pods (render/acme.ts).
+ * A challenge for another name finds no backend (503).
+ */
+function httpFrontend(stack: DefaultedWebStack): string[] {
+  const routes = acmeRoutes(stack);
+  const frontend = [
     'frontend http',
     `    bind :${HAPROXY.httpPort}`,
     '    option httplog',
     ...sourceFilter(stack),
-    '    http-request redirect scheme https code 301',
+    `    acl acme_challenge path_beg ${ACME.challengePath}`,
+    '    http-request redirect scheme https code 301 unless acme_challenge',
+    ...routes.map((r, i) => `    use_backend acme-${i} if acme_challenge { req.hdr(host),field(1,:) -i ${r.host} }`),
   ];
+  const backends = routes.flatMap((r, i) => [
+    '',
+    `backend acme-${i}`,
+    `    server solver ${serviceHost(r.service, stackNamespace(stack))}:${ACME.solverPort} resolvers cluster init-addr none`,
+  ]);
+  return [...frontend, ...backends];
 }
 
 /** reencrypt and terminate: HAProxy terminates the public TLS and proxies HTTP requests. */
@@ -168,7 +183,7 @@ export function renderHaproxyConfig(stack: DefaultedWebStack, { tls }: StackPlan
   const title = `HAProxy for WebStack ${stackNamespace(stack)}/${stack.metadata.name} (TLS mode ${tls.mode})`;
   const sections = [
     globalAndDefaults(title),
-    httpRedirectFrontend(stack),
+    httpFrontend(stack),
     tls.publicTlsAt === 'web' ? tcpModeSections(stack, tls) : httpModeSections(stack, tls),
   ];
   return sections.map((lines) => lines.join('\n')).join('\n\n') + '\n';

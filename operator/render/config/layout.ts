@@ -78,6 +78,19 @@ export const HAPROXY = {
 } as const;
 
 /**
+ * cert-manager's HTTP-01 solver pods (ACME issuers). cert-manager labels each solver pod with
+ * `solverLabel: "true"` and `domainLabel: <adler32 of the DNS name, decimal>` and serves the token
+ * on solverPort; the Service `<stack>-acme-<i>` per DNS name selects them by those labels, and
+ * HAProxy's port 80 sends `challengePath` requests for that name there (render/acme.ts).
+ */
+export const ACME = {
+  challengePath: '/.well-known/acme-challenge/',
+  solverPort: 8089,
+  solverLabel: 'acme.cert-manager.io/http01-solver',
+  domainLabel: 'acme.cert-manager.io/http-domain',
+} as const;
+
+/**
  * Nginx (image nginxinc/nginx-unprivileged, runs as uid 101).
  * - confDir: ConfigMap `<stack>-web-config` with `nginx.conf` and `start.sh`; the container's
  *   command is NGINX.command. start.sh writes the `resolver` line (the pod's nameserver from

@@ -51,4 +51,22 @@ describe('observe', () => {
     ).app;
     expect(app).toMatchObject({ desired: 6, ready: 5, failure: { reason: 'ProgressDeadlineExceeded', message: `Deployment ${n.appCanary}: timed out` } });
   });
+
+  it("does not count cert-manager's temporary certificate as issued, but a renewal keeps the issued one ready", () => {
+    const certificate = (conditions: object[]): KubeObject =>
+      ({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: n.tlsSecret, namespace: 'shop', labels: { 'app.kubernetes.io/instance': 'foobar' } }, status: { conditions } }) as KubeObject;
+    const ready = { type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired' };
+    const observed = (conditions: object[]) => {
+      const cluster = new FakeCluster();
+      cluster.seed(certificate(conditions));
+      return observe(cluster, stack, facts, { applyErrors: {}, volumes: [] }).certificates[n.tlsSecret];
+    };
+    // What cert-manager v1.20 reports while the temporary certificate waits for the ACME order.
+    expect(observed([{ type: 'Issuing', status: 'True', reason: 'DoesNotExist', message: 'Issuing certificate as Secret does not exist' }, ready])).toEqual({
+      ready: false,
+      message: 'the Secret holds a temporary certificate until the first issuance completes',
+    });
+    expect(observed([{ type: 'Issuing', status: 'True', reason: 'Renewing' }, ready])?.ready).toBe(true);
+    expect(observed([ready])?.ready).toBe(true);
+  });
 });

@@ -16,10 +16,15 @@ const TIER: Record<string, string> = { loadbalancer: 'lb', web: 'web', app: 'app
 const tcp = (port: number): Port => ({ port, protocol: 'TCP' });
 const nsLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns });
 
-/** One endpoint per rendered pod template; MySQL as both roles the controller assigns. */
+/**
+ * One endpoint per rendered pod template; MySQL as both roles the controller assigns; and the pod
+ * cert-manager starts in the stack's namespace to answer an ACME HTTP-01 challenge.
+ */
 function stackEndpoints(objects: KubeObject[]): Endpoint[] {
   let host = 1;
-  return workloads(objects).flatMap((w) => {
+  const namespace = workloads(objects)[0]?.namespace ?? 'default';
+  const solver = pod('acme-solver', namespace, '10.244.1.250', [tcp(8089)], { 'acme.cert-manager.io/http01-solver': 'true' });
+  return [solver, ...workloads(objects).flatMap((w) => {
     const ports = w.pod.containers.flatMap((c) =>
       (c.ports ?? []).map((p) => ({ port: p.containerPort, protocol: (p.protocol ?? 'TCP') as Port['protocol'], ...(p.name ? { name: p.name } : {}) })),
     );
@@ -33,7 +38,7 @@ function stackEndpoints(objects: KubeObject[]): Endpoint[] {
       labels: role ? { ...w.labels, [DB_ROLE_LABEL]: role } : w.labels,
       ports,
     }));
-  });
+  })];
 }
 
 const pod = (tier: string, namespace: string, ip: string, ports: Port[], labels: Record<string, string> = {}): Endpoint => ({
@@ -69,7 +74,7 @@ const webPort = (mode: TLSMode) => (mode === 'terminate' ? 8080 : 8443);
 
 /**
  * The intended edges, written from the design (not from the renderer): clients -> LB, LB -> web,
- * web -> app, app -> database, database <-> database, everyone -> DNS, monitoring -> metrics ports,
+ * LB -> the ACME solver, web -> app, app -> database, database <-> database, everyone -> DNS, monitoring -> metrics ports,
  * (the log agent has no policy: it runs in the node's network namespace). "Clients" are all peers inside allowedSourceRanges, pods of
  * other namespaces included (they may use the site too).
  */
@@ -81,13 +86,14 @@ function intendedEdges(stack: DefaultedWebStack, endpoints: Endpoint[]): Set<str
     `web->app:${s.tls.mode === 'reencrypt' && !s.app.tls ? (s.app.port === 8443 ? 9443 : 8443) : s.app.port}/TCP`,
     'app->database:3306/TCP',
     'database->database:3306/TCP',
+    'lb->acme-solver:8089/TCP',
   ]);
   for (const tier of ['lb', 'web', 'app', 'database']) {
     e.add(`${tier}->dns:53/UDP`);
     e.add(`${tier}->dns:53/TCP`);
   }
-  // Peers whose own egress the stack does not restrict.
-  const outside = endpoints.filter((x) => x.namespace !== stack.metadata.namespace && x.tier !== 'log-agent');
+  // Peers whose own egress the stack does not restrict (the solver pod is cert-manager's, not the stack's).
+  const outside = endpoints.filter((x) => (x.namespace !== stack.metadata.namespace || x.tier === 'acme-solver') && x.tier !== 'log-agent');
   for (const x of outside) {
     if (s.loadBalancer.allowedSourceRanges.some((cidr) => inCidr(x.ip, cidr))) {
       e.add(`${x.tier}->lb:8080/TCP`);

@@ -13,6 +13,7 @@ import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LAB
 import type { WebStack } from '../../../operator/api/types.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import type { KubeObject, RenderFacts } from '../../../operator/render/index.js';
+import { ACME } from '../../../operator/render/config/layout.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -177,6 +178,8 @@ export function invariantViolations(stack: DefaultedWebStack, objects: KubeObjec
 
   for (const svc of byKind(objects, 'Service')) {
     const s = spec(svc) as { selector: Labels; ports: { targetPort: number | string; protocol?: string }[] };
+    // The ACME solver Services select cert-manager's pods, which exist only during a challenge.
+    if (ACME.solverLabel in s.selector) continue;
     const pods = selectedWorkloads(objects, ns, s.selector);
     if (pods.length === 0 && !('webstack.dev/mysql-role' in s.selector)) v.push(`${ref(svc)}: selects no pods`);
     const candidates = pods.length > 0 ? pods : selectedWorkloads(objects, ns, withoutRole(s.selector));
