@@ -1,0 +1,108 @@
+/**
+ * `tls.mode: passthrough` on the real nodes: HAProxy forwards the TLS connection untouched and Nginx
+ * terminates it with the public certificate (issued by the real cert-manager controller from a CA
+ * Issuer), then proxies to the app, which writes and reads a row in MariaDB. A client pod requests
+ * https://<domain>/ through the LB Service, verifying the public certificate; the client address
+ * reaches Nginx through the PROXY protocol, which a direct TLS connection to Nginx lacks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { RunningOperator } from '../../operator/main.js';
+import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
+import { startTestOperator } from '../support/operator.js';
+import { startCertManager, type RunningProgram } from './cert-manager.js';
+import { applyIn, image, toolboxPod } from './objects.js';
+import { certificateAuthority } from './tls.js';
+
+const STACK = 'news';
+const DOMAIN = 'news.passthrough.test';
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+let ns: string;
+let operator: RunningOperator | undefined;
+let certManager: RunningProgram | undefined;
+const publicCa = certificateAuthority('e2e passthrough public CA');
+
+const webStack = {
+  apiVersion: 'webstack.dev/v1alpha1',
+  kind: 'WebStack',
+  metadata: { name: STACK },
+  spec: {
+    domain: DOMAIN,
+    tls: { mode: 'passthrough', issuerRef: { name: 'e2e-public', kind: 'Issuer' } },
+    loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
+    web: { replicas: 1 },
+    app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
+    database: { engine: 'mariadb', replicas: 2 },
+    logging: { enabled: false },
+    monitoring: { enabled: false },
+    placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
+  },
+};
+
+/** A toolbox pod no stack policy selects, with the public CA in /ca. */
+function clientPod() {
+  const pod = toolboxPod('client');
+  Object.assign(pod.spec.containers[0] as Record<string, unknown>, { volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }] });
+  return { ...pod, spec: { ...pod.spec, enableServiceLinks: false, volumes: [{ name: 'ca', secret: { secretName: 'public-ca' } }] } };
+}
+
+const exec = (command: string[]) => kubectl(['exec', '-n', ns, 'client', '--', ...command], { allowFail: true });
+const clusterIp = async (service: string) => (await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, service])).spec.clusterIP;
+
+beforeAll(async () => {
+  await installCrds();
+  ns = await newNamespace('passthrough', { restricted: true });
+  certManager = await startCertManager(ns, 'e2e-public', publicCa);
+  await applyIn(ns, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'public-ca' }, data: { 'ca.crt': b64(publicCa.crt) } }, clientPod()]);
+  operator = await startTestOperator(ns, [
+    '--image-haproxy=webstack.local/haproxy:2.6',
+    '--image-nginx=webstack.local/nginx:1.22',
+    '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
+    '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
+    '--image-mariadb-10.11=webstack.local/mariadb:10.11',
+    '--operator-cidr=10.250.0.1/32',
+  ]);
+  await applyIn(ns, [webStack]);
+}, 180_000);
+
+afterAll(async () => {
+  if (ns) await kubectl(['delete', 'webstack', '-n', ns, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
+  await operator?.stop();
+  certManager?.stop();
+  if (ns) await deleteNamespace(ns);
+});
+
+describe('passthrough stack on real pods', () => {
+  it('HTTPS through HAProxy (TCP) to Nginx, which holds the public certificate, to the app and its database; the stack is Ready', async () => {
+    const lb = await eventually(() => clusterIp(`${STACK}-lb`), { description: `Service ${STACK}-lb`, timeoutMs: 60_000, intervalMs: 1000 });
+    const body = await eventually(
+      async () => {
+        const r = await exec(['curl', '-sS', '--fail', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${lb}`, `https://${DOMAIN}/`]);
+        if (r.code !== 0) throw new Error(`curl: ${r.stderr} ${r.stdout}`);
+        return JSON.parse(r.stdout) as { wrote: number; visits: number; dbTLSCipher: string };
+      },
+      { description: `a row written and read through https://${DOMAIN}/ (cert-manager log: ${certManager?.log().slice(-1500) ?? ''})`, timeoutMs: 420_000, intervalMs: 3000 },
+    );
+    expect(body.wrote).toBeGreaterThan(0);
+    // Outside reencrypt MariaDB has no certificate: the app connects with DB_SSL_MODE=DISABLED.
+    expect(body.dbTLSCipher).toBe('');
+    await eventually(
+      async () => {
+        const c = (await getJson<{ status?: { conditions?: { type: string; status: string }[] } }>(['webstack', '-n', ns, STACK])).status?.conditions ?? [];
+        if (c.find((x) => x.type === 'Ready')?.status !== 'True') throw new Error(JSON.stringify(c));
+      },
+      { description: 'Ready=True', timeoutMs: 180_000, intervalMs: 3000 },
+    );
+  }, 640_000);
+
+  it("the client gets the public certificate from Nginx through HAProxy's TCP forwarding; Nginx itself is reached only that way", async () => {
+    const [lb, web] = await Promise.all([clusterIp(`${STACK}-lb`), clusterIp(`${STACK}-web`).catch(() => 'None')]);
+    const served = await exec(['sh', '-c', `openssl s_client -connect ${lb}:443 -servername ${DOMAIN} -verify_hostname ${DOMAIN} -CAfile /ca/ca.crt </dev/null 2>&1 | grep 'Verify return code'`]);
+    expect(served.stdout.trim()).toBe('Verify return code: 0 (ok)');
+    // The web Service is headless (HAProxy resolves the pods), and the web policy admits HAProxy only.
+    expect(web).toBe('None');
+    const pods = await getJson<{ items: { status: { podIP: string } }[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=web']);
+    const direct = await exec(['curl', '-sS', '--max-time', '5', '--connect-timeout', '3', '-k', `https://${pods.items[0]?.status.podIP ?? ''}:8443/`]);
+    expect(direct.code).not.toBe(0);
+  }, 60_000);
+});
