@@ -269,7 +269,10 @@ const tls = obj(
   'The public certificate for the domain and aliases, and how traffic is encrypted inside the stack.',
   {
     issuerRef: obj(
-      'The cert-manager issuer that signs the public certificate (for example a Let\'s Encrypt ClusterIssuer).',
+      'The cert-manager issuer that signs the public certificate (for example a Let\'s Encrypt ClusterIssuer). ' +
+        'ACME HTTP-01 challenges are answered through the stack\'s own load balancer: port 80 sends ' +
+        '/.well-known/acme-challenge/ to cert-manager\'s solver pods, so the solver needs no Ingress controller ' +
+        '(http01.ingress.ingressClassName may name a class nothing implements); a temporary certificate serves until the first is issued.',
       {
         name: str('Name of the Issuer or ClusterIssuer.', 253, { minLength: 1 }),
         kind: withDefault(enumOf('Issuer (in the WebStack\'s namespace) or ClusterIssuer.', ['Issuer', 'ClusterIssuer']), D.tls.issuerKind),
@@ -284,7 +287,8 @@ const tls = obj(
           'Nginx reaches the app over TLS verified against that CA (served by the app itself ' +
           'with app.tls, else by a TLS sidecar in the app pod), and MySQL requires TLS with a certificate of that CA. ' +
           'The app is given DB_SSL_MODE=VERIFY_IDENTITY and DB_SSL_CA and must pass them to its database driver. ' +
-          'terminate: TLS ends at HAProxy and internal traffic is plain (only for trusted networks). ' +
+          'terminate: TLS ends at HAProxy and internal traffic is plain (only for trusted networks; the app gets ' +
+          'DB_SSL_MODE=REQUIRED for MySQL, DISABLED for MariaDB, which has no certificate outside reencrypt). ' +
           'passthrough: HAProxy forwards TLS untouched and Nginx terminates it with the public certificate.',
         ['reencrypt', 'terminate', 'passthrough'],
       ),
