@@ -7,7 +7,7 @@
  * side by side and each answers only its own token.
  *
  * The issuer's solver needs no Ingress controller: `http01.ingress.ingressClassName` may name a
- * class nothing implements (docs/tls.md). Wildcard names cannot use HTTP-01 and get no route.
+ * class nothing implements (README, Security). Wildcard names cannot use HTTP-01 and get no route.
  */
 import { k8s } from 'cdk8s-plus-27';
 import type { DefaultedWebStack } from '../api/defaults.js';

@@ -155,7 +155,7 @@ beforeAll(async () => {
           server: PEBBLE.directory,
           caBundle: b64(pebbleCa.crt),
           privateKeySecretRef: { name: 'pebble-account' },
-          // A class no controller implements: the stack's HAProxy is the only route to the solver (docs/tls.md).
+          // A class no controller implements: the stack's HAProxy is the only route to the solver (README, Security).
           solvers: [{ http01: { ingress: { ingressClassName: 'webstack' } } }],
         },
       },
