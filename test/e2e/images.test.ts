@@ -202,13 +202,18 @@ afterAll(async () => {
 
 describe('the local images on real nodes', () => {
   it('MariaDB serves the test application over verified TLS, which writes and reads a row per request', async () => {
-    const first = JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', 'http://app:8080/'])).stdout) as Record<string, unknown>;
+    // A new Service answers once every node's kube-proxy has its rules; late in a long run that can lag.
+    const first = await eventually(async () => JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', 'http://app:8080/'])).stdout) as Record<string, unknown>, {
+      description: 'the app answering through its Service',
+      timeoutMs: 60_000,
+      intervalMs: 2000,
+    });
     const second = JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', 'http://app:8080/'])).stdout) as Record<string, unknown>;
     expect(first.database).toBe('db-0');
     expect(second.visits).toBe(Number(first.visits) + 1);
     expect(second.wrote).toBe(Number(first.wrote) + 1);
     expect(String(first.dbTLSCipher)).toMatch(/^TLS_|AES|CHACHA/);
-  }, 60_000);
+  }, 120_000);
 
   it('an application given another CA is refused by its own certificate check and never becomes Ready', async () => {
     const pods = await getJson<{ items: { status: { podIP: string; conditions?: { type: string; status: string }[] } }[] }>(['pods', '-n', ns, '-l', 'app=app-wrong-ca']);

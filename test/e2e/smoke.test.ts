@@ -91,7 +91,8 @@ describe('pods on real nodes', () => {
       // The container's PID 1 is the web server itself.
       expect(await exec(pod.metadata.name, ['cat', '/proc/1/cmdline'])).toContain('httpd');
     }
-  });
+    // Three kubectl execs: seconds each late in a long run on 2 cores.
+  }, 60_000);
 
   it('go NotReady when their readiness probe fails, and Ready again when it passes', async () => {
     const [pod] = await pods('app=web');
@@ -123,12 +124,12 @@ describe('pods on real nodes', () => {
     const { code, stdout, stderr } = await kubectl(['exec', '-n', ns, 'client-allowed', '--', 'nslookup', 'example.com'], { allowFail: true });
     expect(code).not.toBe(0);
     expect(stdout + stderr).not.toMatch(/Address:\s+\d+\.\d+\.\d+\.\d+\s*$/m);
-  });
+  }, 30_000);
 
   it('have their logs and exec served through the API server by each kubelet', async () => {
     expect((await kubectl(['logs', '-n', ns, 'client-denied'])).stdout).toContain('client-denied started');
     expect((await exec('client-denied', ['id', '-u'])).trim()).toBe('65534');
-  });
+  }, 30_000);
 });
 
 describe('NetworkPolicy, enforced by kube-router', () => {
@@ -137,7 +138,7 @@ describe('NetworkPolicy, enforced by kube-router', () => {
   it('admits both clients before any policy', async () => {
     expect(await reaches('client-allowed', url())).toBe(true);
     expect(await reaches('client-denied', url())).toBe(true);
-  });
+  }, 30_000);
 
   it('blocks both once a default-deny policy selects the web pods', async () => {
     await apply([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } }]);
