@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
 import { startCertManager } from '../e2e/cert-manager.js';
-import { applyIn, image, toolboxPod } from '../e2e/objects.js';
+import { LOCAL_OPERATOR_FLAGS, applyIn, toolboxPod, localWebStack } from '../e2e/objects.js';
 import { certificateAuthority } from '../e2e/tls.js';
 import { log, median, round } from './lib.js';
 
@@ -54,24 +54,7 @@ const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '8' } },
 });
 
-function webStack() {
-  return {
-    apiVersion: 'webstack.dev/v1alpha1',
-    kind: 'WebStack',
-    metadata: { name: STACK },
-    spec: {
-      domain: DOMAIN,
-      tls: { mode: 'reencrypt', issuerRef: { name: 'bench-public', kind: 'Issuer' } },
-      loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
-      web: { replicas: 1 },
-      app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
-      database: { engine: 'mariadb', replicas: 2 },
-      logging: { enabled: false },
-      monitoring: { enabled: false },
-      placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
-    },
-  };
-}
+const webStack = () => localWebStack(STACK, DOMAIN, 'reencrypt', 'bench-public');
 
 /** A toolbox pod with one Secret at /<dir>; never Ready, so no Service sends it traffic. */
 function loadPod(name: string, labels: Record<string, string>, dir: string, secretName: string) {
@@ -149,14 +132,7 @@ async function main(): Promise<void> {
   const ns = await newNamespace('bench-dp', { restricted: true });
   const publicCa = certificateAuthority('bench public CA');
   const certManager = await startCertManager(ns, 'bench-public', publicCa);
-  const operator = await startTestOperator(ns, [
-    '--image-haproxy=webstack.local/haproxy:2.6',
-    '--image-nginx=webstack.local/nginx:1.22',
-    '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
-    '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
-    '--image-mariadb-10.11=webstack.local/mariadb:10.11',
-    '--operator-cidr=10.250.0.1/32',
-  ]);
+  const operator = await startTestOperator(ns, LOCAL_OPERATOR_FLAGS);
   try {
     const caSecret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'public-ca' }, data: { 'ca.crt': Buffer.from(publicCa.crt).toString('base64') } };
     await applyIn(ns, [caSecret, loadPod('client', {}, 'ca', 'public-ca'), webStack()]);

@@ -21,7 +21,7 @@ import type { RunningOperator } from '../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
 import { controlPlaneBinary, startCertManagerController, startProgram, type RunningProgram } from './cert-manager.js';
-import { applyIn, image } from './objects.js';
+import { LOCAL_OPERATOR_FLAGS, applyIn, image, localWebStack } from './objects.js';
 import { certificateAuthority, serverCertificate } from './tls.js';
 
 const STACK = 'blog';
@@ -122,22 +122,7 @@ async function validatedOrders(): Promise<string[]> {
     .map((o) => o.metadata.name);
 }
 
-const webStack = {
-  apiVersion: 'webstack.dev/v1alpha1',
-  kind: 'WebStack',
-  metadata: { name: STACK },
-  spec: {
-    domain: DOMAIN,
-    tls: { mode: 'terminate', issuerRef: { name: 'pebble', kind: 'Issuer' } },
-    loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
-    web: { replicas: 1 },
-    app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
-    database: { engine: 'mariadb', replicas: 2 },
-    logging: { enabled: false },
-    monitoring: { enabled: false },
-    placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
-  },
-};
+const webStack = localWebStack(STACK, DOMAIN, 'terminate', 'pebble');
 
 beforeAll(async () => {
   await installCrds();
@@ -161,14 +146,7 @@ beforeAll(async () => {
       },
     },
   ]);
-  operator = await startTestOperator(ns, [
-    '--image-haproxy=webstack.local/haproxy:2.6',
-    '--image-nginx=webstack.local/nginx:1.22',
-    '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
-    '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
-    '--image-mariadb-10.11=webstack.local/mariadb:10.11',
-    '--operator-cidr=10.250.0.1/32',
-  ]);
+  operator = await startTestOperator(ns, LOCAL_OPERATOR_FLAGS);
   await applyIn(ns, [webStack]);
   // The domain resolves in the challenge DNS only, to the stack's load balancer.
   const address = await eventually(lbAddress, { description: `Service ${STACK}-lb`, timeoutMs: 60_000, intervalMs: 1000 });

@@ -51,3 +51,36 @@ export function toolboxPod(name: string, labels: Record<string, string> = {}) {
 export async function applyIn(namespace: string, objects: object[]): Promise<void> {
   await kubectl(['apply', '-n', namespace, '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
 }
+
+/**
+ * The operator's flags for stacks on the local images. It runs on this host, so its database
+ * connections come from the node bridge's address.
+ */
+export const LOCAL_OPERATOR_FLAGS = [
+  '--image-haproxy=webstack.local/haproxy:2.6',
+  '--image-nginx=webstack.local/nginx:1.22',
+  '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
+  '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
+  '--image-mariadb-10.11=webstack.local/mariadb:10.11',
+  '--operator-cidr=10.250.0.1/32',
+];
+
+/** A small WebStack on the local images: one pod per tier, MariaDB with one replica, no logging or monitoring. */
+export function localWebStack(name: string, domain: string, mode: 'reencrypt' | 'terminate' | 'passthrough', issuer: string) {
+  return {
+    apiVersion: 'webstack.dev/v1alpha1',
+    kind: 'WebStack',
+    metadata: { name },
+    spec: {
+      domain,
+      tls: { mode, issuerRef: { name: issuer, kind: 'Issuer' } },
+      loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
+      web: { replicas: 1 },
+      app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
+      database: { engine: 'mariadb', replicas: 2 },
+      logging: { enabled: false },
+      monitoring: { enabled: false },
+      placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
+    },
+  };
+}

@@ -31,7 +31,7 @@ import type { RunningOperator } from '../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
 import { startCertManager, type RunningProgram } from './cert-manager.js';
-import { applyIn, image, toolboxPod } from './objects.js';
+import { LOCAL_OPERATOR_FLAGS, applyIn, image, toolboxPod, localWebStack } from './objects.js';
 import { certificateAuthority, serverCertificate } from './tls.js';
 
 const STACK = 'shop';
@@ -76,22 +76,7 @@ async function connect(pod: string, host: string, port: number): Promise<'open' 
   return r.code === 28 || r.code === 7 ? 'closed' : 'open';
 }
 
-const webStack = {
-  apiVersion: 'webstack.dev/v1alpha1',
-  kind: 'WebStack',
-  metadata: { name: STACK },
-  spec: {
-    domain: DOMAIN,
-    tls: { mode: 'reencrypt', issuerRef: { name: 'e2e-public', kind: 'Issuer' } },
-    loadBalancer: { replicas: 1, serviceType: 'ClusterIP' },
-    web: { replicas: 1 },
-    app: { image: image('app:1.0'), port: 8080, replicas: 1, healthPath: '/healthz' },
-    database: { engine: 'mariadb', replicas: 2 },
-    logging: { enabled: false },
-    monitoring: { enabled: false },
-    placement: { hostnameSpread: 'Disabled', zoneSpread: 'Disabled' },
-  },
-};
+const webStack = localWebStack(STACK, DOMAIN, 'reencrypt', 'e2e-public');
 
 /** The client: a toolbox pod no stack policy selects, with the public CA in /ca (the root filesystem is read-only). */
 function clientPod() {
@@ -152,15 +137,7 @@ beforeAll(async () => {
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'public-ca' }, data: { 'ca.crt': b64(publicCa.crt) } },
     clientPod(),
   ]);
-  operator = await startTestOperator(ns, [
-    '--image-haproxy=webstack.local/haproxy:2.6',
-    '--image-nginx=webstack.local/nginx:1.22',
-    '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
-    '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
-    '--image-mariadb-10.11=webstack.local/mariadb:10.11',
-    // The operator runs on this host; its database connections come from the node bridge's address.
-    '--operator-cidr=10.250.0.1/32',
-  ]);
+  operator = await startTestOperator(ns, LOCAL_OPERATOR_FLAGS);
   await applyIn(ns, [webStack]);
 }, 180_000);
 
