@@ -4,15 +4,17 @@
 #   MariaDB servers and clients test/unit/mysql starts on loopback;
 # - what a real node runs beside the binaries hack/build.sh makes: runc, the CNI plugins,
 #   iptables/nftables/ipset/conntrack (kube-proxy, kube-router), busybox-static, and the files the
-#   local images are made of (hack/images/build.ts): mariadb, curl, openssl, the exporters.
+#   local images are made of (hack/images/build.ts): mariadb, curl, openssl, the exporters;
+# - buildah and debootstrap: the operator image from the Dockerfile (hack/operator-image/build.sh).
 # Idempotent: returns at once when every program is there. Not root: prints the command to run.
 set -eu
 
 PACKAGES="haproxy nginx prometheus runc containernetworking-plugins iptables nftables ipset conntrack
-  busybox-static mariadb-server mariadb-client curl openssl prometheus-mysqld-exporter prometheus-nginx-exporter"
+  busybox-static mariadb-server mariadb-client curl openssl prometheus-mysqld-exporter prometheus-nginx-exporter
+  buildah debootstrap"
 PROGRAMS="haproxy nginx promtool runc /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/portmap
   /usr/lib/cni/loopback iptables nft ipset conntrack /bin/busybox mariadbd mariadb-install-db mariadb mariadb-dump curl openssl
-  prometheus-mysqld-exporter prometheus-nginx-exporter"
+  prometheus-mysqld-exporter prometheus-nginx-exporter buildah debootstrap"
 
 missing() {
   for p in $PROGRAMS; do

@@ -5,7 +5,7 @@
 # StorageClass and locally built images (hack/images) make pods run as on any cluster.
 # Called by hack/cluster (`up --real-nodes N`, `down`, ...); root only.
 #
-#   cluster.sh up N | down | status | kubeconfig | stop-node I | start-node I
+#   cluster.sh up N | down | status | kubeconfig | stop-node I | start-node I | load-image ARCHIVE
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REAL_HACK="$HACK_DIR/real"
@@ -372,6 +372,20 @@ status() {
   else echo "apiserver: not ready"; return 1; fi
 }
 
+# Imports an OCI image archive (e.g. hack/operator-image/build.sh's) into every running node.
+load_image() {
+  local archive=$1 pidfile i
+  [ -f "$archive" ] || die "no image archive $archive"
+  running || die "the real-node cluster is not running"
+  for pidfile in "$PIDS"/node-*.pid; do
+    [ -f "$pidfile" ] || continue
+    i=${pidfile##*/node-}; i=${i%.pid}
+    "$NODE_BIN_DIR/ctr" --address "$(node_dir "$i")/containerd.sock" -n k8s.io images import "$archive" >/dev/null ||
+      die "importing $archive into $(node_name "$i") failed"
+  done
+  log "loaded $archive into every node"
+}
+
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0 # sourced (to try one step by hand)
 case "${1:-}" in
   up) up "${2:?usage: cluster.sh up N}" ;;
@@ -380,5 +394,6 @@ case "${1:-}" in
   kubeconfig) echo "$KUBECONFIG_REAL" ;;
   stop-node) stop_node "${2:?usage: cluster.sh stop-node I}" ;;
   start-node) start_node_again "${2:?usage: cluster.sh start-node I}" ;;
-  *) echo "usage: hack/real/cluster.sh up N|down|status|kubeconfig|stop-node I|start-node I" >&2; exit 2 ;;
+  load-image) load_image "${2:?usage: cluster.sh load-image ARCHIVE}" ;;
+  *) echo "usage: hack/real/cluster.sh up N|down|status|kubeconfig|stop-node I|start-node I|load-image ARCHIVE" >&2; exit 2 ;;
 esac

@@ -64,8 +64,10 @@ export class DatabaseLoop {
       failoverDelayMs: this.deps.failoverDelayMs,
     });
     const decision = decide(facts);
+    const previous = stack.status?.database;
+    logStateChange(log, previous, decision);
     let status = statusOf(stack.status?.database, facts, decision);
-    await this.reportWaitingForAcks(stack, stack.status?.database?.commitsWaitingForAck, status);
+    await this.reportWaitingForAcks(stack, previous?.commitsWaitingForAck, status);
     if (decision.action.kind !== 'none') log.info({ action: decision.action, state: decision.state }, 'database: acting');
     const done = await act(decision.action, {
       wiring: wired.wiring,
@@ -136,6 +138,12 @@ export class DatabaseLoop {
     const { name, namespace, uid } = stack.metadata;
     await this.recorder.record({ apiVersion: API_VERSION, kind: KIND, name, namespace, uid }, { type, reason, message });
   }
+}
+
+/** One line per change of state or reason: what a failed drill or an operator's log reader follows. */
+function logStateChange(log: Logger, previous: DatabaseStatus | undefined, decision: Decision): void {
+  if (previous?.state === decision.state && previous.reason === decision.reason) return;
+  log.info({ state: decision.state, reason: decision.reason }, 'database: state changed');
 }
 
 /** status.database from a decision; the recorded primary and history are kept. */

@@ -10,7 +10,7 @@ import type { Pem } from './tls.js';
 import { applyIn } from './objects.js';
 
 /** hack/lib.sh's cache layout: where the cert-manager CRDs and controller are. */
-function libVar(name: string): string {
+export function libVar(name: string): string {
   return execFileSync('bash', ['-c', `source "${repoRoot}/hack/lib.sh" && printf %s "$${name}"`], { encoding: 'utf8' });
 }
 

@@ -243,12 +243,19 @@ const restartedAndReady = (pod: string, restarts: number) => async (): Promise<b
   return now.restarts > restarts && now.ready;
 };
 
-/** Every database pod runs the StatefulSet's current template. */
-async function everyPodUpdated(): Promise<boolean> {
-  const sts = await getJson<{ status: { updateRevision?: string } }>(['statefulset', DB, '-n', ns]);
+const updateRevision = async (): Promise<string | undefined> =>
+  (await getJson<{ status: { updateRevision?: string } }>(['statefulset', DB, '-n', ns])).status.updateRevision;
+
+/**
+ * Every database pod runs the StatefulSet's current template, and that is a newer one than
+ * `before`: checked right after a patch, the StatefulSet may not have its new revision yet, and
+ * then every pod looks up to date.
+ */
+const everyPodUpdatedFrom = (before: string | undefined) => async (): Promise<boolean> => {
+  const revision = await updateRevision();
   const pods = await getJson<{ items: { metadata: { labels: Record<string, string>; deletionTimestamp?: string } }[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=database']);
-  return pods.items.length === 3 && pods.items.every((p) => !p.metadata.deletionTimestamp && p.metadata.labels['controller-revision-hash'] === sts.status.updateRevision);
-}
+  return revision !== before && pods.items.length === 3 && pods.items.every((p) => !p.metadata.deletionTimestamp && p.metadata.labels['controller-revision-hash'] === revision);
+};
 
 /** The host pid of the mariadbd of `pod`: the nodes share the host's pid namespace. */
 async function serverPid(pod: string): Promise<number> {
@@ -298,7 +305,8 @@ afterAll(async () => {
   await operator.stop();
   certManager?.stop();
   if (ns) await deleteNamespace(ns);
-}, 120_000);
+  // The stack's deletion may wait up to 120 s (a node just back from a power cut), then the namespace's.
+}, 300_000);
 
 describe('the database controller on real MariaDB servers', () => {
   it('chooses a primary, seeds and points two replicas, and labels the pods by role', async () => {
@@ -389,10 +397,11 @@ describe('the database controller on real MariaDB servers', () => {
   it.each(REPEATS)('a rolling update restarts the replicas first, then switches over once and restarts the old primary, losing no acknowledged row (run %i)', async (run) => {
     const before = await healthyWith(3);
     const primary = before.primary ?? '';
+    const revision = await updateRevision();
     const start = uptime();
     // A new pod template: another CPU request.
     await kubectl(['patch', 'webstack', STACK, '-n', ns, '--type', 'merge', '-p', JSON.stringify({ spec: { database: { resources: { requests: { cpu: `${50 + run * 10}m` } } } } })]);
-    const after = await everyAcknowledgedRowOnThePrimary('rolling update', before, start, 'switchover', everyPodUpdated);
+    const after = await everyAcknowledgedRowOnThePrimary('rolling update', before, start, 'switchover', everyPodUpdatedFrom(revision));
     expect(after.primary).not.toBe(primary);
     expect(after.lastSwitchover).toMatchObject({ from: primary, to: after.primary, reason: expect.stringContaining('rolling update') as unknown });
     // The old primary went last: its pod is the newest of the three.
@@ -409,11 +418,12 @@ describe('the database controller on real MariaDB servers', () => {
     const certificate = certificates.items.find((c) => c.spec.secretName === secretName)?.metadata.name ?? '';
     const served = async () => (await getJson<{ data: Record<string, string> }>(['secret', secretName, '-n', ns])).data['tls.crt'];
     const oldCertificate = await served();
+    const revision = await updateRevision();
     const start = uptime();
     // What `cmctl renew` does: the Issuing condition, set by hand.
     const issuing = { type: 'Issuing', status: 'True', reason: 'ManuallyTriggered', message: 'renewal asked for by the e2e drill', lastTransitionTime: new Date().toISOString() };
     await kubectl(['patch', 'certificate', certificate, '-n', ns, '--subresource', 'status', '--type', 'json', '-p', JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: issuing }])]);
-    const renewedAndRolled = async (): Promise<boolean> => (await served()) !== oldCertificate && (await primaryMovedFrom(before)()) && (await everyPodUpdated());
+    const renewedAndRolled = async (): Promise<boolean> => (await served()) !== oldCertificate && (await primaryMovedFrom(before)()) && (await everyPodUpdatedFrom(revision)());
     const after = await everyAcknowledgedRowOnThePrimary('database certificate renewed', before, start, 'switchover', renewedAndRolled);
     expect(after.lastSwitchover).toMatchObject({ from: primary, to: after.primary, reason: expect.stringContaining('rolling update') as unknown });
   }, 600_000);

@@ -15,8 +15,11 @@ export const AGENT_NAMESPACE = 'webstack-system';
  */
 export const CLUSTER_FLAGS: readonly string[] = process.env.WEBSTACK_TEST_CLUSTER === 'real' ? [] : ['--database-controller=false'];
 
+/** WEBSTACK_E2E_LOG_LEVEL (default warn): `info` shows every database decision when a drill fails. */
+const LOG_LEVEL = process.env.WEBSTACK_E2E_LOG_LEVEL ?? 'warn';
+
 export async function startTestOperator(namespace: string, flags: string[] = []): Promise<RunningOperator> {
-  const config = parseConfig(['--namespaces', namespace, '--leader-elect=false', '--log-level', 'warn', '--resync-period', '0', ...CLUSTER_FLAGS, ...flags], {});
+  const config = parseConfig(['--namespaces', namespace, '--leader-elect=false', '--log-level', LOG_LEVEL, '--resync-period', '0', ...CLUSTER_FLAGS, ...flags], {});
   // Any free port: several operators may run side by side in one test.
   config.metricsPort = 0;
   // Warnings (refused applies, failed reconciles) go to stderr, where a failing test shows them.

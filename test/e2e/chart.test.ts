@@ -1,0 +1,98 @@
+/**
+ * The shipped artefacts run: the operator image is built from the repository's Dockerfile
+ * (hack/operator-image/build.sh: buildah, on a local stand-in for node:20-bookworm-slim), loaded
+ * into the real nodes, and installed with the Helm chart as users install it (its RBAC, its
+ * NetworkPolicy enforced by kube-router, the restricted pod security level). That operator pod,
+ * and nothing else, reconciles a WebStack to Ready, its database controller included.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot, run } from '../support/cluster.js';
+import { CHART_DIR, helm } from '../unit/chart/helm.js';
+import { libVar, startCertManager, type RunningProgram } from './cert-manager.js';
+import { applyIn, image, localWebStack } from './objects.js';
+import { certificateAuthority } from './tls.js';
+
+const RELEASE = 'webstack';
+const STACK = 'shipped';
+const IMAGE = 'webstack.local/operator:dev';
+
+let operatorNs: string;
+let stackNs: string;
+let certManager: RunningProgram | undefined;
+
+interface OperatorPod {
+  metadata: { name: string };
+  spec: { containers: { image: string }[] };
+  status: { containerStatuses?: { ready: boolean; restartCount: number }[] };
+}
+
+const operatorPods = async () =>
+  (await getJson<{ items: OperatorPod[] }>(['pods', '-n', operatorNs, '-l', 'app.kubernetes.io/name=webstack-operator'])).items;
+
+const logsOfTheOperator = async () => (await kubectl(['logs', '-n', operatorNs, '-l', 'app.kubernetes.io/name=webstack-operator', '--tail=40'], { allowFail: true })).stdout;
+
+beforeAll(async () => {
+  const archive = path.join(libVar('CACHE_ROOT'), 'operator-image.oci.tar');
+  // A cold build (debootstrap, npm ci twice, apt) takes a few minutes; later ones reuse its layers.
+  await run(path.join(repoRoot, 'hack/operator-image/build.sh'), [archive], { timeoutMs: 1_500_000 });
+  await run(path.join(repoRoot, 'hack/cluster'), ['load-image', '--real', archive], { timeoutMs: 300_000 });
+  await installCrds();
+  operatorNs = await newNamespace('operator', { restricted: true });
+  stackNs = await newNamespace('shipped', { restricted: true });
+  certManager = await startCertManager(stackNs, 'e2e-public', certificateAuthority('e2e shipped public CA'));
+  const set = (key: string, value: string) => ['--set', `${key}=${value}`];
+  await helm(
+    [
+      'install', RELEASE, path.join(repoRoot, CHART_DIR), '--kubeconfig', kubeconfigPath(), '--namespace', operatorNs,
+      ...set('image.repository', IMAGE.split(':')[0] ?? ''), ...set('image.tag', 'dev'), ...set('image.pullPolicy', 'Never'),
+      ...set('replicaCount', '1'), ...set('watchNamespaces', `{${stackNs}}`), ...set('logLevel', 'info'),
+      ...set('logAgent.namespace', `${operatorNs}-agents`),
+      ...set('images.haproxy', image('haproxy:2.6')), ...set('images.nginx', image('nginx:1.22')),
+      ...set('images.nginxExporter', image('nginx-exporter:0.11.0')), ...set('images.mysqldExporter', image('mysqld-exporter:0.14.0')),
+      ...set('images.mariadb1011', image('mariadb:10.11')),
+      '--wait', '--timeout', '180s',
+    ],
+  );
+}, 1_900_000);
+
+afterAll(async () => {
+  if (stackNs) await kubectl(['delete', 'webstack', '-n', stackNs, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
+  if (operatorNs) await helm(['uninstall', RELEASE, '--kubeconfig', kubeconfigPath(), '--namespace', operatorNs, '--wait'], { allowFail: true });
+  certManager?.stop();
+  if (stackNs) await deleteNamespace(stackNs);
+  if (operatorNs) await deleteNamespace(operatorNs);
+}, 300_000);
+
+describe('the Helm chart with the image built from the Dockerfile, on real nodes', () => {
+  it('runs the operator from that image as the chart says: non-root, read-only root filesystem, ready', async () => {
+    const [pod] = await operatorPods();
+    expect(pod?.spec.containers[0]?.image).toBe(IMAGE);
+    expect(pod?.status.containerStatuses?.[0]?.ready).toBe(true);
+    // The kubelet enforces these; `id` inside the container shows what it got.
+    const id = await kubectl(['exec', '-n', operatorNs, pod?.metadata.name ?? '', '--', 'node', '-e', 'process.stdout.write(`${process.getuid()}`)']);
+    expect(id.stdout).toBe('65532');
+    const write = await kubectl(['exec', '-n', operatorNs, pod?.metadata.name ?? '', '--', 'node', '-e', "require('fs').writeFileSync('/app/x', '')"], { allowFail: true });
+    expect(write.stderr).toContain('EROFS');
+  }, 120_000);
+
+  it('that operator reconciles a WebStack to Ready, its database controller reaching MariaDB through the chart\'s NetworkPolicy', async () => {
+    await applyIn(stackNs, [localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public')]);
+    const status = await eventually(
+      async () => {
+        const ws = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[]; database?: { primary?: string; state?: string } } }>(['webstack', '-n', stackNs, STACK]);
+        const ready = ws.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status !== 'True') throw new Error(`Ready ${ready?.reason ?? 'missing'}: ${JSON.stringify(ws.status?.conditions)}`);
+        return ws.status;
+      },
+      { description: `WebStack ${STACK} Ready`, timeoutMs: 480_000, intervalMs: 3000 },
+    ).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\noperator log:\n${await logsOfTheOperator()}`);
+    });
+    expect(status?.database?.state).toBe('Healthy');
+    expect(status?.database?.primary).toMatch(new RegExp(`^${STACK}-mysql-[01]$`));
+    // The one operator pod did it, without a restart.
+    const pods = await operatorPods();
+    expect(pods.map((p) => p.status.containerStatuses?.[0]?.restartCount)).toEqual([0]);
+  }, 540_000);
+});
