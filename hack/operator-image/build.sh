@@ -44,11 +44,10 @@ make_base() {
   debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
     die "debootstrap failed: $(tail -3 "$work/debootstrap.log")"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  # Node.js and npm where the real image has them.
+  # Node.js and npm where the real image has them (without its corepack and yarn: the build uses npm).
   install -D -m 0755 "$NODE_BIN" "$rootfs/usr/local/bin/node"
   mkdir -p "$rootfs/usr/local/lib/node_modules"
-  cp -a "$NODE_MODULES/npm" "$NODE_MODULES/corepack" "$rootfs/usr/local/lib/node_modules/" 2>/dev/null ||
-    cp -a "$NODE_MODULES/npm" "$rootfs/usr/local/lib/node_modules/"
+  cp -a "$NODE_MODULES/npm" "$rootfs/usr/local/lib/node_modules/"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
   # The real image's user.

@@ -20,6 +20,7 @@ import { Informer, type ChangeEvent } from '../runtime/informer.js';
 import { reconcileLogger } from '../runtime/logger.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { WorkQueue } from '../runtime/queue.js';
+import type { BackoffPolicy } from '../support/backoff.js';
 import { ChildCaches } from './caches.js';
 import { stackKeyOf } from './owner.js';
 
@@ -111,6 +112,13 @@ function objectQueue(o: WebStackControllerOptions, reconciler: Reconciler): Work
   });
 }
 
+/**
+ * A failed database step is retried within seconds, never minutes: during a failover every step
+ * may fail for a while (a server that does not answer yet), and a long backoff would add itself to
+ * the write outage. The object loop keeps the default backoff.
+ */
+const DATABASE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 10_000 };
+
 /** The database loop: its own queue, so a slow SQL round trip never delays object reconciles. */
 function setupDatabaseQueue(o: WebStackControllerOptions, stacks: ReturnType<typeof watchStacks>, caches: ChildCaches): WorkQueue {
   const { config, logger, metrics } = o;
@@ -123,6 +131,7 @@ function setupDatabaseQueue(o: WebStackControllerOptions, stacks: ReturnType<typ
   });
   return new WorkQueue({
     concurrency: config.concurrency,
+    backoff: DATABASE_BACKOFF,
     handler: (key) => {
       const [namespace = '', name = ''] = key.split('/');
       return databaseLoop.reconcile(key, reconcileLogger(logger.child({ loop: 'database' }), { namespace, name }));

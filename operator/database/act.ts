@@ -45,9 +45,14 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       await ctx.record(action.instance);
       await withInstance(ctx, action.instance, (i) => i.promote({ ackCount: ctx.ackCount }));
       return true;
-    case 'stopReplicationIo':
-      for (const name of action.instances) await withInstance(ctx, name, (i) => i.stopReplicationIo());
+    case 'stopReplicationIo': {
+      // All at once: an IO thread stops only when its current connect returns, and after a node's
+      // power cut that includes a DNS lookup that may wait on a dead DNS server for tens of seconds.
+      const stops = await Promise.allSettled(action.instances.map((name) => withInstance(ctx, name, (i) => i.stopReplicationIo())));
+      const failed = stops.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
       return true;
+    }
     case 'failover': {
       const applied = await withInstance(ctx, action.candidate, (i) => i.waitUntilApplied(APPLY_TIMEOUT_MS));
       if (!applied) return false;
