@@ -95,6 +95,10 @@ export class DatabaseLoop {
         await this.deps.objects.deleteObject({ apiVersion: 'v1', kind: 'Pod', name: instance, namespace: ns }, { preconditions: { uid } });
         await this.event(stack, 'Normal', 'RollingUpdate', `${instance} restarted to run the current pod template`);
       },
+    }).catch(async (err: unknown) => {
+      // Status shows the step that fails (a failover may retry one for a while), not the state from before it.
+      await this.writeStatus(stack, { ...status, reason: `${status.reason ?? ''}; that step failed, retrying: ${err instanceof Error ? err.message : String(err)}` });
+      throw err;
     });
     await this.labelPods(stack, decision, status.primary);
     await this.writeStatus(stack, status);
