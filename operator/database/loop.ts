@@ -66,7 +66,7 @@ export class DatabaseLoop {
     const decision = decide(facts);
     const previous = stack.status?.database;
     logStateChange(log, previous, decision);
-    let status = statusOf(stack.status?.database, facts, decision);
+    let status = statusOf(previous, facts, decision);
     await this.reportWaitingForAcks(stack, previous?.commitsWaitingForAck, status);
     if (decision.action.kind !== 'none') log.info({ action: decision.action, state: decision.state }, 'database: acting');
     const done = await act(decision.action, {

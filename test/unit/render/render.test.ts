@@ -293,6 +293,11 @@ describe('render', () => {
       const withoutLoop = find(render(full, { ...ALL_FACTS, databaseController: false }), 'StatefulSet', n.mysql);
       expect(spec(withoutLoop).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
     });
+
+    it('gives up a DNS try after 1 s, so a dead DNS server does not hold a replica that must stop replicating', () => {
+      const pod = (spec(find(objects, 'StatefulSet', n.mysql)).template as { spec: { dnsConfig?: unknown } }).spec;
+      expect(pod.dnsConfig).toEqual({ options: [{ name: 'timeout', value: '1' }, { name: 'attempts', value: '2' }] });
+    });
   });
 
   describe('monitoring', () => {
