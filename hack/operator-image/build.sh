@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The operator image, built from the repository's Dockerfile with buildah (this machine has no
 # container engine and no registry but Debian's and npm's), written as an OCI archive that
-# `hack/cluster import-image --real` loads into the real nodes.
+# `hack/cluster load-image --real ARCHIVE` loads into the real nodes.
 #
 #   hack/operator-image/build.sh ARCHIVE   build webstack.local/operator:dev into ARCHIVE
 #

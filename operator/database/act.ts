@@ -48,6 +48,7 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
     case 'stopReplicationIo': {
       // All at once: an IO thread stops only when its current connect returns, and after a node's
       // power cut that includes a DNS lookup that may wait on a dead DNS server for tens of seconds.
+      // allSettled: every session is closed before the loop decides again, even when one stop failed.
       const stops = await Promise.allSettled(action.instances.map((name) => withInstance(ctx, name, (i) => i.stopReplicationIo())));
       const failed = stops.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;

@@ -15,7 +15,9 @@ import { certificateAuthority } from './tls.js';
 
 const RELEASE = 'webstack';
 const STACK = 'shipped';
-const IMAGE = 'webstack.local/operator:dev';
+const REPOSITORY = 'webstack.local/operator';
+const TAG = 'dev';
+const IMAGE = `${REPOSITORY}:${TAG}`;
 
 let operatorNs: string;
 let stackNs: string;
@@ -45,7 +47,7 @@ beforeAll(async () => {
   await helm(
     [
       'install', RELEASE, path.join(repoRoot, CHART_DIR), '--kubeconfig', kubeconfigPath(), '--namespace', operatorNs,
-      ...set('image.repository', IMAGE.split(':')[0] ?? ''), ...set('image.tag', 'dev'), ...set('image.pullPolicy', 'Never'),
+      ...set('image.repository', REPOSITORY), ...set('image.tag', TAG), ...set('image.pullPolicy', 'Never'),
       ...set('replicaCount', '1'), ...set('watchNamespaces', `{${stackNs}}`), ...set('logLevel', 'info'),
       ...set('logAgent.namespace', `${operatorNs}-agents`),
       ...set('images.haproxy', image('haproxy:2.6')), ...set('images.nginx', image('nginx:1.22')),
@@ -69,7 +71,7 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
     const [pod] = await operatorPods();
     expect(pod?.spec.containers[0]?.image).toBe(IMAGE);
     expect(pod?.status.containerStatuses?.[0]?.ready).toBe(true);
-    // The kubelet enforces these; `id` inside the container shows what it got.
+    // The kubelet enforces these; asked from inside the container, the process says what it got.
     const id = await kubectl(['exec', '-n', operatorNs, pod?.metadata.name ?? '', '--', 'node', '-e', 'process.stdout.write(`${process.getuid()}`)']);
     expect(id.stdout).toBe('65532');
     const write = await kubectl(['exec', '-n', operatorNs, pod?.metadata.name ?? '', '--', 'node', '-e', "require('fs').writeFileSync('/app/x', '')"], { allowFail: true });
