@@ -16,9 +16,10 @@
  *   traffic to it.
  * - cert-manager Certificates whose issuer exists get a throwaway self-signed certificate in their
  *   Secret (with the secretTemplate's labels and annotations) and a Ready condition for their
- *   generation, as cert-manager would report (only the CRDs are installed here). A Certificate
- *   whose issuer is missing is looked at again every few seconds; one with Issuing=True (as
- *   `cmctl renew` sets) is issued again, with status.revision counted up.
+ *   generation, as cert-manager would report (only the CRDs are installed here). One annotated
+ *   `cert-manager.io/issue-temporary-certificate` gets a temporary certificate first, as
+ *   cert-manager does. A Certificate whose issuer is missing is looked at again every few seconds;
+ *   one with Issuing=True (as `cmctl renew` sets) is issued again, with status.revision counted up.
  *
  * It is a small controller built from the operator's own informer and work queue, so hundreds of
  * objects are handled concurrently at a few API requests each (one kubectl process per object
@@ -229,27 +230,15 @@ async function selfSigned(dnsName: string): Promise<{ crt: string; key: string }
   }
 }
 
-async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
-  const { namespace = '', name, generation } = cert.metadata;
+/** A throwaway certificate in the Certificate's Secret, annotated as cert-manager annotates it. */
+async function writeCertificate(cert: Certificate, issuerAnnotations: Record<string, string>): Promise<void> {
+  const { namespace = '', name } = cert.metadata;
   const { spec } = cert;
-  const secretPath = resourcePath(CORE, 'secrets', { namespace, name: spec.secretName });
-  const ready = cert.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === generation);
-  // `cmctl renew` asks for a new certificate by setting Issuing=True.
-  const renewing = cert.status?.conditions?.some((c) => c.type === 'Issuing' && c.status === 'True');
-  if (ready && !renewing && (await ignore(client.request({ method: 'GET', path: secretPath }), isNotFound))) return undefined;
-
-  const issuerKind = spec.issuerRef.kind ?? 'Issuer';
-  const issuerPath =
-    issuerKind === 'ClusterIssuer'
-      ? resourcePath(CERT_MANAGER, 'clusterissuers', { name: spec.issuerRef.name })
-      : resourcePath(CERT_MANAGER, 'issuers', { namespace, name: spec.issuerRef.name });
-  if (!(await ignore(client.request({ method: 'GET', path: issuerPath }), isNotFound))) return { requeueAfterMs: ISSUER_RECHECK_MS };
-
   const { crt, key } = await selfSigned(spec.dnsNames?.[0] ?? spec.commonName ?? name);
   const b64 = (text: string) => Buffer.from(text).toString('base64');
   await client.request({
     method: 'PATCH',
-    path: secretPath,
+    path: resourcePath(CORE, 'secrets', { namespace, name: spec.secretName }),
     query: { fieldManager: FIELD_MANAGER, force: true },
     contentType: 'application/apply-patch+yaml',
     body: {
@@ -259,18 +248,36 @@ async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
         name: spec.secretName,
         namespace,
         labels: spec.secretTemplate?.labels ?? {},
-        // cert-manager names the Certificate and issuer on every Secret it writes.
-        annotations: {
-          ...spec.secretTemplate?.annotations,
-          'cert-manager.io/certificate-name': name,
-          'cert-manager.io/issuer-name': spec.issuerRef.name,
-          'cert-manager.io/issuer-kind': issuerKind,
-        },
+        // cert-manager names the Certificate on every Secret it writes, and the issuer on issued ones.
+        annotations: { ...spec.secretTemplate?.annotations, 'cert-manager.io/certificate-name': name, ...issuerAnnotations },
       },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': b64(crt), 'tls.key': b64(key), 'ca.crt': b64(crt) },
     },
   });
+}
+
+async function issue(cert: Certificate): Promise<ProcessResult | undefined> {
+  const { namespace = '', name, generation } = cert.metadata;
+  const { spec } = cert;
+  const secretPath = resourcePath(CORE, 'secrets', { namespace, name: spec.secretName });
+  const ready = cert.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === generation);
+  // `cmctl renew` asks for a new certificate by setting Issuing=True.
+  const renewing = cert.status?.conditions?.some((c) => c.type === 'Issuing' && c.status === 'True');
+  const secretExists = await ignore(client.request({ method: 'GET', path: secretPath }), isNotFound);
+  if (ready && !renewing && secretExists) return undefined;
+  // cert-manager's issue-temporary-certificate: a missing Secret gets a temporary certificate at
+  // once, issuer or not, which names the Certificate but no issuer; issuance replaces it.
+  if (!secretExists && cert.metadata.annotations?.['cert-manager.io/issue-temporary-certificate'] === 'true') await writeCertificate(cert, {});
+
+  const issuerKind = spec.issuerRef.kind ?? 'Issuer';
+  const issuerPath =
+    issuerKind === 'ClusterIssuer'
+      ? resourcePath(CERT_MANAGER, 'clusterissuers', { name: spec.issuerRef.name })
+      : resourcePath(CERT_MANAGER, 'issuers', { namespace, name: spec.issuerRef.name });
+  if (!(await ignore(client.request({ method: 'GET', path: issuerPath }), isNotFound))) return { requeueAfterMs: ISSUER_RECHECK_MS };
+
+  await writeCertificate(cert, { 'cert-manager.io/issuer-name': spec.issuerRef.name, 'cert-manager.io/issuer-kind': issuerKind });
   const now = new Date();
   await client.request({
     method: 'PATCH',

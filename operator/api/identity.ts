@@ -53,6 +53,8 @@ export const CONFIG_HASH_ANNOTATION = 'webstack.dev/config-hash';
 export const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
 /** Set by cert-manager on a Secret it issued into; its temporary certificate has none. */
 export const ISSUER_NAME_ANNOTATION = 'cert-manager.io/issuer-name';
+/** On a Certificate: cert-manager writes a temporary certificate into its Secret until the first issuance. */
+export const TEMPORARY_CERTIFICATE_ANNOTATION = 'cert-manager.io/issue-temporary-certificate';
 
 // ---- lifecycle ----
 

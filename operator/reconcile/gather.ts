@@ -4,7 +4,7 @@
  * sink Secret) and discovery for the optional APIs.
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
-import { CERTIFICATE_NAME_ANNOTATION, INSTANCE_LABEL, ISSUER_NAME_ANNOTATION, OPTIONAL_APIS, type OptionalApis } from '../api/identity.js';
+import { CERTIFICATE_NAME_ANNOTATION, INSTANCE_LABEL, ISSUER_NAME_ANNOTATION, OPTIONAL_APIS, TEMPORARY_CERTIFICATE_ANNOTATION, type OptionalApis } from '../api/identity.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
@@ -52,13 +52,19 @@ interface IssuedCertificate extends KubeObject {
 }
 
 /**
- * Secret name -> version, for the pod templates' config hash. A certificate's Secret counts by
- * renewals (cert-manager's status.revision less the first issuance), not by resourceVersion: a pod
- * created before its first certificate waits for the volume and then starts, so that arrival must
- * not roll it (it would double every new stack's pod churn), while every renewal must, for the
- * servers to load the new certificate. A Secret holding cert-manager's temporary certificate (the
- * public one while an ACME order runs, render/tls.ts) counts as "temporary": pods that started with
- * it roll when the issued one replaces it.
+ * Secret name -> version, for the pod templates' config hash. A pod created before its certificate
+ * exists waits for the volume and starts with whatever arrives first, so that arrival must not roll
+ * it (it would double every new stack's pod churn), while every later certificate must, for the
+ * servers to load it:
+ * - a certificate without a temporary phase counts by renewals (cert-manager's status.revision
+ *   less the first issuance): none until the first renewal;
+ * - one with a temporary phase (the public certificate while an ACME order runs, render/tls.ts)
+ *   counts nothing while the Secret holds the temporary certificate (the first arrival) and
+ *   `issued:<revision>` from the first issuance on. Counting the first issuance like "no
+ *   certificate" would make the template go back to the one the pods had before the temporary
+ *   certificate came: a rollout still under way then ends on the old pods, which hold the
+ *   temporary certificate, and HAProxy serves it for good (seen in a fresh-machine run).
+ * Other Secrets count by resourceVersion.
  */
 const holdsTemporaryCertificate = (secret: KubeObject): boolean =>
   secret.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION] !== undefined && secret.metadata.annotations[ISSUER_NAME_ANNOTATION] === undefined;
@@ -67,18 +73,21 @@ export function secretVersions(caches: Lookup, stack: DefaultedWebStack): Record
   const ns = stack.metadata.namespace;
   const versions: Record<string, string> = {};
   const ours = (o: KubeObject) => o.metadata.labels?.[INSTANCE_LABEL] === stack.metadata.name;
-  const temporary: string[] = [];
-  for (const secret of caches.list('Secret', ns).filter(ours)) {
+  const secrets = caches.list('Secret', ns).filter(ours);
+  for (const secret of secrets) {
     const { name, resourceVersion, annotations } = secret.metadata;
-    if (annotations?.[CERTIFICATE_NAME_ANNOTATION] === undefined) {
-      if (resourceVersion) versions[name] = resourceVersion;
-    } else if (holdsTemporaryCertificate(secret)) temporary.push(name);
+    if (annotations?.[CERTIFICATE_NAME_ANNOTATION] === undefined && resourceVersion) versions[name] = resourceVersion;
   }
-  for (const cert of caches.list('Certificate', ns) as IssuedCertificate[]) {
-    const renewals = (cert.status?.revision ?? 1) - 1;
-    if (ours(cert) && cert.spec?.secretName && renewals > 0) versions[cert.spec.secretName] = `renewals:${renewals}`;
+  for (const cert of (caches.list('Certificate', ns) as IssuedCertificate[]).filter(ours)) {
+    const secretName = cert.spec?.secretName;
+    if (!secretName) continue;
+    const revision = cert.status?.revision ?? 1;
+    if (cert.metadata.annotations?.[TEMPORARY_CERTIFICATE_ANNOTATION] === 'true') {
+      const secret = secrets.find((s) => s.metadata.name === secretName);
+      // The Secret may show the issued certificate before the Certificate's revision does: 1 then.
+      if (secret && !holdsTemporaryCertificate(secret)) versions[secretName] = `issued:${revision}`;
+    } else if (revision > 1) versions[secretName] = `renewals:${revision - 1}`;
   }
-  for (const name of temporary) versions[name] = 'temporary';
   return versions;
 }
 

@@ -10,14 +10,13 @@
  * way. Without cert-manager nothing here is rendered; the controller reports TLSReady=False and
  * the Secrets can still be provided by hand.
  */
-import { OPTIONAL_APIS } from '../api/identity.js';
+import { OPTIONAL_APIS, TEMPORARY_CERTIFICATE_ANNOTATION } from '../api/identity.js';
 import { renderAcmeSolverServices } from './acme.js';
 import { serviceHost } from './config/layout.js';
 import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
 import { commonLabels } from './names.js';
 
 const { apiVersion: CERT_MANAGER_API, group: CERT_MANAGER_GROUP } = OPTIONAL_APIS.certManager;
-const TEMPORARY_CERTIFICATE_ANNOTATION = 'cert-manager.io/issue-temporary-certificate';
 
 interface IssuerRef {
   name: string;

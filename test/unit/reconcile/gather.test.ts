@@ -62,22 +62,40 @@ describe('the issuer check', () => {
 describe('secret versions of certificates', () => {
   const secret = (annotations: Record<string, string>) =>
     ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'minimal-tls', namespace: 'shop', resourceVersion: '7', labels: { 'app.kubernetes.io/instance': 'minimal' }, annotations } }) as KubeObject;
-  const certificate = (revision?: number) =>
-    ({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'minimal-tls', namespace: 'shop', labels: { 'app.kubernetes.io/instance': 'minimal' } }, spec: { secretName: 'minimal-tls' }, status: revision === undefined ? {} : { revision } }) as KubeObject;
+  const certificate = (revision?: number, annotations: Record<string, string> = {}) =>
+    ({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: 'minimal-tls', namespace: 'shop', labels: { 'app.kubernetes.io/instance': 'minimal' }, annotations },
+      spec: { secretName: 'minimal-tls' },
+      status: revision === undefined ? {} : { revision },
+    }) as KubeObject;
   const versionWith = (...objects: KubeObject[]) => {
     const { cluster } = setup();
     for (const o of objects) cluster.seed(o);
     return secretVersions(cluster, stack)['minimal-tls'];
   };
+  // cert-manager's temporary certificate: its certificate-name annotation, no issuer annotations.
+  const temporarySecret = secret({ 'cert-manager.io/certificate-name': 'minimal-tls' });
+  const issuedSecret = secret({ 'cert-manager.io/certificate-name': 'minimal-tls', 'cert-manager.io/issuer-name': 'letsencrypt' });
 
-  it('rolls the pods that started with the temporary certificate once the issued one replaces it, and on renewals only after that', () => {
-    // cert-manager's temporary certificate: its certificate-name annotation, no issuer annotations.
-    const temporary = versionWith(secret({ 'cert-manager.io/certificate-name': 'minimal-tls' }), certificate());
-    const issued = versionWith(secret({ 'cert-manager.io/certificate-name': 'minimal-tls', 'cert-manager.io/issuer-name': 'letsencrypt' }), certificate(1));
-    const renewed = versionWith(secret({ 'cert-manager.io/certificate-name': 'minimal-tls', 'cert-manager.io/issuer-name': 'letsencrypt' }), certificate(2));
-    expect(temporary).toBe('temporary');
-    // The first issued certificate counts like no certificate: pods that waited for it do not roll.
-    expect([issued, versionWith(certificate())]).toEqual([undefined, undefined]);
-    expect(renewed).toBe('renewals:1');
+  it('rolls pods that started with the temporary certificate when the issued one arrives, and never back to the template before it', () => {
+    const acme = (revision?: number) => certificate(revision, { 'cert-manager.io/issue-temporary-certificate': 'true' });
+    // The states an ACME certificate goes through, in order, as the LB pods' template sees them.
+    const states = [
+      versionWith(acme()), // no Secret yet: the first pods wait for it
+      versionWith(temporarySecret, acme()), // the temporary certificate: those pods start with it, no roll
+      versionWith(issuedSecret, acme()), // issued, the Certificate's revision not written yet
+      versionWith(issuedSecret, acme(1)),
+      versionWith(issuedSecret, acme(2)), // renewed
+    ];
+    expect(states).toEqual([undefined, undefined, 'issued:1', 'issued:1', 'issued:2']);
+    // Going back to the template of the pods that hold the temporary certificate would keep them
+    // (a rollout under way ends on them): once issued, no state repeats the ones before.
+    expect(states.slice(2).some((v) => v === undefined)).toBe(false);
+  });
+
+  it('does not roll pods for a certificate without a temporary phase until its first renewal', () => {
+    expect([versionWith(certificate()), versionWith(issuedSecret, certificate(1)), versionWith(issuedSecret, certificate(2))]).toEqual([undefined, undefined, 'renewals:1']);
   });
 });
