@@ -20,6 +20,14 @@ IMAGE=webstack.local/operator:dev
 BASE=docker.io/library/node:20-bookworm-slim
 STORE="$CACHE_ROOT/buildah"
 B=(buildah --root "$STORE/root" --runroot "$STORE/run" --storage-driver overlay)
+# buildah's network setup keeps a lock in its CNI config folder, /etc/cni/net.d by default, which
+# it creates: the host would keep a folder no cluster of ours made (lifecycle.test.ts). Point it
+# into the store. CONTAINERS_CONF replaces the system containers.conf, whose settings are all
+# defaults on Debian.
+export CONTAINERS_CONF="$STORE/containers.conf"
+# The image library keeps a cache of blob facts in /var/lib/containers/cache for root, a path no
+# setting moves: when this build creates it, the build removes it again.
+if [ ! -e /var/lib/containers ]; then trap 'rm -rf /var/lib/containers' EXIT; fi
 
 command -v buildah >/dev/null || die "buildah is missing: apt-get install buildah (hack/install-test-tools.sh installs it)"
 command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap (hack/install-test-tools.sh installs it)"
@@ -68,6 +76,7 @@ make_base() {
 }
 
 mkdir -p "$STORE"
+printf '[network]\nnetwork_config_dir = "%s"\n' "$STORE/cni" >"$CONTAINERS_CONF"
 base_is_current || make_base
 
 log "building $IMAGE from $REPO/Dockerfile with buildah"

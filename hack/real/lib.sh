@@ -19,6 +19,13 @@ NFT_TABLE=webstack_real                # our own nftables table on the host, rem
 MAX_REAL_NODES=3
 ZONES=(zone-a zone-b zone-c)
 export PATH="$BIN_DIR:$NODE_BIN_DIR:$PATH"
+# Host paths that a node's programs (kubelet, containerd, CNI, iptables, `ip netns`) and buildah
+# write to by default. Most of ours are pointed under $REAL_DIR and the cache folder; `down` must
+# leave every one as `up` found it (snapshot.sh lists them with their contents), and
+# hack/test-fresh.sh sets them aside while it rehearses a fresh machine.
+HOST_PATHS=(/var/lib/kubelet /var/lib/containerd /var/lib/cni /var/log/pods /var/log/containers /run/containerd
+  /run/netns /var/run/netns /etc/cni /opt/cni /run/flannel /var/lib/kube-router /run/xtables.lock /var/lib/fake-volumes
+  /var/lib/containers)
 
 node_name() { echo "real-$1"; }
 node_ip() { echo "10.250.0.$((10 + $1))"; }

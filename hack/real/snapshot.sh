@@ -3,7 +3,7 @@
 # that a snapshot before `up` and one after `down` compare equal when nothing was left behind:
 # processes of the cluster's programs, network links/addresses/routes/namespaces, mounts,
 # nftables and iptables rules, ipsets, cgroups, the sysctls kubelet and the CNI plugins touch,
-# and the host paths kubelet, containerd and CNI write to by default.
+# and the host paths kubelet, containerd and CNI (buildah's too) write to by default, with what is in them.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 section() { printf '\n## %s\n' "$1"; }
@@ -48,8 +48,8 @@ sysctl kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forwar
   net.bridge.bridge-nf-call-ip6tables net.ipv6.conf.all.forwarding fs.inotify.max_user_instances \
   fs.inotify.max_user_watches kernel.keys.root_maxkeys kernel.keys.root_maxbytes 2>/dev/null
 section paths
-for p in /var/lib/kubelet /var/lib/containerd /var/lib/cni /var/log/pods /var/log/containers /run/containerd \
-  /run/netns /var/run/netns /etc/cni /opt/cni /run/flannel /var/lib/kube-router /run/xtables.lock /var/lib/fake-volumes; do
-  [ -e "$p" ] && echo "$p"
+for p in "${HOST_PATHS[@]}"; do
+  # What is inside too: a file left in a folder that existed before shows as well.
+  [ -e "$p" ] && find "$p" -maxdepth 3 | sort
 done
 exit 0
