@@ -7,7 +7,23 @@
 #   local images are made of (hack/images/build.ts): mariadb, curl, openssl, the exporters;
 # - buildah and debootstrap: the operator image from the Dockerfile (hack/operator-image/build.sh).
 # Idempotent: returns at once when every program is there. Not root: prints the command to run.
+# The packages it installs (dependencies included) are recorded in $RECORD, so that
+#   hack/install-test-tools.sh --purge
+# (hack/test-fresh.sh) can take the machine back to what it was before: only those are removed.
 set -eu
+
+RECORD=/var/lib/webstack-operator/installed-packages
+installed() { dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | sed -n 's/^ii  *//p' | sort; }
+
+if [ "${1:-}" = --purge ]; then
+  [ -s "$RECORD" ] || { echo "install-test-tools: nothing recorded in $RECORD, nothing to purge" >&2; exit 0; }
+  echo "install-test-tools: purging the $(wc -l <"$RECORD") packages it installed" >&2
+  # shellcheck disable=SC2046
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q $(cat "$RECORD") >/dev/null
+  apt-get clean
+  rm -f "$RECORD"
+  exit 0
+fi
 
 PACKAGES="haproxy nginx prometheus runc containernetworking-plugins iptables nftables ipset conntrack
   busybox-static mariadb-server mariadb-client curl openssl prometheus-mysqld-exporter prometheus-nginx-exporter
@@ -45,9 +61,15 @@ cleanup() { if [ -n "$created_policy" ]; then rm -f "$POLICY"; fi; }
 trap cleanup EXIT INT TERM
 
 export DEBIAN_FRONTEND=noninteractive
+before=$(mktemp)
+installed >"$before"
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $PACKAGES
+mkdir -p "$(dirname "$RECORD")"
+installed | comm -13 "$before" - | cat - "$RECORD" 2>/dev/null | sort -u >"$RECORD.new"
+mv "$RECORD.new" "$RECORD"
+rm -f "$before"
 
 # With systemd present, policy-rc.d does not stop `systemctl enable`; make sure no daemon
 # from these packages starts at the next boot either.
