@@ -58,8 +58,8 @@ interface IssuedCertificate extends KubeObject {
  * servers to load it:
  * - a certificate without a temporary phase counts by renewals (cert-manager's status.revision
  *   less the first issuance): none until the first renewal;
- * - one with a temporary phase (the public certificate while an ACME order runs, render/tls.ts)
- *   counts nothing while the Secret holds the temporary certificate (the first arrival) and
+ * - one with a temporary phase (the public certificate, render/tls.ts: HAProxy must serve before
+ *   an ACME order completes) counts nothing while the Secret holds the temporary certificate (the first arrival) and
  *   `issued:<revision>` from the first issuance on. Counting the first issuance like "no
  *   certificate" would make the template go back to the one the pods had before the temporary
  *   certificate came: a rollout still under way then ends on the old pods, which hold the
