@@ -18,3 +18,5 @@ NODE_BIN_DIR="$CACHE_ROOT/node-$NODE_VERSIONS_KEY/bin"
 OTELCOL_VERSION=$(sed -n 's/^  version: *//p' "$HACK_DIR/otelcol/builder-config.yaml")
 OTELCOL_DIR="$CACHE_ROOT/otelcol-$OTELCOL_VERSION"
 OTELCOL_BIN_DIR="$OTELCOL_DIR/bin"
+# Root filesystems of Debian's sid suite with the database servers bookworm lacks (hack/sid/build.sh).
+SID_DIR="$CACHE_ROOT/sid"

@@ -3,7 +3,8 @@
 # the Debian packages (hack/install-test-tools.sh), the control plane and node binaries built from
 # Go modules (hack/build.sh, cached outside the checkout, progress every 30 s; the log agent's
 # collector among them), the local container images (hack/images/build.ts, cached by the hash of
-# their inputs) and, as root, the operator image from the Dockerfile (hack/operator-image/build.sh).
+# their inputs) and, as root, the operator image from the Dockerfile (hack/operator-image/build.sh)
+# and the sid root filesystem with MySQL 9.7 (hack/sid/build.sh).
 #
 # Independent steps run side by side: apt (network) beside the Go builds (CPU), the collector
 # beside the Kubernetes binaries, the operator image beside both. Each step's time
@@ -26,10 +27,13 @@ begin kubernetes "$HACK_DIR/build.sh" control-plane node
 if [ "$(id -u)" -eq 0 ]; then
   finish apt
   begin operator-image "$HACK_DIR/operator-image/build.sh" "$CACHE_ROOT/operator-image.oci.tar"
+  # MySQL 9.7 from sid (debootstrap comes with apt): the engine tier's servers.
+  begin sid "$HACK_DIR/sid/build.sh" mysql
 fi
 finish kubernetes
 finish otelcol
 begin images "$HACK_DIR/../node_modules/.bin/tsx" "$HACK_DIR/images/build.ts" build
 finish images
+[ -z "${pids[sid]:-}" ] || finish sid
 [ -z "${pids[operator-image]:-}" ] || finish operator-image
 log "setup complete ($((SECONDS - start))s)"

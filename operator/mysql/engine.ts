@@ -13,6 +13,11 @@ export interface Vocabulary {
   /** The variable that keeps every non-replication write out (MySQL: super_read_only). */
   readOnlyVariable: string;
   serverIdVariable: string;
+  /**
+   * MySQL's offline_mode: while on, only accounts with CONNECTION_ADMIN may run statements.
+   * Undefined for MariaDB, which has no such switch (and needs none: see Instance.fence).
+   */
+  offlineModeVariable: string | undefined;
   /** Variables whose GTID sets together are what the instance has committed. */
   executedVariables: readonly string[];
   replicaStatusQuery: string;

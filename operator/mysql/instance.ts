@@ -6,9 +6,14 @@ import { interpretStatus, readRawStatus, type EngineAdapter } from './engine.js'
 import type { GtidSet } from './gtid.js';
 import {
   commitsWaitingForAckQuery,
+  connectionsAliveQuery,
   ER_LOCK_WAIT_TIMEOUT,
+  ER_NO_SUCH_THREAD,
   fenceStatements,
   killConnectionStatement,
+  offlineStatements,
+  onlineStatements,
+  otherAccountsConnectionsQuery,
   promoteStatements,
   repointStatements,
   semiSyncSourceOffStatements,
@@ -19,6 +24,9 @@ import {
 } from './operations.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, openSession, type Row, type SqlSession } from './session.js';
 import type { ConnectionTarget, InstanceObservation, InstanceStatus, ReplicationSource } from './types.js';
+
+/** How long fencing waits for the connections it killed to end before it tries again. */
+const KILLED_CONNECTIONS_GONE_MS = 5000;
 
 export class Instance {
   constructor(
@@ -75,10 +83,54 @@ export class Instance {
       await this.run(fenceStatements(this.adapter, options));
     } catch (err) {
       if (!options.interruptCommitsWaitingForAck || errorCode(err) !== ER_LOCK_WAIT_TIMEOUT) throw err;
-      for (const row of await this.session.query(commitsWaitingForAckQuery())) {
-        await this.session.query(killConnectionStatement(Number(row.id)));
-      }
+      await this.interruptCommitsWaitingForAck();
       await this.run(fenceStatements(this.adapter, options));
+      await this.run(onlineStatements(this.adapter));
+    }
+  }
+
+  /**
+   * Ends the commits that wait for an ack, so that read-only can be set, without telling any
+   * client that its write succeeded.
+   *
+   * MariaDB ends a killed session's wait: killing the waiting sessions is enough, and their
+   * clients get an error. MySQL cuts a killed session's client off but keeps the commit waiting
+   * for its ack for as long as the wait lasts (test/unit/mysql/mysql-engine.test.ts shows it), and
+   * that commit holds read-only back. So on MySQL no application statement may start any more
+   * (offline_mode), every connection of another account is killed, and only then does the
+   * source stop waiting: the commits that end now have no client left to tell.
+   */
+  private async interruptCommitsWaitingForAck(): Promise<void> {
+    const offline = offlineStatements(this.adapter);
+    if (offline.length === 0) {
+      const ids = (await this.session.query(commitsWaitingForAckQuery())).map((row) => Number(row.id));
+      for (const id of ids) await this.killIfAlive(id);
+      await this.untilGone(ids, KILLED_CONNECTIONS_GONE_MS);
+      return;
+    }
+    await this.run(offline);
+    const ids = (await this.session.query(otherAccountsConnectionsQuery())).map((row) => Number(row.id));
+    for (const id of ids) await this.killIfAlive(id);
+    await this.run(semiSyncSourceOffStatements(this.adapter));
+    await this.untilGone(ids, KILLED_CONNECTIONS_GONE_MS);
+  }
+
+  /** KILL, where the connection may have ended by itself since it was listed. */
+  private async killIfAlive(id: number): Promise<void> {
+    try {
+      await this.session.query(killConnectionStatement(id));
+    } catch (err) {
+      if (errorCode(err) !== ER_NO_SUCH_THREAD) throw err;
+    }
+  }
+
+  /** Waits (bounded) until none of the connections `ids` exists any more. */
+  private async untilGone(ids: readonly number[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (ids.length > 0 && Date.now() < deadline) {
+      const rows = await this.session.query(connectionsAliveQuery(ids));
+      if (Number(rows[0]?.n ?? 0) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 

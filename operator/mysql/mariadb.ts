@@ -14,6 +14,7 @@ export const mariadb: EngineAdapter = {
   vocabulary: {
     readOnlyVariable: 'read_only',
     serverIdVariable: 'server_id',
+    offlineModeVariable: undefined,
     // The binlog state names every (domain, server) pair that wrote; the slave position covers
     // what was applied when log_slave_updates is off.
     executedVariables: ['gtid_binlog_state', 'gtid_slave_pos'],

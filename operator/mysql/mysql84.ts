@@ -2,7 +2,8 @@
  * MySQL 8.4 LTS: GTID sets (gtid_executed), CHANGE REPLICATION SOURCE TO with
  * SOURCE_AUTO_POSITION=1, the semisync_source/semisync_replica plugins
  * (rpl_semi_sync_source_* / _replica_*), super_read_only, and the CLONE plugin for seeding.
- * Covered by tests of its statements only: no MySQL 8.x server runs in this project's tests.
+ * MySQL 9.7 keeps this vocabulary: test/unit/mysql/mysql-engine.test.ts runs every operation
+ * against real mysqld 9.7 processes. No 8.4 server runs in this project's tests.
  */
 import type { EngineAdapter } from './engine.js';
 import type { GtidSet } from './gtid.js';
@@ -15,6 +16,7 @@ export const mysql84: EngineAdapter = {
   vocabulary: {
     readOnlyVariable: 'super_read_only',
     serverIdVariable: 'server_uuid',
+    offlineModeVariable: 'offline_mode',
     executedVariables: ['gtid_executed'],
     replicaStatusQuery: 'SHOW REPLICA STATUS',
     columns: {
@@ -68,15 +70,20 @@ export const mysql84: EngineAdapter = {
     `SELECT WAIT_FOR_EXECUTED_GTID_SET(${sqlString(set.toString())}, ${sqlInteger(timeoutSeconds)}) = 0 AS reached`,
 };
 
+/** Where a clone copies from: `caFile` is a path on the recipient's filesystem, as for a replication source. */
+export type CloneDonor = Endpoint & Credentials & { caFile?: string };
+
 /**
  * Seeds an empty MySQL instance with the CLONE plugin: the recipient replaces its data with the
  * donor's (and its gtid_executed), then restarts; after the restart it is repointed with
  * auto-positioning like any replica. The recipient's own account needs CLONE_ADMIN, the donor's
  * BACKUP_ADMIN.
  */
-export function cloneInstanceStatements(donor: Endpoint & Credentials): string[] {
+export function cloneInstanceStatements(donor: CloneDonor): string[] {
   return [
     `SET GLOBAL clone_valid_donor_list = ${sqlString(`${donor.host}:${sqlInteger(donor.port)}`)}`,
+    // With a CA the recipient verifies the donor's certificate; without one the copy is encrypted only.
+    ...(donor.caFile === undefined ? [] : [`SET GLOBAL clone_ssl_ca = ${sqlString(donor.caFile)}`]),
     `CLONE INSTANCE FROM ${sqlString(donor.user)}@${sqlString(donor.host)}:${sqlInteger(donor.port)} IDENTIFIED BY ${sqlString(donor.password)} REQUIRE SSL`,
   ];
 }

@@ -38,6 +38,21 @@ export function semiSyncReplicaStatements(adapter: EngineAdapter, on: boolean): 
   return [`SET GLOBAL ${adapter.vocabulary.semiSync.replicaEnabled} = ${on ? 'ON' : 'OFF'}`];
 }
 
+/**
+ * Lets application accounts in again after an interrupted fence (Instance.fence) switched them
+ * out; nothing for MariaDB. Part of every promote and repoint, so an instance left offline by a
+ * fence that stopped half-way serves again once it has a role.
+ */
+export function onlineStatements(adapter: EngineAdapter): string[] {
+  const variable = adapter.vocabulary.offlineModeVariable;
+  return variable === undefined ? [] : [`SET GLOBAL ${variable} = OFF`];
+}
+
+export function offlineStatements(adapter: EngineAdapter): string[] {
+  const variable = adapter.vocabulary.offlineModeVariable;
+  return variable === undefined ? [] : [`SET GLOBAL ${variable} = ON`];
+}
+
 export interface PromoteOptions {
   /** Acks each commit waits for; 0 (a single-instance cluster) leaves semi-sync off. */
   ackCount: number;
@@ -51,6 +66,7 @@ export function promoteStatements(adapter: EngineAdapter, options: PromoteOption
     ...semiSyncReplicaStatements(adapter, false),
     ...(options.ackCount > 0 ? semiSyncSourceOnStatements(adapter, options.ackCount) : semiSyncSourceOffStatements(adapter)),
     ...readOnlyStatements(adapter, false),
+    ...onlineStatements(adapter),
   ];
 }
 
@@ -72,6 +88,7 @@ export function repointStatements(adapter: EngineAdapter, source: ReplicationSou
     ...semiSyncReplicaStatements(adapter, options.semiSync),
     ...adapter.changeSource(source),
     adapter.startReplica(),
+    ...onlineStatements(adapter),
   ];
 }
 
@@ -82,9 +99,9 @@ export interface FenceOptions {
    */
   lockWaitSeconds?: number;
   /**
-   * When the lock wait runs out, end the connections whose commits wait for an ack and try once
-   * more. Their clients get an error, never a success; the commits stay on this instance only,
-   * which then holds errant transactions and is excluded.
+   * When the lock wait runs out, end the commits that wait for an ack and try once more (how
+   * differs by engine: Instance.fence). Their clients get an error, never a success; the commits
+   * stay on this instance only, which then holds errant transactions and is excluded.
    */
   interruptCommitsWaitingForAck?: boolean;
 }
@@ -93,9 +110,28 @@ export interface FenceOptions {
 export const WAITING_FOR_ACK_STATE = 'Waiting for semi-sync ACK from %';
 
 export const ER_LOCK_WAIT_TIMEOUT = 1205;
+/** "Unknown thread id": KILL of a connection that has ended. */
+export const ER_NO_SUCH_THREAD = 1094;
 
 export function commitsWaitingForAckQuery(): string {
   return `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE STATE LIKE ${sqlString(WAITING_FOR_ACK_STATE)}`;
+}
+
+/**
+ * Connections of other accounts than the operator's own (applications, exporters, replicas'
+ * binlog readers), not yet killed: what an interrupted fence cuts off.
+ */
+export function otherAccountsConnectionsQuery(): string {
+  return [
+    'SELECT ID AS id FROM information_schema.PROCESSLIST',
+    "WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Daemon', 'Killed')",
+    "AND USER NOT IN ('system user', 'event_scheduler', SUBSTRING_INDEX(CURRENT_USER(), '@', 1))",
+  ].join(' ');
+}
+
+/** A SELECT of one column `n`: how many of the connections `ids` still exist. */
+export function connectionsAliveQuery(ids: readonly number[]): string {
+  return `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (${ids.map(sqlInteger).join(', ')})`;
 }
 
 export function killConnectionStatement(id: number): string {

@@ -1,19 +1,19 @@
 /**
- * Seeds an empty MySQL 8.4 instance with the CLONE plugin (statements in mysql84.ts): the
- * recipient copies the donor's data and gtid_executed, then restarts; the next decision finds it
- * holding data and pointed nowhere, and repoints it with auto-positioning. Covered by unit tests
- * only: no MySQL server runs in this project's tests.
+ * Seeds an empty MySQL instance with the CLONE plugin (statements in mysql84.ts): the recipient
+ * copies the donor's data and gtid_executed, then ends; started again (in a pod, by the kubelet)
+ * it holds the data and is pointed nowhere, and the next decision repoints it with
+ * auto-positioning. Run against real mysqld 9.7 in test/unit/mysql/mysql-engine.test.ts, where
+ * mysqld, not under a supervisor, answers ER_CLONE_RESTART_NOT_SUPERVISED and exits.
  */
 import type { Instance } from './instance.js';
-import { cloneInstanceStatements } from './mysql84.js';
-import type { Credentials, Endpoint } from './types.js';
+import { cloneInstanceStatements, type CloneDonor } from './mysql84.js';
 
 /** MySQL ends the recipient's session when it restarts after a clone: the sign of success. */
 const RESTART_ERRORS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET']);
 /** "Restart server failed (mysqld is not managed by supervisor process)": cloned, restart left to the container. */
 const ER_CLONE_RESTART_NOT_SUPERVISED = 3707;
 
-export async function seedByClone(target: Instance, donor: Endpoint & Credentials): Promise<void> {
+export async function seedByClone(target: Instance, donor: CloneDonor): Promise<void> {
   if (target.adapter.engine !== 'mysql') throw new Error(`CLONE seeds MySQL instances, not ${target.adapter.engine}`);
   const before = await target.status();
   // CLONE replaces the recipient's data wholesale: only an empty instance is seeded.

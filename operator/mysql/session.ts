@@ -19,6 +19,8 @@ export interface SqlSession {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+/** How long close() lets a polite QUIT take before it destroys the connection. */
+const CLOSE_TIMEOUT_MS = 1000;
 
 export async function openSession(target: ConnectionTarget): Promise<SqlSession> {
   const connection = await mysql.createConnection({
@@ -47,9 +49,21 @@ export async function openSession(target: ConnectionTarget): Promise<SqlSession>
       return Array.isArray(result) ? (result as Row[]) : [];
     },
     async close() {
-      await connection.end().catch(() => {
-        connection.destroy();
-      });
+      // end() sends QUIT behind any statement still running, so it waits for a server that may
+      // never answer (a hung statement, a server that died mid-query): give it a moment, then
+      // drop the socket.
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        connection.end().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!ended) connection.destroy();
     },
   };
 }

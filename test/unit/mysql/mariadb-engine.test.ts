@@ -2,97 +2,16 @@
  * The MariaDB adapter against real mariadbd processes on 127.0.0.1 (tier "real programs, no
  * cluster"): every operation the database loop uses, over TLS verified with the test CA.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import mysql from 'mysql2/promise';
+import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
-import type { ClusterFacts } from '../../../operator/database/facts.js';
-import { semiSyncAckCount } from '../../../operator/mysql/engine.js';
 import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator/mysql/gtid.js';
 import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
 import { mariadb } from '../../../operator/mysql/mariadb.js';
 import { MariadbGtidSet } from '../../../operator/mysql/mariadb-gtid.js';
 import { seedFromLogicalDump } from '../../../operator/mysql/seed-mariadb.js';
-import type { InstanceStatus } from '../../../operator/mysql/types.js';
-import { APP, startMariadbServers, type MariadbServer, type MariadbServers } from './mariadb-servers.js';
+import { engineFixture, eventually, replicating } from './engine-fixture.js';
 
-let env: MariadbServers | undefined;
-let opened: { close(): Promise<void> }[] = [];
-
-function servers(): [MariadbServer, MariadbServer, MariadbServer] {
-  const [a, b, c] = env?.servers ?? [];
-  if (!a || !b || !c) throw new Error('the servers did not start');
-  return [a, b, c];
-}
-
-async function connect(server: MariadbServer): Promise<Instance> {
-  const instance = await Instance.connect(mariadb, server.target());
-  opened.push(instance);
-  return instance;
-}
-
-/** The application's own connection (no SUPER: read_only applies), over verified TLS. */
-async function app(server: MariadbServer): Promise<mysql.Connection> {
-  const connection = await mysql.createConnection({ host: '127.0.0.1', port: server.port, ...APP, ssl: { ca: env?.ca ?? '', rejectUnauthorized: true } });
-  opened.push({ close: () => connection.end() });
-  return connection;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!accept(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    last = await probe();
-  }
-  return last;
-}
-
-const replicating = (s: InstanceStatus): boolean => s.replication?.ioThread === 'running' && s.replication.sqlThreadRunning;
-
-async function rowCount(server: MariadbServer): Promise<number> {
-  const rows = await server.rootQuery('SELECT COUNT(*) AS n FROM shop.t');
-  return Number(rows[0]?.n);
-}
-
-/** `server` as the semi-sync primary and the others as its replicas, all replicating. */
-async function cluster(primary: MariadbServer, ...replicas: MariadbServer[]): Promise<{ primary: Instance; replicas: Instance[] }> {
-  const p = await connect(primary);
-  await p.promote({ ackCount: 1 });
-  const rs = await Promise.all(replicas.map((r) => connect(r)));
-  for (const r of rs) await r.repoint(primary.asSource(), { semiSync: true });
-  for (const r of rs) await eventually('replication running', () => r.status(), replicating);
-  const writer = await app(primary);
-  await writer.query('CREATE TABLE shop.t (id INT PRIMARY KEY, note VARCHAR(40))');
-  return { primary: p, replicas: rs };
-}
-
-async function insertRows(server: MariadbServer, from: number, to: number): Promise<void> {
-  const writer = await app(server);
-  for (let id = from; id <= to; id++) await writer.query('INSERT INTO shop.t VALUES (?, ?)', [id, `row ${String(id)}`]);
-}
-
-beforeAll(async () => {
-  env = await startMariadbServers(3);
-}, 90_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
-
-beforeEach(async () => {
-  await Promise.all(
-    servers().map(async (server) => {
-      if (!server.running) await server.start();
-      await server.reset();
-    }),
-  );
-});
-
-afterEach(async () => {
-  await Promise.all(opened.map((o) => o.close().catch(() => undefined)));
-  opened = [];
-});
+const { servers, otherCa, connect, app, cluster, insertRows, rowCount, observe } = engineFixture('mariadb-10.11', mariadb);
 
 describe('status over verified TLS', () => {
   it('reads a fresh server as reachable, writable, empty and not replicating, then sees its first data', async () => {
@@ -113,7 +32,7 @@ describe('status over verified TLS', () => {
 
   it('refuses a server whose certificate the given CA did not sign, and reports it unreachable', async () => {
     const [a] = servers();
-    const wrongCa = { ...a.target(), tls: { ca: env?.otherCa ?? '' } };
+    const wrongCa = { ...a.target(), tls: { ca: otherCa() } };
     await expect(Instance.connect(mariadb, wrongCa)).rejects.toThrow(/certificate/i);
     const observed = await observeInstance(mariadb, wrongCa);
     expect(observed.reachable).toBe(false);
@@ -248,32 +167,6 @@ describe('semi-sync and fencing', () => {
     expect(promoted.replication).toBeUndefined();
   });
 });
-
-/** What the database loop would gather: SQL status of each server, pod facts as given. */
-async function observe(members: MariadbServer[], primary: string, options: { podsDown?: string[]; switchover?: string } = {}): Promise<ClusterFacts> {
-  const instances = await Promise.all(
-    members.map(async (server) => {
-      const sql = await observeInstance(mariadb, server.target());
-      const down = options.podsDown?.includes(server.name) ?? false;
-      return {
-        name: server.name,
-        address: { host: '127.0.0.1', port: server.port },
-        pod: { exists: true, ready: !down, terminating: false, nodeReady: true, outdated: false },
-        sql,
-        unreachableForMs: sql.reachable ? 0 : 60_000,
-      };
-    }),
-  );
-  return {
-    instances,
-    primary,
-    excluded: [],
-    failoverDelayMs: 30_000,
-    ackCount: semiSyncAckCount('mariadb', members.length),
-    maxLagSeconds: 30,
-    ...(options.switchover === undefined ? {} : { switchoverRequested: { reason: options.switchover } }),
-  };
-}
 
 describe('failover, driven by decide()', () => {
   it('stops the IO threads, promotes the superset replica after it applied everything, repoints, then fences and excludes the errant old primary', async () => {

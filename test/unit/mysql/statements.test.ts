@@ -14,8 +14,8 @@ import { sqlInteger, sqlString } from '../../../operator/mysql/sql-literal.js';
 
 const source = { host: 'shop-mysql-1.shop-mysql.shop.svc', port: 3306, user: 'repl', password: "p'w\\d", caFile: '/etc/mysql/tls/ca.crt', heartbeatSeconds: 1 };
 
-describe('MySQL 8.4 statements', () => {
-  it('promotes: replication off and forgotten, semi-sync source on (AFTER_SYNC, never degrading, acks by count), then writes on', () => {
+describe('MySQL statements', () => {
+  it('promotes: replication off and forgotten, semi-sync source on (AFTER_SYNC, never degrading, acks by count), then writes on and applications in', () => {
     expect(promoteStatements(mysql84, { ackCount: 2 })).toEqual([
       'STOP REPLICA',
       'RESET REPLICA ALL',
@@ -27,6 +27,7 @@ describe('MySQL 8.4 statements', () => {
       'SET GLOBAL rpl_semi_sync_source_enabled = ON',
       'SET GLOBAL super_read_only = OFF',
       'SET GLOBAL read_only = OFF',
+      'SET GLOBAL offline_mode = OFF',
     ]);
   });
 
@@ -34,7 +35,7 @@ describe('MySQL 8.4 statements', () => {
     expect(promoteStatements(mysql84, { ackCount: 0 })).toContain('SET GLOBAL rpl_semi_sync_source_enabled = OFF');
   });
 
-  it('repoints: read-only first, source half off, replica half on, auto-positioned TLS-verified source', () => {
+  it('repoints: read-only first, source half off, replica half on, auto-positioned TLS-verified source, applications in', () => {
     expect(repointStatements(mysql84, source, { semiSync: true })).toEqual([
       'SET GLOBAL super_read_only = ON',
       'STOP REPLICA',
@@ -42,6 +43,7 @@ describe('MySQL 8.4 statements', () => {
       'SET GLOBAL rpl_semi_sync_replica_enabled = ON',
       "CHANGE REPLICATION SOURCE TO SOURCE_HOST='shop-mysql-1.shop-mysql.shop.svc', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\\'w\\\\d', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=1, SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/tls/ca.crt', SOURCE_SSL_VERIFY_SERVER_CERT=1",
       'START REPLICA',
+      'SET GLOBAL offline_mode = OFF',
     ]);
   });
 
