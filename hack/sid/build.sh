@@ -2,12 +2,14 @@
 # Database servers this machine's Debian (bookworm) does not have: MySQL 9.7 and MariaDB 11.8,
 # from Debian's `sid` suite, served by the same package archive.
 #
-#   hack/sid/build.sh ENGINE     ENGINE: mysql | mariadb; prints the root filesystem's path
+#   hack/sid/build.sh ENGINE     ENGINE: mysql | mariadb; prints the folder it made, which holds
+#                                rootfs/, host-bin/ and versions.txt
 #
-# sid's binaries need sid's C library, so they live in a sid root filesystem of their own: the
-# local images take their files from it (hack/images/build.ts), and the engine tier of the unit
-# tests runs its servers on this machine through that root's own dynamic loader
-# (test/unit/mysql/servers.ts), no chroot needed.
+# sid's binaries need sid's C library, so they live in a sid root filesystem of their own
+# (rootfs/): the local images take their files from it (hack/images/build.ts). host-bin/ has
+# wrappers that run the root's programs on this machine through the root's own dynamic loader,
+# no chroot needed, and tell mysqld where its files are: the engine tier and the configuration
+# tests of the unit tier run the servers with them (test/unit/mysql/servers.ts).
 #
 # sid moves every day. The servers' versions are pinned (SID_MYSQL_VERSION, SID_MARIADB_VERSION
 # in versions.env): when the archive no longer serves a pin, the build stops and says what it
@@ -34,7 +36,7 @@ BASE="$SID_DIR/base-$(key base)"
 ROOT_DIR="$SID_DIR/$ENGINE-$(key "${PINS[@]}")"
 
 if [ -f "$ROOT_DIR/versions.txt" ]; then
-  echo "$ROOT_DIR/rootfs"
+  echo "$ROOT_DIR"
   exit 0
 fi
 [ "$(id -u)" -eq 0 ] || die "the $ENGINE root filesystem ($ROOT_DIR) is not built yet, and building it needs root (debootstrap, chroot): run npm run setup as root"
@@ -62,6 +64,7 @@ if [ ! -f "$BASE/rootfs.tar" ]; then
   rm -rf "$WORK/base"/var/cache/apt/archives/*.deb
   mkdir -p "$BASE.partial" && tar -C "$WORK/base" -cf "$BASE.partial/rootfs.tar" . && rm -rf "$BASE" && mv "$BASE.partial" "$BASE"
   rm -rf "$WORK/base"
+  for old in "$SID_DIR"/base-*; do [ "$old" = "$BASE" ] || rm -rf "$old"; done
   log "sid: base made in $((SECONDS - t0))s"
 fi
 
@@ -86,8 +89,26 @@ rm -rf "$root"/var/lib/apt/lists/*
 # What the servers were built and run with, package by package: sid's day of the build.
 in_root dpkg-query -W -f '${Package}=${Version}\n' | sort >"$WORK/versions.txt"
 mkdir -p "$ROOT_DIR.partial" && mv "$root" "$ROOT_DIR.partial/rootfs" && mv "$WORK/versions.txt" "$ROOT_DIR.partial/"
+# host-bin/: each program of the root, run through the root's loader with the root's libraries.
+# mysqld also needs to be told where its messages, character sets and plugins are; those options
+# go after the caller's, as --defaults-file and --no-defaults must come first.
+final="$ROOT_DIR/rootfs"
+loader="$final/usr/lib64/ld-linux-x86-64.so.2"
+[ -e "$ROOT_DIR.partial/rootfs/usr/lib64/ld-linux-x86-64.so.2" ] || loader="$final/lib64/ld-linux-x86-64.so.2"
+mkdir -p "$ROOT_DIR.partial/host-bin"
+for program in $(cd "$ROOT_DIR.partial/rootfs" && ls usr/sbin/mysqld usr/sbin/mariadbd usr/bin/mysql usr/bin/mysqladmin usr/bin/mysqlbinlog \
+  usr/bin/mariadb usr/bin/mariadb-admin usr/bin/mariadb-dump usr/bin/mariadb-backup usr/bin/mariadb-binlog 2>/dev/null); do
+  name=$(basename "$program")
+  extra=""
+  case "$name" in
+    mysqld) extra="--basedir=$final/usr --lc-messages-dir=$final/usr/share/mysql --character-sets-dir=$final/usr/share/mysql/charsets --plugin-dir=$final/usr/lib/mysql/plugin" ;;
+    mariadbd) extra="--basedir=$final/usr --lc-messages-dir=$final/usr/share/mariadb --character-sets-dir=$final/usr/share/mariadb/charsets --plugin-dir=$final/usr/lib/mysql/plugin" ;;
+  esac
+  printf '#!/bin/sh\nexec %s --library-path %s %s "$@" %s\n' "$loader" "$final/usr/lib/x86_64-linux-gnu" "$final/$program" "$extra" >"$ROOT_DIR.partial/host-bin/$name"
+  chmod 0755 "$ROOT_DIR.partial/host-bin/$name"
+done
 rm -rf "$ROOT_DIR" && mv "$ROOT_DIR.partial" "$ROOT_DIR"
 # Roots of earlier pins are stale.
 for old in "$SID_DIR/$ENGINE"-*; do [ "$old" = "$ROOT_DIR" ] || rm -rf "$old"; done
 log "sid: $ENGINE root made in $((SECONDS - t0))s ($(du -sh "$ROOT_DIR/rootfs" | cut -f1)): $(grep -E "^(${PINS[0]%%=*})=" "$ROOT_DIR/versions.txt")"
-echo "$ROOT_DIR/rootfs"
+echo "$ROOT_DIR"

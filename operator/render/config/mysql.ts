@@ -24,6 +24,10 @@ export interface EngineFiles {
   gtid: string[];
   /** my.cnf lines of semi-sync at start: source half off, replica half on (see docs/database.md). */
   semiSync: string[];
+  /** my.cnf lines of what seeding an empty instance needs (MySQL: the clone plugin). */
+  seeding: string[];
+  /** my.cnf lines on the server's own file reads and writes (LOAD DATA INFILE, SELECT INTO OUTFILE). */
+  serverFiles: string[];
   /** The my.cnf variable: seconds without data from the source before a replica reconnects. */
   replicaNetTimeout: string;
   /** my.cnf lines that start the server read-only. */
@@ -54,12 +58,16 @@ export const ENGINE_FILES: Readonly<Record<DatabaseEngine, EngineFiles>> = {
       'loose-rpl_semi_sync_source_enabled=OFF',
       'loose-rpl_semi_sync_replica_enabled=ON',
     ],
+    seeding: ['plugin-load-add=mysql_clone.so'],
+    // The compiled-in default is a folder (/var/lib/mysql-files) that mysqld refuses to start
+    // without and that not every image has; no stack needs the server to read or write files.
+    serverFiles: ['secure_file_priv=NULL'],
     replicaNetTimeout: 'replica_net_timeout',
     readOnly: ['read_only=ON', 'super_read_only=ON'],
     readOnlyVariables: ['super_read_only', 'read_only'],
     exporterGrants: 'PROCESS, REPLICATION CLIENT, SELECT',
     operatorExtraStatements: [],
-    replicaStatus: { statement: 'SHOW REPLICA STATUS\\G', io: 'Replica_IO_Running', sql: 'Replica_SQL_Running', lag: 'Seconds_Behind_Source' },
+    replicaStatus: { statement: 'SHOW REPLICA STATUS', io: 'Replica_IO_Running', sql: 'Replica_SQL_Running', lag: 'Seconds_Behind_Source' },
   },
   mariadb: {
     server: 'mariadbd',
@@ -72,6 +80,8 @@ export const ENGINE_FILES: Readonly<Record<DatabaseEngine, EngineFiles>> = {
     // transaction check reads (docs/database.md).
     gtid: ['gtid_strict_mode=ON', 'log_slave_updates=ON'],
     semiSync: ['rpl_semi_sync_master_enabled=OFF', 'rpl_semi_sync_slave_enabled=ON'],
+    seeding: [],
+    serverFiles: [],
     replicaNetTimeout: 'slave_net_timeout',
     readOnly: ['read_only=ON'],
     readOnlyVariables: ['read_only'],
@@ -80,7 +90,7 @@ export const ENGINE_FILES: Readonly<Record<DatabaseEngine, EngineFiles>> = {
       "INSERT IGNORE INTO mysql.proxies_priv (Host, User, Proxied_host, Proxied_user, With_grant, Grantor) VALUES ('%', '%USER%', '%', '', 1, 'init-file');",
       'FLUSH PRIVILEGES;',
     ],
-    replicaStatus: { statement: 'SHOW SLAVE STATUS\\G', io: 'Slave_IO_Running', sql: 'Slave_SQL_Running', lag: 'Seconds_Behind_Master' },
+    replicaStatus: { statement: 'SHOW SLAVE STATUS', io: 'Slave_IO_Running', sql: 'Slave_SQL_Running', lag: 'Seconds_Behind_Master' },
   },
 };
 
@@ -109,6 +119,7 @@ function myCnf(stack: DefaultedWebStack, tls: TlsPlan): string {
     `tmpdir=${MYSQL.tmpDir}`,
     `port=${MYSQL.port}`,
     'skip_name_resolve=ON',
+    ...engine.serverFiles,
     ...bufferPool(stack),
     '',
     '# Every server starts read-only; the database controller makes the primary writable.',
@@ -129,6 +140,7 @@ function myCnf(stack: DefaultedWebStack, tls: TlsPlan): string {
     '# A replica that hears nothing (not even a heartbeat) for this long reconnects: a silent source',
     '# counts as lost in seconds, not in a minute.',
     `${engine.replicaNetTimeout}=${MYSQL.replicaLiveness.netTimeoutSeconds}`,
+    ...(engine.seeding.length === 0 ? [] : ['', '# An empty instance (a new replica, a lost volume) is seeded from a healthy one by CLONE.', ...engine.seeding]),
   ];
   if (tls.hops.toDatabase.verified) {
     lines.push(
@@ -225,7 +237,8 @@ EOF
  * The readiness probe: the server answers on its socket, and a replica replicates (both threads)
  * at most maxReplicaLagSeconds behind. A server that is nobody's replica (the primary, or one the
  * controller has not pointed yet) is Ready when it answers; which Service it serves is the role
- * label's business, which only the controller writes.
+ * label's business, which only the controller writes. One field per line comes from --vertical:
+ * the mysql client of MySQL refuses `\G` inside --execute (the MariaDB client takes both).
  */
 function readinessScript(stack: DefaultedWebStack): string {
   const engine = engineFiles(stack);
@@ -234,7 +247,7 @@ function readinessScript(stack: DefaultedWebStack): string {
 # Readiness of a database pod of WebStack ${stackNamespace(stack)}/${stack.metadata.name}. Rendered by webstack-operator.
 set -eu
 export MYSQL_PWD="$${MYSQL.env.exporterPassword}"
-status=$(${engine.client} --protocol=socket --socket=${MYSQL.socket} --user=${MYSQL.users.exporter} --connect-timeout=2 --execute='${statement}')
+status=$(${engine.client} --protocol=socket --socket=${MYSQL.socket} --user=${MYSQL.users.exporter} --connect-timeout=2 --vertical --execute='${statement}')
 [ -z "$status" ] && exit 0
 field() { printf '%s\\n' "$status" | sed -n "s/^ *$1: //p"; }
 [ "$(field ${io})" = Yes ] || { echo "replication IO thread: $(field ${io})"; exit 1; }

@@ -88,8 +88,8 @@ export function examplesInEveryMode(): [string, TLSMode, DefaultedWebStack][] {
 }
 
 /** Fails (never skips) when a checking program is missing. */
-export function requireProgram(name: string): void {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+export function requireProgram(name: string, searchPath = process.env.PATH): void {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: { ...process.env, PATH: searchPath } });
   if (found.status !== 0) {
     throw new Error(`${name} is not on PATH: run hack/install-test-tools.sh`);
   }

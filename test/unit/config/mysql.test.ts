@@ -1,10 +1,10 @@
 /**
- * The database tier's files, run by the real programs: init-config.sh initializes a data directory
- * with the real mariadb-install-db and writes the server's configuration and init file; the real
- * mariadbd starts from them; readiness.sh asks the real server. MySQL has no package on these
- * machines, so its files are only checked for syntax and settings here.
+ * The database tier's files, run by the real programs of both engines (MariaDB 10.11 from this
+ * machine's packages, MySQL 9.7 from a sid root, see hack/sid/build.sh): init-config.sh
+ * initializes a data directory and writes the server's configuration and init file; the real
+ * server starts from them; readiness.sh and pre-stop.sh ask the real server.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,9 @@ import { renderMysqlConfig } from '../../../operator/render/config/mysql.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
 import { freePort } from '../../support/process.js';
+import { mariadb as mariadbAdapter } from '../../../operator/mysql/mariadb.js';
+import { mysql84 } from '../../../operator/mysql/mysql84.js';
+import { sidPrograms } from '../mysql/servers.js';
 import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, requireProgram, run } from './helpers.js';
 
 const LAYOUT_DIRS = [MYSQL.configMapDir, MYSQL.confDir, MYSQL.runDir, MYSQL.dataDir, MYSQL.certDir, MYSQL.tmpDir];
@@ -28,6 +31,35 @@ const PASSWORDS = {
 };
 
 const mariadb = (stack: WebStack): DefaultedWebStack => withDefaults({ ...stack, spec: { ...stack.spec, database: { ...stack.spec.database, engine: 'mariadb', version: '10.11' } } });
+
+/** The engines whose files run for real here, with what differs in running them. */
+const REAL_ENGINES = [
+  {
+    label: 'MariaDB 10.11',
+    stack: mariadb,
+    adapter: mariadbAdapter,
+    path: () => process.env.PATH ?? '',
+    programs: ['mariadb-install-db', 'mariadbd', 'mariadb', 'mariadb-admin'],
+    server: 'mariadbd',
+    admin: 'mariadb-admin',
+    gtids: 'gtid_binlog_state',
+    semiSyncSource: 'rpl_semi_sync_master_enabled',
+    pointNowhere: (port: number) => `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='x', MASTER_PASSWORD='y', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
+  },
+  {
+    label: 'MySQL 9.7',
+    stack: (s: WebStack) => withDefaults(s),
+    adapter: mysql84,
+    // The sid root's programs (hack/sid/build.sh) before this machine's.
+    path: () => `${sidPrograms('mysql')}:${process.env.PATH ?? ''}`,
+    programs: ['mysqld', 'mysql', 'mysqladmin'],
+    server: 'mysqld',
+    admin: 'mysqladmin',
+    gtids: 'gtid_executed',
+    semiSyncSource: 'rpl_semi_sync_source_enabled',
+    pointNowhere: (port: number) => `CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=${port}, SOURCE_USER='x', SOURCE_PASSWORD='y', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1`,
+  },
+];
 
 describe('database configuration files', () => {
   let sandbox: Sandbox;
@@ -66,17 +98,22 @@ describe('database configuration files', () => {
     }
   });
 
-  describe('MariaDB, run for real', () => {
+  describe.each(REAL_ENGINES)('$label, run for real', (engine) => {
+    // MySQL takes a few seconds to start (and to initialize a data directory).
+    jest.setTimeout(30_000);
     let box: Sandbox;
     let port: number;
     let server: ChildProcess | undefined;
-    const stack = mariadb(inMode(MINIMAL, 'terminate'));
+    const stack = engine.stack(inMode(MINIMAL, 'terminate'));
     const files = renderMysqlConfig(stack);
     const inBox = (p: string) => path.join(box.root, p);
     const asRoot = process.getuid?.() === 0;
 
+    let env: NodeJS.ProcessEnv;
+
     beforeAll(async () => {
-      for (const program of ['mariadb-install-db', 'mariadbd', 'mariadb']) requireProgram(program);
+      env = { PATH: engine.path(), ...PASSWORDS };
+      for (const program of engine.programs) requireProgram(program, env.PATH);
       box = new Sandbox();
       for (const dir of [MYSQL.confDir, MYSQL.runDir, MYSQL.dataDir, MYSQL.tmpDir]) box.dir(dir);
       for (const [name, content] of Object.entries(files)) box.write(path.join(MYSQL.configMapDir, name), box.relocate(content, LAYOUT_DIRS));
@@ -92,18 +129,21 @@ describe('database configuration files', () => {
       let script = readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.init)), 'utf8');
       if (asRoot) script = script.replaceAll('--no-defaults ', '--no-defaults --user=root ');
       const file = box.write('init-config.sh', script);
-      return run('sh', [file], { env: { PATH: process.env.PATH, POD_NAME: pod, ...PASSWORDS } });
+      return run('sh', [file], { env: { ...env, POD_NAME: pod } });
     }
 
     async function startServer(): Promise<void> {
       const cnf = readFileSync(inBox(MYSQL.configFile), 'utf8').replace(`port=${MYSQL.port}`, `port=${port}\nbind_address=127.0.0.1`);
       box.write(MYSQL.configFile, cnf);
-      server = spawn('mariadbd', [`--defaults-file=${inBox(MYSQL.configFile)}`, `--init-file=${inBox(MYSQL.initSql)}`, ...(asRoot ? ['--user=root'] : [])], { stdio: 'ignore' });
-      for (let i = 0; i < 100; i++) {
-        if (run('mariadb-admin', ['--protocol=socket', `--socket=${inBox(MYSQL.socket)}`, 'ping']).status === 0) return;
+      const started = spawn(engine.server, [`--defaults-file=${inBox(MYSQL.configFile)}`, `--init-file=${inBox(MYSQL.initSql)}`, ...(asRoot ? ['--user=root'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], env });
+      server = started;
+      let log = '';
+      started.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+      for (let i = 0; i < 100 && started.exitCode === null; i++) {
+        if (run(engine.admin, ['--protocol=socket', `--socket=${inBox(MYSQL.socket)}`, 'ping'], { env }).status === 0) return;
         await new Promise((r) => setTimeout(r, 200));
       }
-      throw new Error('mariadbd did not start from the rendered configuration');
+      throw new Error(`${engine.server} did not start from the rendered configuration:\n${log.split('\n').slice(-15).join('\n')}`);
     }
 
     async function stopServer(): Promise<void> {
@@ -118,7 +158,7 @@ describe('database configuration files', () => {
 
     function readiness() {
       const script = box.write('readiness.sh', readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.readiness)), 'utf8'));
-      return run('sh', [script], { env: { PATH: process.env.PATH, ...PASSWORDS } });
+      return run('sh', [script], { env });
     }
 
     it('init-config.sh initializes the empty data directory and gives the pod its server_id', () => {
@@ -132,7 +172,7 @@ describe('database configuration files', () => {
     it('the server starts read-only from it, with every account and no transaction of its own', async () => {
       await startServer();
       const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
-      const [rows] = await operator.query('SELECT @@read_only AS ro, @@gtid_binlog_state AS gtids, @@rpl_semi_sync_master_enabled AS source, @@server_id AS id');
+      const [rows] = await operator.query(`SELECT @@read_only AS ro, @@${engine.gtids} AS gtids, @@${engine.semiSyncSource} AS source, @@server_id AS id`);
       expect(rows).toEqual([{ ro: 1, gtids: '', source: 0, id: 102 }]);
       await operator.end();
       // The application's writes are refused until the controller promotes this server.
@@ -152,7 +192,7 @@ describe('database configuration files', () => {
       const script = box.write('pre-stop.sh', readFileSync(inBox(path.join(MYSQL.configMapDir, MYSQL.files.preStop)), 'utf8').replace(`-lt ${MYSQL.preStopWaitSeconds}`, '-lt 3'));
       const preStop = () => {
         const started = Date.now();
-        return { ...run('sh', [script], { env: { PATH: process.env.PATH, ...PASSWORDS } }), seconds: Math.round((Date.now() - started) / 1000) };
+        return { ...run('sh', [script], { env }), seconds: Math.round((Date.now() - started) / 1000) };
       };
       await startServer();
       expect(preStop()).toEqual({ status: 0, output: '', seconds: 0 });
@@ -168,7 +208,7 @@ describe('database configuration files', () => {
       expect(initConfig('mini-mysql-2')).toEqual({ status: 0, output: '' });
       await startServer();
       const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
-      const [rows] = await operator.query('SELECT @@read_only AS ro, @@gtid_binlog_state AS gtids');
+      const [rows] = await operator.query(`SELECT @@read_only AS ro, @@${engine.gtids} AS gtids`);
       expect(rows).toEqual([{ ro: 1, gtids: '' }]);
       await operator.end();
     });
@@ -176,13 +216,13 @@ describe('database configuration files', () => {
     it('readiness.sh: a replica whose IO thread cannot connect is not Ready, and says why', async () => {
       const operator = await connect(MYSQL.users.operator, PASSWORDS[MYSQL.env.operatorPassword]);
       const nowhere = await freePort();
-      await operator.query(`CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${nowhere}, MASTER_USER='x', MASTER_PASSWORD='y', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`);
-      await operator.query('START SLAVE');
+      await operator.query(engine.pointNowhere(nowhere));
+      await operator.query(engine.adapter.startReplica());
       const result = readiness();
       expect(result.status).toBe(1);
       expect(result.output).toMatch(/^replication IO thread: (Connecting|No)\n$/);
-      await operator.query('STOP SLAVE');
-      await operator.query('RESET SLAVE ALL');
+      await operator.query(engine.adapter.stopReplica());
+      await operator.query(engine.adapter.resetReplicaAll());
       expect(readiness()).toEqual({ status: 0, output: '' });
       await operator.end();
     });

@@ -9,7 +9,7 @@
  * own dynamic loader (they need sid's C library, not this machine's).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,30 +70,19 @@ function mariadb1011(): ServerKind {
   };
 }
 
-/** The root filesystem of a sid engine, built by hack/sid/build.sh (as root) when it is not cached yet. */
-function sidRoot(engine: EngineName): string {
+/**
+ * The folder of wrappers that run a sid engine's programs here (host-bin/ of hack/sid/build.sh,
+ * which makes it, as root, when it is not cached yet).
+ */
+export function sidPrograms(engine: EngineName): string {
   const built = spawnSync(path.join(HACK, 'sid/build.sh'), [engine], { encoding: 'utf8' });
-  if (built.status !== 0) throw new Error(`the ${engine} servers come from a sid root filesystem, and hack/sid/build.sh ${engine} failed:\n${built.stderr}`);
-  return built.stdout.trim();
+  if (built.status !== 0) throw new Error(`the ${engine} programs come from a sid root filesystem, and hack/sid/build.sh ${engine} failed:\n${built.stderr}`);
+  return path.join(built.stdout.trim(), 'host-bin');
 }
 
 function mysql97(): ServerKind {
   requireProgram('openssl');
-  const root = sidRoot('mysql');
-  const loader = ['usr/lib64/ld-linux-x86-64.so.2', 'lib64/ld-linux-x86-64.so.2'].map((f) => path.join(root, f)).find((f) => existsSync(f));
-  if (loader === undefined) throw new Error(`${root} has no dynamic loader: remove it and run hack/sid/build.sh mysql again`);
-  const server: Command = [
-    loader,
-    '--library-path',
-    path.join(root, 'usr/lib/x86_64-linux-gnu'),
-    path.join(root, 'usr/sbin/mysqld'),
-    '--no-defaults',
-    `--basedir=${path.join(root, 'usr')}`,
-    `--lc-messages-dir=${path.join(root, 'usr/share/mysql')}`,
-    `--character-sets-dir=${path.join(root, 'usr/share/mysql/charsets')}`,
-    `--plugin-dir=${path.join(root, 'usr/lib/mysql/plugin')}`,
-    ...(asRoot ? ['--user=root'] : []),
-  ];
+  const server: Command = [path.join(sidPrograms('mysql'), 'mysqld'), '--no-defaults', ...(asRoot ? ['--user=root'] : [])];
   return {
     engine: 'mysql',
     server,
