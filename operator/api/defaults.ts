@@ -56,7 +56,7 @@ export const DEFAULTS = {
   },
   database: {
     engine: 'mysql' as DatabaseEngine,
-    version: '8.4',
+    version: '9.7',
     mariadbVersion: '10.11',
     replicas: 2,
     storageSize: '10Gi',

@@ -8,7 +8,7 @@
  */
 
 /** One key per image; the MySQL image depends on spec.database.version, so each version has its own. */
-export const IMAGE_KEYS = ['haproxy', 'nginx', 'nginxExporter', 'mysql80', 'mysql84', 'mariadb1011', 'mariadb114', 'mysqldExporter', 'logAgent'] as const;
+export const IMAGE_KEYS = ['haproxy', 'nginx', 'nginxExporter', 'mysql80', 'mysql84', 'mysql97', 'mariadb1011', 'mariadb114', 'mariadb118', 'mysqldExporter', 'logAgent'] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 export type ImageCatalog = Readonly<Record<ImageKey, string>>;
 
@@ -19,8 +19,10 @@ export const DEFAULT_IMAGES: ImageCatalog = {
   nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
   mysql80: 'mysql:8.0',
   mysql84: 'mysql:8.4',
+  mysql97: 'mysql:9.7',
   mariadb1011: 'mariadb:10.11',
   mariadb114: 'mariadb:11.4',
+  mariadb118: 'mariadb:11.8',
   mysqldExporter: 'prom/mysqld-exporter:v0.17.2',
   logAgent: 'otel/opentelemetry-collector-contrib:0.165.0',
 };
@@ -32,17 +34,25 @@ export const IMAGE_PURPOSE: Readonly<Record<ImageKey, string>> = {
   nginxExporter: 'the Nginx Prometheus exporter sidecar',
   mysql80: 'MySQL for spec.database.version 8.0, also its init container (spec.database.image wins)',
   mysql84: 'MySQL for spec.database.version 8.4, also its init container (spec.database.image wins)',
+  mysql97: 'MySQL for spec.database.version 9.7, also its init container (spec.database.image wins)',
   mariadb1011: 'MariaDB for spec.database.engine mariadb, version 10.11, also its init container (spec.database.image wins)',
   mariadb114: 'MariaDB for spec.database.engine mariadb, version 11.4, also its init container (spec.database.image wins)',
+  mariadb118: 'MariaDB for spec.database.engine mariadb, version 11.8, also its init container (spec.database.image wins)',
   mysqldExporter: 'the mysqld_exporter sidecar',
   logAgent: 'the log agent, an OpenTelemetry Collector (contrib) DaemonSet',
 };
 
-const DATABASE_IMAGE_KEYS: Readonly<Record<string, ImageKey>> = { '8.0': 'mysql80', '8.4': 'mysql84', '10.11': 'mariadb1011', '11.4': 'mariadb114' };
+/** The versions spec.database.version accepts, by engine. */
+export const MYSQL_VERSIONS: readonly string[] = ['8.0', '8.4', '9.7'];
+export const MARIADB_VERSIONS: readonly string[] = ['10.11', '11.4', '11.8'];
+/** The versions this project's tests run against real servers (the others share their statements). */
+export const VERSIONS_RUN_HERE: readonly string[] = ['MySQL 9.7', 'MariaDB 10.11'];
+
+const DATABASE_IMAGE_KEYS: Readonly<Record<string, ImageKey>> = { '8.0': 'mysql80', '8.4': 'mysql84', '9.7': 'mysql97', '10.11': 'mariadb1011', '11.4': 'mariadb114', '11.8': 'mariadb118' };
 
 /** The catalog entry of the database image for a version (each version belongs to one engine: the CRD enforces it). */
 export function mysqlImageKey(version: string): ImageKey {
-  return DATABASE_IMAGE_KEYS[version] ?? 'mysql84';
+  return DATABASE_IMAGE_KEYS[version] ?? 'mysql97';
 }
 
 /**

@@ -8,6 +8,7 @@
 import { parseCidr, strictlyInside } from '../support/cidr.js';
 import { parseQuantity } from '../support/quantity.js';
 import { API_VERSION, KIND, MAX_STACK_NAME_LENGTH } from './identity.js';
+import { MARIADB_VERSIONS } from './images.js';
 import type { EnvVar, LogSinkSpec, Peer, Resources, Toleration } from './types.js';
 import {
   DNS_NAME_PATTERN,
@@ -122,7 +123,7 @@ const OFFLINE: Record<keyof typeof RULES, ((self: unknown) => boolean) | 'transi
   versionImmutable: 'transition',
   versionMatchesEngine: (self) => {
     const db = self as { engine?: string; version?: string };
-    return db.version === undefined || (db.engine === 'mariadb') === ['10.11', '11.4'].includes(db.version);
+    return db.version === undefined || (db.engine === 'mariadb') === MARIADB_VERSIONS.includes(db.version);
   },
   versionAddedAsDefault: 'transition',
   versionNotRemoved: 'transition',

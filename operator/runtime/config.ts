@@ -61,8 +61,10 @@ const IMAGE_FLAG: Readonly<Record<ImageKey, string>> = {
   nginxExporter: 'nginx-exporter',
   mysql80: 'mysql-8.0',
   mysql84: 'mysql-8.4',
+  mysql97: 'mysql-9.7',
   mariadb1011: 'mariadb-10.11',
   mariadb114: 'mariadb-11.4',
+  mariadb118: 'mariadb-11.8',
   mysqldExporter: 'mysqld-exporter',
   logAgent: 'log-agent',
 };

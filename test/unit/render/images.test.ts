@@ -62,9 +62,9 @@ describe('images', () => {
   it('use each catalog entry a stack without image fields needs, and only the catalog besides the app', () => {
     const found = new Set(everyImage(render(minimal, { ...ALL_FACTS, images: CATALOG })).map((f) => f.image));
     found.delete(minimal.spec.app.image);
-    // minimal runs the default engine and version, MySQL 8.4: the other database entries are left
+    // minimal runs the default engine and version, MySQL 9.7: the other database entries are left
     // out; the log agent is shared by every stack and rendered apart (test/unit/render/agent.test.ts).
-    const { mysql80: _unused, mariadb1011: _notMariadb, mariadb114: _notMariadb114, logAgent: _shared, ...needed } = CATALOG;
+    const { mysql80: _unused, mysql84: _not84, mariadb1011: _notMariadb, mariadb114: _notMariadb114, mariadb118: _notMariadb118, logAgent: _shared, ...needed } = CATALOG;
     expect([...found].sort()).toEqual(Object.values(needed).sort());
   });
 
@@ -73,8 +73,8 @@ describe('images', () => {
     expect(imageOf(objects, 'Deployment', 'haproxy')).toEqual([CATALOG.haproxy]);
     expect(imageOf(objects, 'Deployment', 'nginx')).toEqual([CATALOG.nginx]);
     expect(imageOf(objects, 'Deployment', 'exporter')).toEqual([CATALOG.nginxExporter]);
-    expect(imageOf(objects, 'StatefulSet', 'init-config')).toEqual([CATALOG.mysql84]);
-    expect(imageOf(objects, 'StatefulSet', 'mysql')).toEqual([CATALOG.mysql84]);
+    expect(imageOf(objects, 'StatefulSet', 'init-config')).toEqual([CATALOG.mysql97]);
+    expect(imageOf(objects, 'StatefulSet', 'mysql')).toEqual([CATALOG.mysql97]);
     expect(imageOf(objects, 'StatefulSet', 'exporter')).toEqual([CATALOG.mysqldExporter]);
   });
 
@@ -97,6 +97,6 @@ describe('images', () => {
   it("are today's defaults without a catalog in the facts", () => {
     const objects = render(minimal, ALL_FACTS);
     expect(imageOf(objects, 'Deployment', 'haproxy')).toEqual([DEFAULT_IMAGES.haproxy]);
-    expect(imageOf(objects, 'StatefulSet', 'mysql')).toEqual([DEFAULT_IMAGES.mysql84]);
+    expect(imageOf(objects, 'StatefulSet', 'mysql')).toEqual([DEFAULT_IMAGES.mysql97]);
   });
 });

@@ -156,7 +156,7 @@ describe('parseConfig', () => {
         WEBSTACK_IMAGE_HAPROXY: 'ignored.test/haproxy:1',
         WEBSTACK_IMAGE_NGINX: 'webstack.local/nginx:1.22',
         WEBSTACK_IMAGE_NGINX_EXPORTER: 'webstack.local/nginx-exporter:0.11.0',
-        WEBSTACK_IMAGE_MYSQL_8_4: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+        WEBSTACK_IMAGE_MYSQL_9_7: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
         WEBSTACK_IMAGE_MYSQLD_EXPORTER: ' localhost:5000/mysqld-exporter:0.14.0 ',
         WEBSTACK_IMAGE_MARIADB_10_11: 'webstack.local/mariadb:10.11',
       });
@@ -165,9 +165,11 @@ describe('parseConfig', () => {
         nginx: 'webstack.local/nginx:1.22',
         nginxExporter: 'webstack.local/nginx-exporter:0.11.0',
         mysql80: 'mirror.test/mysql:8.0.43',
-        mysql84: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+        mysql84: 'mysql:8.4',
+        mysql97: 'mysql@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
         mariadb1011: 'webstack.local/mariadb:10.11',
         mariadb114: 'mariadb:11.4',
+        mariadb118: 'mariadb:11.8',
         mysqldExporter: 'localhost:5000/mysqld-exporter:0.14.0',
         logAgent: 'otel:1',
       });
@@ -181,8 +183,10 @@ describe('parseConfig', () => {
         nginxExporter: 'mirror.test:5000/hub/nginx/nginx-prometheus-exporter:1.4.2',
         mysql80: 'mirror.test:5000/hub/library/mysql:8.0',
         mysql84: 'mirror.test:5000/hub/library/mysql:8.4',
+        mysql97: 'mirror.test:5000/hub/library/mysql:9.7',
         mariadb1011: 'mirror.test:5000/hub/library/mariadb:10.11',
         mariadb114: 'mirror.test:5000/hub/library/mariadb:11.4',
+        mariadb118: 'mirror.test:5000/hub/library/mariadb:11.8',
         mysqldExporter: 'mirror.test:5000/hub/prom/mysqld-exporter:v0.17.2',
         logAgent: 'mirror.test:5000/hub/otel/opentelemetry-collector-contrib:0.165.0',
       });
