@@ -35,6 +35,11 @@ interface ImageSpec {
   files?: string[];
   /** Debian packages whose files (dpkg -L, without docs) are copied. */
   packages?: string[];
+  /**
+   * Packages of a sid root filesystem (hack/sid/build.sh ENGINE), copied from that root with the
+   * libraries their ELF files load there: for servers that need sid's C library.
+   */
+  sid?: { engine: 'mysql' | 'mariadb'; packages: string[] };
   /** Go programs built here: source dir (with go.mod) or single file, and where they go in the image. */
   go?: { source: string; to: string }[];
   /** Binaries from the node build (NODE_BIN_DIR), copied to /usr/bin. */
@@ -103,6 +108,19 @@ export const IMAGES: ImageSpec[] = [
     users: ['mysql:x:999:999:MariaDB:/var/lib/mysql:/bin/false'],
     groups: ['mysql:x:999:'],
     entrypoint: ['/usr/sbin/mariadbd'],
+    user: '999:999',
+  },
+  // MySQL 9.7 from Debian's sid suite (bookworm has no MySQL server), laid out as the upstream
+  // image for what the rendered pod uses: mysqld, the mysql client, the data and socket folders.
+  {
+    name: 'mysql',
+    tag: '9.7',
+    sid: { engine: 'mysql', packages: ['mysql-server-core', 'mysql-client-core'] },
+    busybox: true,
+    dirs: [TMP, { path: '/var/lib/mysql', mode: 0o750, uid: 999 }, { path: '/run/mysqld', mode: 0o755, uid: 999 }],
+    users: ['mysql:x:999:999:MySQL:/var/lib/mysql:/bin/false'],
+    groups: ['mysql:x:999:'],
+    entrypoint: ['/usr/sbin/mysqld'],
     user: '999:999',
   },
   // Debian's 0.14 behind a shim that takes the upstream (0.15+) command line the operator renders.
@@ -174,35 +192,62 @@ function sharedLibraries(file: string): string[] {
   return libs;
 }
 
-function packageFiles(pkg: string): string[] {
-  return sh('dpkg', ['-L', pkg])
+/** The files of a package installed here, or (with `root`) in that root filesystem: paths as in the root. */
+function packageFiles(pkg: string, root = ''): string[] {
+  return sh('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-L', pkg])
     .split('\n')
     .filter((f) => f.startsWith('/') && !/^\/usr\/share\/(doc|man|lintian|locale|bug)\b/.test(f) && !f.startsWith('/etc/init.d') && !f.startsWith('/lib/systemd'))
-    .filter((f) => existsSync(f) && !lstatSync(f).isDirectory());
+    .filter((f) => existsSync(root + f) && !lstatSync(root + f).isDirectory());
+}
+
+/** The folder hack/sid/build.sh made for `engine` (rootfs/, versions.txt), built when missing. */
+function sidDir(engine: string): string {
+  return sh(path.join(HACK, 'sid/build.sh'), [engine]).trim();
+}
+
+/** The libraries an ELF file of a sid root loads, resolved by that root's own loader: paths as in the root. */
+function sidSharedLibraries(root: string, file: string): string[] {
+  const loader = path.join(root, 'usr/lib64/ld-linux-x86-64.so.2');
+  let out: string;
+  try {
+    out = sh(loader, ['--library-path', path.join(root, 'usr/lib/x86_64-linux-gnu'), '--list', root + file], { quiet: true });
+  } catch {
+    return []; // not a dynamic executable or library
+  }
+  const libs: string[] = [];
+  for (const line of out.split('\n')) {
+    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m?.[1]) libs.push(m[1].startsWith(root) ? m[1].slice(root.length) : m[1]);
+  }
+  return libs;
 }
 
 function packageVersion(pkg: string): string {
   return sh('dpkg-query', ['-W', '-f=${Version}', pkg]);
 }
 
-/** Copies a host file to the same path under root, keeping symlinks (and their targets). */
-function copyInto(root: string, file: string, seen: Set<string>): void {
+/**
+ * Copies a file of this machine (or, with `from`, of that root filesystem) to the same path under
+ * root, keeping symlinks (and their targets, resolved in the same filesystem).
+ */
+function copyInto(root: string, file: string, seen: Set<string>, from = ''): void {
   if (seen.has(file)) return;
   seen.add(file);
   const dest = path.join(root, file);
   mkdirSync(path.dirname(dest), { recursive: true });
-  const st = lstatSync(file);
+  const source = from + file;
+  const st = lstatSync(source);
   if (st.isSymbolicLink()) {
-    const target = readlinkSync(file);
+    const target = readlinkSync(source);
     if (!existsSync(dest)) symlinkSync(target, dest);
-    copyInto(root, path.resolve(path.dirname(file), target), seen);
+    copyInto(root, path.resolve(path.dirname(file), target), seen, from);
     return;
   }
   if (st.isDirectory()) {
     mkdirSync(dest, { recursive: true }); // the target of a symlink: its files are listed themselves
     return;
   }
-  copyFileSync(file, dest);
+  copyFileSync(source, dest);
   chmodSync(dest, st.mode & 0o7777);
 }
 
@@ -232,6 +277,8 @@ function collectInputs(spec: ImageSpec, nodeBinDir: string): Inputs {
   hash.update(readFileSync(fileURLToPath(import.meta.url)));
   hash.update(JSON.stringify(spec));
   for (const pkg of spec.packages ?? []) hash.update(`${pkg}=${packageVersion(pkg)}\n`);
+  // A sid root's folder is named by the hash of its pins; versions.txt says what it holds.
+  if (spec.sid) hash.update(readFileSync(path.join(sidDir(spec.sid.engine), 'versions.txt')));
   for (const f of [...withLibs].sort()) {
     const st = statSync(f);
     hash.update(`${f} ${st.size} ${st.mtimeMs}\n`);
@@ -247,7 +294,7 @@ function collectInputs(spec: ImageSpec, nodeBinDir: string): Inputs {
 
 /** The packages' files plus every library their ELF files load. */
 function packageClosure(packages: string[]): string[] {
-  const files = new Set(packages.flatMap(packageFiles));
+  const files = new Set(packages.flatMap((pkg) => packageFiles(pkg)));
   for (const f of [...files]) if (isElf(f)) for (const lib of sharedLibraries(f)) files.add(lib);
   return [...files];
 }
@@ -273,6 +320,16 @@ function installBusybox(root: string): void {
 function makeRootfs(spec: ImageSpec, inputs: Inputs, root: string): void {
   const seen = new Set<string>();
   for (const f of [...inputs.files, ...packageClosure(inputs.packages)]) copyInto(root, f, seen);
+  if (spec.sid) {
+    const sidRoot = path.join(sidDir(spec.sid.engine), 'rootfs');
+    // sid merges /lib and /lib64 into /usr: the programs' loader is /lib64/ld-linux-x86-64.so.2.
+    for (const top of ['lib', 'lib64']) {
+      if (lstatSync(path.join(sidRoot, top)).isSymbolicLink()) symlinkSync(readlinkSync(path.join(sidRoot, top)), path.join(root, top));
+    }
+    const files = new Set(spec.sid.packages.flatMap((pkg) => packageFiles(pkg, sidRoot)));
+    for (const f of [...files]) if (isElf(sidRoot + f)) for (const lib of sidSharedLibraries(sidRoot, f)) files.add(lib);
+    for (const f of files) copyInto(root, f, seen, sidRoot);
+  }
   for (const b of inputs.binaries) {
     mkdirSync(path.join(root, path.dirname(b.to)), { recursive: true });
     copyFileSync(b.from, path.join(root, b.to));
