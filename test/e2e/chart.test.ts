@@ -52,7 +52,7 @@ beforeAll(async () => {
       ...set('logAgent.namespace', `${operatorNs}-agents`),
       ...set('images.haproxy', image('haproxy:2.6')), ...set('images.nginx', image('nginx:1.22')),
       ...set('images.nginxExporter', image('nginx-exporter:0.11.0')), ...set('images.mysqldExporter', image('mysqld-exporter:0.14.0')),
-      ...set('images.mariadb1011', image('mariadb:10.11')),
+      ...set('images.mariadb1011', image('mariadb:10.11')), ...set('images.mysql97', image('mysql:9.7')),
       '--wait', '--timeout', '180s',
     ],
   );
@@ -78,8 +78,10 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
     expect(write.stderr).toContain('EROFS');
   }, 120_000);
 
-  it('that operator reconciles a WebStack to Ready, its database controller reaching MariaDB through the chart\'s NetworkPolicy', async () => {
-    await applyIn(stackNs, [localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public')]);
+  it('that operator reconciles a WebStack without database fields to Ready: MySQL 9.7, two instances, Healthy through the chart\'s NetworkPolicy', async () => {
+    // The database tier exactly as a user who writes no database field gets it.
+    const { database: _default, ...spec } = localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public').spec;
+    await applyIn(stackNs, [{ ...localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public'), spec }]);
     const status = await eventually(
       async () => {
         const ws = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[]; database?: { primary?: string; state?: string } } }>(['webstack', '-n', stackNs, STACK]);
@@ -95,6 +97,9 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
     });
     expect(status.database?.state).toBe('Healthy');
     expect(status.database?.primary).toMatch(new RegExp(`^${STACK}-mysql-[01]$`));
+    // The default engine and version: the server in the primary's pod is mysqld 9.7.
+    const version = await kubectl(['exec', '-n', stackNs, status.database?.primary ?? '', '-c', 'mysql', '--', 'mysqld', '--version']);
+    expect(version.stdout).toMatch(/Ver 9\.7\./);
     // The one operator pod did it, without a restart.
     const pods = await operatorPods();
     expect(pods.map((p) => p.status.containerStatuses?.[0]?.restartCount)).toEqual([0]);

@@ -62,6 +62,7 @@ export const LOCAL_OPERATOR_FLAGS = [
   '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
   '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
   '--image-mariadb-10.11=webstack.local/mariadb:10.11',
+  '--image-mysql-9.7=webstack.local/mysql:9.7',
   '--operator-cidr=10.250.0.1/32',
 ];
 
