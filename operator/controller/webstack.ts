@@ -59,11 +59,14 @@ function specOrLifecycleChanged(e: ChangeEvent<WebStack>): boolean {
 }
 
 /**
- * The database loop's status says whether commits wait for an ack, which the object loop's
- * DatabaseReady reports: its own writes of status do not wake the object loop, this one must.
+ * The database loop's status says the cluster's state and whether commits wait for an ack, which
+ * the object loop's DatabaseReady reports: its own writes of status do not wake the object loop,
+ * these must.
  */
-const waitingForAcksChanged = (e: ChangeEvent<WebStack>): boolean =>
-  e.type === 'update' && e.old?.status?.database?.commitsWaitingForAck !== e.object.status?.database?.commitsWaitingForAck;
+function databaseStatusChanged(e: ChangeEvent<WebStack>): boolean {
+  const [before, after] = [e.old?.status?.database, e.object.status?.database];
+  return e.type === 'update' && (before?.commitsWaitingForAck !== after?.commitsWaitingForAck || before?.state !== after?.state || before?.reason !== after?.reason);
+}
 
 const keyOf = (s: WebStack): string => `${s.metadata.namespace ?? ''}/${s.metadata.name}`;
 
@@ -188,7 +191,7 @@ export function setupWebStackController(o: WebStackControllerOptions): WebStackC
   for (const informer of stackInformers) {
     informer.onChange((e) => {
       const changed = specOrLifecycleChanged(e);
-      if (changed || waitingForAcksChanged(e)) enqueue(keyOf(e.object));
+      if (changed || databaseStatusChanged(e)) enqueue(keyOf(e.object));
       if (changed) agent.stackChanged();
     });
   }

@@ -88,13 +88,20 @@ function lbAddress(svc: WithStatus | undefined): string | undefined {
   return svc.spec?.type === 'LoadBalancer' ? undefined : svc.spec?.clusterIP;
 }
 
-/** The Ready database pods by role label, and the commits waiting for an ack (both the database loop's). */
+/** The Ready database pods by role label, and the database loop's status (state, commits waiting for an ack). */
 function databaseRoles(lookup: Lookup, stack: DefaultedWebStack, controller: boolean): Observation['database'] {
   const pods = mysqlPods(lookup, stack).filter(isPodReady);
   const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
   const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
-  const waiting = stack.status?.database?.commitsWaitingForAck;
-  return { ...(primary ? { primary } : {}), replicas, controller, ...(waiting === undefined ? {} : { commitsWaitingForAck: waiting }) };
+  const { commitsWaitingForAck: waiting, state, reason } = stack.status?.database ?? {};
+  return {
+    ...(primary ? { primary } : {}),
+    replicas,
+    controller,
+    ...(waiting === undefined ? {} : { commitsWaitingForAck: waiting }),
+    ...(state === undefined ? {} : { state }),
+    ...(reason === undefined ? {} : { reason }),
+  };
 }
 
 export function observe(

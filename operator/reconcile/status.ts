@@ -6,7 +6,7 @@
  */
 import type { DefaultedWebStack } from '../api/defaults.js';
 import { OPTIONAL_APIS } from '../api/identity.js';
-import type { Condition, ConditionStatus, ConditionType, Phase, Tier, WebStackStatus } from '../api/types.js';
+import type { Condition, ConditionStatus, ConditionType, DatabaseStatus, Phase, Tier, WebStackStatus } from '../api/types.js';
 import { names } from '../render/names.js';
 import { volumeIsSized, type VolumeState } from './volumes.js';
 
@@ -37,7 +37,7 @@ export interface Observation {
   certificates: Record<string, CertificateState>;
   lbAddress?: string;
   /** Role labels (the database loop's); `controller` false when the operator runs without it. */
-  database: { primary?: string; replicas: string[]; controller: boolean; commitsWaitingForAck?: number };
+  database: { primary?: string; replicas: string[]; controller: boolean; commitsWaitingForAck?: number; state?: DatabaseStatus['state']; reason?: string };
   /** The database volumes, after this reconcile grew those that asked for less than the spec (volumes.ts). */
   volumes: VolumeState[];
   /** Whether the sink credentials Secret named in spec.logging exists. */
@@ -124,6 +124,11 @@ function databaseVerdict(obs: Observation): Verdict {
   if (w.status !== 'True') return w;
   if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');
   if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
+  // The database loop's verdict on the cluster, not only the pods': a replica out of sync or a
+  // primary failing over is not plainly Ready.
+  const { state, reason } = obs.database;
+  if (state === 'Lost') return blocked('Lost', `no instance can be promoted without losing acknowledged writes: ${reason ?? ''}`);
+  if (state !== undefined && state !== 'Healthy') return waiting(state, reason ?? `the database cluster is ${state}`);
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }
 

@@ -30,6 +30,22 @@ describe('computeStatus', () => {
     expect(cond(fine.conditions, 'LoggingReady')).toMatchObject({ status: 'True', reason: 'Shipping', message: expect.stringContaining('the sink accepts what the agent sends') as unknown });
   });
 
+  it("follows the database loop's verdict: Degraded is not Ready, Lost is Stalled, Healthy is Available", () => {
+    const withDatabase = (state: 'Healthy' | 'Degraded' | 'Lost', reason: string) => {
+      const obs = converged();
+      obs.database = { ...obs.database, state, reason };
+      return computeStatus(stack, obs, undefined, NOW);
+    };
+    const degraded = withDatabase('Degraded', 'replica foobar-mysql-1 is 40 s behind');
+    expect(cond(degraded.conditions, 'DatabaseReady')).toMatchObject({ status: 'False', reason: 'Degraded', message: 'replica foobar-mysql-1 is 40 s behind' });
+    expect(cond(degraded.conditions, 'Ready')?.status).toBe('False');
+    expect(cond(degraded.conditions, 'Reconciling')?.status).toBe('True');
+    const lost = withDatabase('Lost', 'no replica holds every acknowledged write');
+    expect(cond(lost.conditions, 'DatabaseReady')).toMatchObject({ status: 'False', reason: 'Lost' });
+    expect(cond(lost.conditions, 'Stalled')?.status).toBe('True');
+    expect(cond(withDatabase('Healthy', 'every replica is in sync').conditions, 'DatabaseReady')).toMatchObject({ status: 'True', reason: 'Available' });
+  });
+
   it('names the certificate it waits for', () => {
     const obs = converged();
     obs.certificates['foobar-tls'] = { ready: false, message: 'Issuing certificate as Secret does not exist' };
