@@ -45,8 +45,19 @@ export async function openSession(target: ConnectionTarget): Promise<SqlSession>
   });
   return {
     async query(sql, options = {}) {
-      const [result] = await connection.query({ sql, timeout: options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS });
-      return Array.isArray(result) ? (result as Row[]) : [];
+      const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+      try {
+        const [result] = await connection.query({ sql, timeout: timeoutMs });
+        return Array.isArray(result) ? (result as Row[]) : [];
+      } catch (err) {
+        // mysql2 only rejects at the deadline; the statement stays queued on the connection and
+        // everything after it (close() included) would wait for a server that may never answer.
+        if (isDeadline(err)) {
+          connection.destroy();
+          throw new Error(`no answer to "${sql.slice(0, 60)}" within ${timeoutMs} ms: connection dropped`, { cause: err });
+        }
+        throw err;
+      }
     },
     async close() {
       // end() sends QUIT behind any statement still running, so it waits for a server that may
@@ -66,4 +77,8 @@ export async function openSession(target: ConnectionTarget): Promise<SqlSession>
       if (!ended) connection.destroy();
     },
   };
+}
+
+function isDeadline(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
 }

@@ -9,6 +9,7 @@ import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator
 import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
 import { mysql84 } from '../../../operator/mysql/mysql84.js';
 import { seedByClone } from '../../../operator/mysql/seed-mysql.js';
+import { openSession } from '../../../operator/mysql/session.js';
 import { OPERATOR } from './servers.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
 
@@ -41,6 +42,21 @@ describe('status over verified TLS', () => {
     const wrongCa = { ...a.target(), tls: { ca: otherCa() } };
     await expect(Instance.connect(mysql84, wrongCa)).rejects.toThrow(/certificate/i);
     expect((await observeInstance(mysql84, wrongCa)).reachable).toBe(false);
+  });
+
+  it('cuts a statement off at its deadline when the server stops answering mid-session, and closes at once', async () => {
+    const [a] = servers();
+    const session = await openSession(a.target());
+    a.freeze(true);
+    try {
+      const started = Date.now();
+      await expect(session.query('SELECT 1', { timeoutMs: 500 })).rejects.toThrow(/no answer .* within 500 ms: connection dropped/);
+      await session.close();
+      // Within the deadline and well inside close()'s own grace of 1 s: nothing waited on the server.
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      a.freeze(false);
+    }
   });
 
   it('reports a frozen server unreachable within the connect timeout, and reachable once it runs again', async () => {
