@@ -43,6 +43,7 @@ const printerColumns: PrinterColumn[] = [
   { name: 'App', type: 'string', jsonPath: '.status.tiers.app', description: 'Ready/desired app pods.' },
   { name: 'DB', type: 'string', jsonPath: '.status.tiers.database', description: 'Ready/desired MySQL pods.' },
   { name: 'Primary', type: 'string', jsonPath: '.status.database.primary', description: 'Current database primary pod (chosen by the database controller).' },
+  { name: 'Durability', type: 'string', jsonPath: '.spec.database.durability', description: "Required or Preferred: whether commits may go on without a replica's ack when every replica is down." },
   { name: 'Address', type: 'string', jsonPath: '.status.loadBalancer.address', description: 'Load balancer address.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
   // priority 1: only with -o wide

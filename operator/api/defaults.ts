@@ -8,6 +8,7 @@
 import type {
   AppSpec,
   DatabaseEngine,
+  DataDurability,
   DatabaseSpec,
   DeletionPolicy,
   EgressRule,
@@ -59,6 +60,7 @@ export const DEFAULTS = {
     version: '9.7',
     mariadbVersion: '10.11',
     replicas: 2,
+    durability: 'Preferred' as DataDurability,
     storageSize: '10Gi',
     deletionPolicy: 'Retain' as DeletionPolicy,
     resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
@@ -81,7 +83,7 @@ export interface DefaultedSpec
   app: Req<AppSpec, 'port' | 'replicas' | 'healthPath' | 'tls' | 'env' | 'envFromSecrets' | 'resources'> & {
     canary?: { image: string; replicas: number };
   };
-  database: Req<DatabaseSpec, 'engine' | 'version' | 'replicas' | 'resources' | 'deletionPolicy'> & {
+  database: Req<DatabaseSpec, 'engine' | 'version' | 'replicas' | 'durability' | 'resources' | 'deletionPolicy'> & {
     storage: { size: string; storageClassName?: string };
   };
   firewall: { extraIngress: IngressRule[]; appEgress: EgressRule[]; dns: EgressRule };
@@ -158,6 +160,7 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
       version: db.version ?? defaultDatabaseVersion(db.engine),
       ...(db.image !== undefined ? { image: db.image } : {}),
       replicas: db.replicas ?? D.database.replicas,
+      durability: db.durability ?? D.database.durability,
       storage: {
         size: db.storage?.size ?? D.database.storageSize,
         ...(db.storage?.storageClassName !== undefined ? { storageClassName: db.storage.storageClassName } : {}),

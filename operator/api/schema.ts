@@ -431,6 +431,13 @@ const database = defaultedObject('The database tier: one primary and GTID replic
     int32('Number of MySQL pods: one primary plus replicas-1 replicas. At least 2, so there is always a second copy of the data.', 2, 9),
     D.database.replicas,
   ),
+  durability: withDefault(
+    enumOf(
+      "What the primary does when Kubernetes reports every replica down (pod gone, not Ready, or its node not Ready; never merely 'the operator cannot reach it'). Required: commits wait for a replica's acknowledgement, so writes stop until one is back. Preferred: commits go on without one, status.database.acksReleased says from which GTID set on the replicas lack them, no replica is promoted until one has caught up, and acks are awaited again as soon as a replica is in sync. Preferred is the default: with the default two instances, Required stops every write during any outage or planned restart of the one replica.",
+      ['Required', 'Preferred'],
+    ),
+    D.database.durability,
+  ),
   storage: defaultedObject(
     'The persistent volume of each MySQL pod.',
     {
@@ -742,6 +749,14 @@ const status = obj('What the operator observed. Written by the operator only.', 
       "Commits on the primary waiting for a replica's acknowledgement: semi-sync never falls back to asynchronous, so while no replica acks, writes hang (DatabaseReady False, Event WaitingForAcks, alert WebStackMySQLWaitingForAcks). Absent when none wait.",
       0,
       2147483647,
+    ),
+    acksReleased: obj(
+      "Set while the primary commits without waiting for a replica's acknowledgement (durability Preferred, every replica down). No replica is promoted while it is set; it is cleared once a replica has caught up and acks are awaited again.",
+      {
+        since: str("The primary's GTID set when acks were released: the replicas may lack the commits that were waiting then and everything after.", 4096),
+        time: str('When acks were released (RFC 3339).', 64),
+      },
+      { required: ['since', 'time'] },
     ),
     instances: list(
       'Each instance.',

@@ -93,12 +93,15 @@ export interface StorageSpec {
 }
 
 export type DatabaseEngine = 'mysql' | 'mariadb';
+/** Whether commits may go on without a replica's ack when Kubernetes reports every replica down. */
+export type DataDurability = 'Required' | 'Preferred';
 
 export interface DatabaseSpec {
   engine?: DatabaseEngine;
   version?: string;
   image?: string;
   replicas?: number;
+  durability?: DataDurability;
   storage?: StorageSpec;
   resources?: Resources;
   deletionPolicy?: DeletionPolicy;
@@ -223,6 +226,12 @@ export interface DatabaseStatus {
   reason?: string;
   /** Commits on the primary waiting for a replica's acknowledgement (semi-sync); absent when none wait. */
   commitsWaitingForAck?: number;
+  /**
+   * Set while the primary commits without waiting for a replica's ack (durability Preferred, every
+   * replica down): from which GTID set on the replicas lack acknowledged writes. No replica is
+   * promoted while it is set; cleared once a replica has caught up and acks are awaited again.
+   */
+  acksReleased?: { since: string; time: string };
   instances?: DatabaseInstanceStatus[];
   excluded?: { name: string; reason: string; remedy: string }[];
   lastFailover?: RoleChange;

@@ -22,6 +22,8 @@ export interface ActContext {
   exclude(name: string, reason: string, remedy: string): Promise<void>;
   /** Deletes the pod of `name` (the StatefulSet re-creates it). */
   deletePod(name: string): Promise<void>;
+  /** Records in status that the primary commits without acks since `since` (undefined: clears it). */
+  recordAcksReleased(since: string | undefined, reason: string): Promise<void>;
 }
 
 async function withInstance<T>(ctx: ActContext, name: string, fn: (instance: Instance) => Promise<T>): Promise<T> {
@@ -92,7 +94,30 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       await ctx.exclude(action.instance, action.reason, action.remedy);
       await withInstance(ctx, action.instance, async (i) => i.run([i.adapter.stopReplica()])).catch(() => undefined);
       return true;
+    default:
+      return changeAcks(action, ctx);
   }
+}
+
+/** Durability Preferred: the primary stops or starts waiting for acks. */
+async function changeAcks(action: Extract<Action, { kind: 'releaseAcks' | 'requireAcks' }>, ctx: ActContext): Promise<boolean> {
+  if (action.kind === 'releaseAcks') {
+    // Recorded first: a loop stopped right after the release still knows the replicas lack writes.
+    await withInstance(ctx, action.instance, async (primary) => {
+      await ctx.recordAcksReleased((await primary.status()).executed.toString(), action.reason);
+      await primary.disableSemiSyncSource();
+    });
+    return true;
+  }
+  const executed = await withInstance(ctx, action.instance, async (primary) => {
+    await primary.enableSemiSyncSource(ctx.ackCount);
+    return (await primary.status()).executed;
+  });
+  // Every commit from here on waits for an ack; the record goes once the replica has the rest.
+  const caughtUp = await withInstance(ctx, action.replica, (r) => r.waitForGtid(executed, APPLY_TIMEOUT_MS));
+  if (!caughtUp) return false;
+  await ctx.recordAcksReleased(undefined, action.reason);
+  return true;
 }
 
 async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<void> {
@@ -105,5 +130,6 @@ async function seed(ctx: ActContext, name: string, donor: string, semiSync: bool
   }
   // The recipient restarts after a clone; the next decision repoints it.
   const source = ctx.wiring.source(donor);
-  await withInstance(ctx, name, (i) => seedByClone(i, { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password }));
+  const donorEndpoint = { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password };
+  await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }));
 }

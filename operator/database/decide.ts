@@ -52,7 +52,11 @@ export type Action =
   /** Rolling update: delete the pod of `instance`, so the StatefulSet re-creates it from the current template. */
   | { kind: 'restart'; instance: string; reason: string }
   /** Record `instance` as excluded (no role label, not replicating) and report the remedy. */
-  | { kind: 'exclude'; instance: string; reason: string; remedy: string };
+  | { kind: 'exclude'; instance: string; reason: string; remedy: string }
+  /** Durability Preferred, every replica down: record the primary's GTID set, then let it commit without acks. */
+  | { kind: 'releaseAcks'; instance: string; reason: string }
+  /** A replica is in sync again: the primary waits for acks again; once `replica` has all of it, the record goes. */
+  | { kind: 'requireAcks'; instance: string; replica: string; reason: string };
 
 export type Role = 'primary' | 'replica' | 'excluded';
 
@@ -142,6 +146,16 @@ function decideFailover(facts: ClusterFacts, primary: InstanceFacts): Decision {
     }
   }
   const why = lostData ? `${primary.name} lost its data` : `${primary.name} has not answered for ${seconds(primary.unreachableForMs)}`;
+  if (facts.acksReleasedSince !== undefined) {
+    // What it committed without acks exists on no replica: promoting one would lose it.
+    return finish(
+      facts,
+      primary,
+      'Lost',
+      `${why}, and it committed without a replica's ack since ${since(facts.acksReleasedSince)} while every replica was down: no replica has those writes, so none is promoted until ${primary.name} is back`,
+      NONE,
+    );
+  }
   if (instanceIsWritable(primary)) {
     // An emptied primary that answers still takes writes from clients that reach it: fence it
     // before another instance becomes writable.
@@ -198,7 +212,8 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
     }
   }
 
-  if (!primaryIsConfiguredAsPrimary(primary, facts.ackCount)) {
+  const acks = acksDecision(facts, primary, replicas, healthy);
+  if (!primaryIsConfiguredAsPrimary(primary, acks.runsWithoutAcks ? 0 : facts.ackCount)) {
     if (!instanceMayBecomeWritable(primary, facts.instances)) {
       const silent = facts.instances.filter((i) => !instanceIsReachable(i)).map((i) => i.name);
       return finish(facts, primary, 'Incomplete', `${primary.name} has an empty data directory and ${silent.join(', ')} do not answer: they may hold the data, so ${primary.name} stays read-only`, NONE);
@@ -210,6 +225,8 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
     });
   }
 
+  const withoutAcks = decideAcks(facts, primary, replicas, acks);
+  if (withoutAcks) return withoutAcks;
   for (const replica of replicas) {
     const action = repairReplica(replica, primary, facts);
     if (action) return finish(facts, primary, state, reason, action);
@@ -218,6 +235,51 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
   if (restart) return finish(facts, primary, state, `${reason}; rolling update`, restart);
   return finish(facts, primary, state, planned === undefined ? reason : `${reason}; ${primary.name} must move (${planned}) but no replica is ready to take over`, NONE);
 }
+
+/**
+ * Durability Preferred: whether the primary commits without acks now, and the step that changes it.
+ * It stops waiting only when the API server reports every replica down (never because the
+ * operator cannot reach one), and waits again as soon as a replica replicates with no lag.
+ */
+function acksDecision(facts: ClusterFacts, primary: Reachable, replicas: readonly InstanceFacts[], healthy: readonly InstanceFacts[]): { runsWithoutAcks: boolean; action?: Action; reason: string } {
+  if (facts.ackCount === 0) return { runsWithoutAcks: false, reason: '' };
+  const runsWithoutAcks = !primary.sql.semiSync.sourceEnabled && !primary.sql.readOnly;
+  const released = facts.acksReleasedSince !== undefined || (facts.durability === 'Preferred' && runsWithoutAcks);
+  const inSync = healthy.find((r) => instanceIsReachable(r) && (r.sql.replication?.lagSeconds ?? 0) === 0);
+  // Whatever the durability now (it may have changed meanwhile), a record is cleared only this way.
+  if (released && inSync !== undefined) {
+    const why = `${inSync.name} is in sync again: ${primary.name} waits for acks again`;
+    return { runsWithoutAcks, action: { kind: 'requireAcks', instance: primary.name, replica: inSync.name, reason: why }, reason: why };
+  }
+  // Required: a primary without semi-sync is repaired by promoting it again, and writes wait.
+  if (facts.durability !== 'Preferred') return { runsWithoutAcks: false, reason: '' };
+  const everyReplicaDown = replicas.length > 0 && replicas.every(kubernetesReportsInstanceDown);
+  if (everyReplicaDown && !runsWithoutAcks) {
+    const why = `Kubernetes reports every replica down (${replicas.map((r) => r.name).join(', ')}): with durability Preferred, ${primary.name} commits without a replica's ack`;
+    return { runsWithoutAcks, action: { kind: 'releaseAcks', instance: primary.name, reason: why }, reason: why };
+  }
+  if (!released) return { runsWithoutAcks: false, reason: '' };
+  return {
+    runsWithoutAcks,
+    reason: `${primary.name} committed without a replica's ack (durability Preferred) since ${since(facts.acksReleasedSince)}: the replicas lack what it wrote since; none is promoted until one has caught up`,
+  };
+}
+
+/**
+ * The step acksDecision asks for; or, while the primary runs without acks and no replica is in
+ * sync yet, the repair of a replica that answers, so that it catches up.
+ */
+function decideAcks(facts: ClusterFacts, primary: Reachable, replicas: readonly InstanceFacts[], acks: ReturnType<typeof acksDecision>): Decision | undefined {
+  if (acks.action) return finish(facts, primary, 'Degraded', acks.reason, acks.action);
+  if (!acks.runsWithoutAcks) return undefined;
+  for (const replica of replicas) {
+    const action = repairReplica(replica, primary, facts);
+    if (action) return finish(facts, primary, 'Degraded', acks.reason, action);
+  }
+  return finish(facts, primary, 'Degraded', acks.reason, NONE);
+}
+
+const since = (gtids: string | undefined): string => (gtids === undefined || gtids === '' ? 'the start' : gtids);
 
 /**
  * Rolling update (the StatefulSet rolls nothing itself), one pod at a time and only while every

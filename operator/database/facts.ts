@@ -3,6 +3,7 @@
  * Kubernetes API reports its pod, plus the cluster's recorded primary and settings. Gathered by
  * the wiring; decide.ts only reads it.
  */
+import type { DataDurability } from '../api/types.js';
 import type { Endpoint, InstanceObservation } from '../mysql/types.js';
 
 export interface PodFacts {
@@ -42,6 +43,10 @@ export interface ClusterFacts {
   failoverDelayMs: number;
   /** Semi-sync acks each commit waits for (0 for a single instance). */
   ackCount: number;
+  /** Preferred: the primary may commit without acks while Kubernetes reports every replica down. */
+  durability: DataDurability;
+  /** Recorded in status when the primary stopped waiting for acks: its GTID set then. */
+  acksReleasedSince?: string;
   /** A replica further behind than this serves stale reads: not healthy. */
   maxLagSeconds: number;
   /** A planned event asks the primary to move (node drain, rollout, certificate renewal). */

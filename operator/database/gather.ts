@@ -158,6 +158,8 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
     excluded: (recorded?.excluded ?? []).map((e) => e.name),
     failoverDelayMs: input.failoverDelayMs,
     ackCount: semiSyncAckCount(w.adapter.engine, instances.length),
+    durability: stack.spec.database.durability,
+    ...(recorded?.acksReleased ? { acksReleasedSince: recorded.acksReleased.since } : {}),
     maxLagSeconds: MYSQL.maxReplicaLagSeconds,
     ...(input.switchoverRequested ? { switchoverRequested: input.switchoverRequested } : {}),
   };

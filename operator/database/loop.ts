@@ -95,6 +95,12 @@ export class DatabaseLoop {
         await this.deps.objects.deleteObject({ apiVersion: 'v1', kind: 'Pod', name: instance, namespace: ns }, { preconditions: { uid } });
         await this.event(stack, 'Normal', 'RollingUpdate', `${instance} restarted to run the current pod template`);
       },
+      recordAcksReleased: async (since, reason) => {
+        const { acksReleased: _cleared, ...rest } = status;
+        status = since === undefined ? rest : { ...status, acksReleased: { since, time: this.now().toISOString() } };
+        await this.writeStatus(stack, status);
+        await this.event(stack, since === undefined ? 'Normal' : 'Warning', since === undefined ? 'AcksRequired' : 'AcksReleased', reason);
+      },
     }).catch(async (err: unknown) => {
       // Status shows the step that fails (a failover may retry one for a while), not the state from before it.
       await this.writeStatus(stack, { ...status, reason: `${status.reason ?? ''}; that step failed, retrying: ${err instanceof Error ? err.message : String(err)}` });
@@ -176,7 +182,12 @@ export function statusOf(previous: DatabaseStatus | undefined, facts: ClusterFac
     ...(waiting === undefined ? {} : { commitsWaitingForAck: waiting }),
     instances,
     ...(excluded.length > 0 ? { excluded } : {}),
-    ...(previous?.lastFailover ? { lastFailover: previous.lastFailover } : {}),
-    ...(previous?.lastSwitchover ? { lastSwitchover: previous.lastSwitchover } : {}),
+    ...carried(previous),
   };
+}
+
+/** What only an action changes, kept from tick to tick: the acks record and the role history. */
+function carried(previous: DatabaseStatus | undefined): Pick<DatabaseStatus, 'acksReleased' | 'lastFailover' | 'lastSwitchover'> {
+  const { acksReleased, lastFailover, lastSwitchover } = previous ?? {};
+  return { ...(acksReleased ? { acksReleased } : {}), ...(lastFailover ? { lastFailover } : {}), ...(lastSwitchover ? { lastSwitchover } : {}) };
 }

@@ -28,7 +28,7 @@ describe('the generated CRD', () => {
     const [version] = crd.spec.versions;
     expect(version?.subresources).toEqual({ status: {} });
     const columns = version?.additionalPrinterColumns ?? [];
-    expect(columns.filter((c) => c.priority === undefined).map((c) => c.name)).toEqual(['Domain', 'Ready', 'LB', 'Web', 'App', 'DB', 'Primary', 'Address', 'Age']);
+    expect(columns.filter((c) => c.priority === undefined).map((c) => c.name)).toEqual(['Domain', 'Ready', 'LB', 'Web', 'App', 'DB', 'Primary', 'Durability', 'Address', 'Age']);
     expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual(['Phase', 'TLS', 'Reason']);
   });
 

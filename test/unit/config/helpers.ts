@@ -50,6 +50,7 @@ export const FULL: WebStack = {
     database: {
       version: '8.0',
       replicas: 3,
+      durability: 'Required',
       storage: { size: '50Gi' },
       resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } },
     },

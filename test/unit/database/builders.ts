@@ -90,6 +90,7 @@ export function cluster(instances: InstanceFacts[], overrides: Partial<ClusterFa
     excluded: [],
     failoverDelayMs: 30_000,
     ackCount: instances.length > 1 ? 1 : 0,
+    durability: 'Required',
     maxLagSeconds: 30,
     ...overrides,
   };

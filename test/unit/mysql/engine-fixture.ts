@@ -121,6 +121,7 @@ export function engineFixture(kind: ServerKindName, adapter: EngineAdapter): Eng
       excluded: [],
       failoverDelayMs: 30_000,
       ackCount: semiSyncAckCount(adapter.engine, members.length),
+      durability: 'Required',
       maxLagSeconds: 30,
       ...(options.switchover === undefined ? {} : { switchoverRequested: { reason: options.switchover } }),
     };

@@ -168,6 +168,31 @@ describe('semi-sync and fencing', () => {
   }, 20_000);
 });
 
+describe('durability Preferred: the steps on a real server', () => {
+  it('releasing acks lets the waiting commit and the next ones complete; requiring them again makes commits wait for the replica', async () => {
+    const [a, b] = servers();
+    const { primary, replicas } = await cluster(a, b);
+    const [replica] = replicas;
+    if (!replica) throw new Error('no replica');
+    await replica.stopReplicationIo(); // the replica is gone
+    const writer = await app(a);
+    const waiting = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['waited for an ack']);
+    await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
+
+    await primary.disableSemiSyncSource();
+    await waiting;
+    await insertRows(a, 2, 3);
+    expect(await primary.status()).toMatchObject({ readOnly: false, semiSync: { sourceEnabled: false, waitingSessions: 0 } });
+
+    await replica.startReplication();
+    expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
+    await primary.enableSemiSyncSource(1);
+    await insertRows(a, 4, 4);
+    expect(await primary.status()).toMatchObject({ semiSync: { sourceEnabled: true, sourceActive: true, sourceClients: 1 } });
+    expect(await rowCount(b)).toBe(4);
+  }, 20_000);
+});
+
 describe('failover and switchover, driven by decide()', () => {
   it('stops the IO threads, promotes the superset replica after it applied everything, repoints, then fences and excludes the errant old primary', async () => {
     const [a, b, c] = servers();

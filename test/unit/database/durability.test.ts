@@ -1,0 +1,67 @@
+/**
+ * Durability Preferred on the default two instances: when the primary stops waiting for acks, when
+ * it waits again, and that nothing it wrote meanwhile can be lost to a failover.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { decide } from '../../../operator/database/decide.js';
+import { cluster, instance, type InstanceSpec } from './builders.js';
+
+const primary = (extra: Partial<InstanceSpec> = {}) => instance({ name: 'db-0', role: 'primary', gtid: '0-1-20', ...extra });
+const withoutAcks = { semiSync: { sourceEnabled: false, sourceActive: false } };
+const preferred = { durability: 'Preferred' as const };
+
+describe('durability Preferred, two instances', () => {
+  it('stops waiting for acks only when Kubernetes reports the replica down', () => {
+    for (const pod of [{ exists: false }, { ready: false }, { terminating: true }, { nodeReady: false }]) {
+      const d = decide(cluster([primary(), instance({ name: 'db-1', reachable: false, pod })], preferred));
+      expect({ pod, state: d.state, action: d.action }).toMatchObject({ pod, state: 'Degraded', action: { kind: 'releaseAcks', instance: 'db-0' } });
+    }
+    // Unreachable from the operator alone, its pod Ready on a Ready node: the operator may be the one cut off.
+    const cutOff = decide(cluster([primary(), instance({ name: 'db-1', reachable: false })], preferred));
+    expect(cutOff.action.kind).not.toBe('releaseAcks');
+  });
+
+  it('never stops waiting under Required: writes wait for the replica, and say so', () => {
+    const d = decide(cluster([primary({ semiSync: { waitingSessions: 3 } }), instance({ name: 'db-1', reachable: false, pod: { exists: false } })]));
+    expect(d.action.kind).toBe('none');
+    expect(d.state).toBe('Incomplete');
+    expect(d.reason).toContain('3 commits wait');
+  });
+
+  it('keeps running without acks (no promote back to semi-sync) while the replica is still down or behind, repairing it meanwhile', () => {
+    const stillDown = decide(cluster([primary(withoutAcks), instance({ name: 'db-1', reachable: false, pod: { ready: false } })], { ...preferred, acksReleasedSince: '0-1-20' }));
+    expect(stillDown).toMatchObject({ state: 'Degraded', action: { kind: 'none' } });
+    expect(stillDown.reason).toContain('since 0-1-20');
+    const behind = decide(cluster([primary(withoutAcks), instance({ name: 'db-1', gtid: '0-1-12', lagSeconds: 40 })], { ...preferred, acksReleasedSince: '0-1-20' }));
+    expect(behind).toMatchObject({ state: 'Degraded', action: { kind: 'none' } });
+    const pointedElsewhere = decide(cluster([primary(withoutAcks), instance({ name: 'db-1', source: null, readOnly: true, gtid: '0-1-12' })], { ...preferred, acksReleasedSince: '0-1-20' }));
+    expect(pointedElsewhere.action).toMatchObject({ kind: 'repoint', instance: 'db-1', source: 'db-0' });
+  });
+
+  it('waits for acks again as soon as the replica is in sync', () => {
+    const d = decide(cluster([primary(withoutAcks), instance({ name: 'db-1', gtid: '0-1-20' })], { ...preferred, acksReleasedSince: '0-1-15' }));
+    expect(d.action).toMatchObject({ kind: 'requireAcks', instance: 'db-0', replica: 'db-1' });
+    // A record left from Preferred clears the same way after a change to Required.
+    const required = decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-20' })], { acksReleasedSince: '0-1-15' }));
+    expect(required.action).toMatchObject({ kind: 'requireAcks', replica: 'db-1' });
+  });
+
+  it('does not fail over to a replica while the primary wrote without acks: its writes exist nowhere else', () => {
+    const d = decide(
+      cluster([primary({ reachable: false, unreachableForMs: 120_000, pod: { ready: false, nodeReady: false } }), instance({ name: 'db-1', gtid: '0-1-15', io: 'connecting' })], {
+        ...preferred,
+        acksReleasedSince: '0-1-15',
+      }),
+    );
+    expect(d).toMatchObject({ state: 'Lost', action: { kind: 'none' } });
+    expect(d.reason).toContain('none is promoted until db-0 is back');
+    // Without the record, the same facts fail over.
+    const ordinary = decide(cluster([primary({ reachable: false, unreachableForMs: 120_000, pod: { ready: false, nodeReady: false } }), instance({ name: 'db-1', gtid: '0-1-20', io: 'connecting' })], preferred));
+    expect(['stopReplicationIo', 'failover']).toContain(ordinary.action.kind);
+  });
+
+  it('switches over a planned move as before, the replica in sync', () => {
+    const d = decide(cluster([primary({ pod: { terminating: true } }), instance({ name: 'db-1', gtid: '0-1-20' })], preferred));
+    expect(d.action).toMatchObject({ kind: 'switchover', from: 'db-0', candidate: 'db-1' });
+  });
+});
