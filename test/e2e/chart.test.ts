@@ -12,6 +12,7 @@ import { CHART_DIR, helm } from '../unit/chart/helm.js';
 import { libVar, startCertManager, type RunningProgram } from './cert-manager.js';
 import { applyIn, image, localWebStack } from './objects.js';
 import { certificateAuthority } from './tls.js';
+import { WRITER_LABEL, acks, longestGap, uptime, writerPod } from './writer.js';
 
 const RELEASE = 'webstack';
 const STACK = 'shipped';
@@ -81,7 +82,9 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
   it('that operator reconciles a WebStack without database fields to Ready: MySQL 9.7, two instances, Healthy through the chart\'s NetworkPolicy', async () => {
     // The database tier exactly as a user who writes no database field gets it.
     const { database: _default, ...spec } = localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public').spec;
-    await applyIn(stackNs, [{ ...localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public'), spec }]);
+    // The drills' writer may reach the database (a firewall field, not a database one).
+    const firewall = { extraIngress: [{ tier: 'database', from: { podLabels: { [WRITER_LABEL]: 'true' } }, ports: [{ port: 3306 }] }] };
+    await applyIn(stackNs, [{ ...localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public'), spec: { ...spec, firewall } }]);
     const status = await eventually(
       async () => {
         const ws = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[]; database?: { primary?: string; state?: string } } }>(['webstack', '-n', stackNs, STACK]);
@@ -104,4 +107,95 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
     const pods = await operatorPods();
     expect(pods.map((p) => p.status.containerStatuses?.[0]?.restartCount)).toEqual([0]);
   }, 540_000);
+});
+
+interface DbStatus {
+  primary?: string;
+  state?: string;
+  reason?: string;
+  replicas?: string[];
+  acksReleased?: { since: string };
+}
+
+const dbStatus = async (): Promise<DbStatus> => (await getJson<{ status?: { database?: DbStatus } }>(['webstack', '-n', stackNs, STACK])).status?.database ?? {};
+
+/** The rows on `pod`'s server, read in its container by the exporter's account (SELECT on every schema). */
+async function rowsOn(pod: string): Promise<Set<number>> {
+  const query = 'MYSQL_PWD="$WEBSTACK_EXPORTER_PASSWORD" mysql --protocol=socket --socket=/var/run/mysqld/mysqld.sock --user=exporter --batch --skip-column-names -e "SELECT id FROM app.acked"';
+  const { stdout } = await kubectl(['exec', '-n', stackNs, pod, '-c', 'mysql', '--', 'sh', '-c', query]);
+  return new Set(stdout.split('\n').filter(Boolean).map(Number));
+}
+
+/**
+ * A bounded drill on the defaults: after `pod` is deleted and made again, the database is Healthy with both instances,
+ * acks are awaited again, and every row the writer saw acknowledged is on the primary. Prints the
+ * write outage (the longest gap between acknowledgements) and returns it.
+ */
+async function drill(what: string, pod: string): Promise<number> {
+  const before = await dbStatus();
+  const uid = async () => (await getJson<{ metadata: { uid: string } }>(['pod', '-n', stackNs, pod])).metadata.uid;
+  const deleted = await uid();
+  const start = uptime();
+  await kubectl(['delete', 'pod', '-n', stackNs, pod, '--wait=false']);
+  // Recovery counts only once the StatefulSet has made the pod again.
+  await eventually(async () => ((await uid().catch(() => deleted)) !== deleted ? true : Promise.reject(new Error(`${pod} not re-created yet`))), {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+    description: `${pod} re-created`,
+  });
+  const after = await eventually(
+    async () => {
+      const s = await dbStatus();
+      if (s.state !== 'Healthy' || s.replicas?.length !== 1 || s.acksReleased !== undefined) throw new Error(`database ${JSON.stringify(s)}`);
+      if (!(await acks(stackNs)).some((a) => a.at > uptime() - 2)) throw new Error('no write acknowledged in the last 2 s');
+      return s;
+    },
+    { timeoutMs: 240_000, intervalMs: 1000, description: `${what}: Healthy again, acks awaited, writes going on` },
+  ).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}\noperator log:\n${await logsOfTheOperator()}`);
+  });
+  const all = await acks(stackNs);
+  const outage = longestGap(all, start, uptime());
+  const rows = await rowsOn(after.primary ?? '');
+  const lost = all.filter((a) => !rows.has(a.id)).map((a) => a.id);
+  console.log(`defaults, ${what}: write outage ${outage.toFixed(1)} s, ${lost.length} of ${all.length} acknowledged rows lost, primary ${before.primary ?? ''} -> ${after.primary ?? ''}`);
+  expect({ what, acknowledged: all.length > 0, lost }).toEqual({ what, acknowledged: true, lost: [] });
+  return outage;
+}
+
+describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, the operator from the chart', () => {
+  beforeAll(async () => {
+    const service = await getJson<{ spec: { clusterIP: string } }>(['service', `${STACK}-mysql-primary`, '-n', stackNs]);
+    await applyIn(stackNs, [writerPod({ stack: STACK, engine: 'mysql', serviceIp: service.spec.clusterIP })]);
+    await eventually(async () => ((await acks(stackNs)).length >= 10 ? true : Promise.reject(new Error('fewer than 10 acknowledged rows'))), {
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+      description: 'the writer commits through the -primary Service',
+    });
+  }, 150_000);
+
+  it("the replica's pod deleted: the primary stops waiting for acks, writes go on, the replica comes back in sync, no acknowledged row lost", async () => {
+    const { primary, replicas } = await dbStatus();
+    const replica = replicas?.[0] ?? '';
+    // When status said the primary commits without acks (boot-clock seconds, as the writer's acks).
+    const released: number[] = [];
+    const watch = setInterval(() => {
+      void dbStatus().then((s) => (s.acksReleased === undefined ? undefined : released.push(uptime())));
+    }, 500);
+    try {
+      await drill('replica pod deleted', replica);
+    } finally {
+      clearInterval(watch);
+    }
+    expect((await dbStatus()).primary).toBe(primary);
+    // Writes were acknowledged while the replica was away, which Required would not allow.
+    const [from, to] = [Math.min(...released), Math.max(...released)];
+    expect((await acks(stackNs)).filter((a) => a.at >= from && a.at <= to).length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("the primary's pod deleted: a switchover to the replica, writes resume, the old primary rejoins, no acknowledged row lost", async () => {
+    const { primary } = await dbStatus();
+    await drill('primary pod deleted', primary ?? '');
+    expect((await dbStatus()).primary).not.toBe(primary);
+  }, 300_000);
 });

@@ -18,8 +18,9 @@ import { startTestOperator } from '../support/operator.js';
 import { podHost } from '../../operator/render/config/layout.js';
 import { startCertManager, type RunningProgram } from './cert-manager.js';
 import { realCluster, realNodeCount } from './host.js';
-import { applyIn, image, restricted, smallResources } from './objects.js';
+import { applyIn, image } from './objects.js';
 import { certificateAuthority } from './tls.js';
+import { WRITER_LABEL, acks, longestGap, uptime, writerPod } from './writer.js';
 
 /**
  * Each drill runs this many times: WEBSTACK_DB_DRILL_REPEATS, 1 in `npm test` (one bounded case of
@@ -74,44 +75,7 @@ function stack(): WebStack {
         deletionPolicy: 'Delete',
       },
       logging: { enabled: false },
-      firewall: { extraIngress: [{ tier: 'database', from: { podLabels: { 'e2e.webstack.dev/writer': 'true' } }, ports: [{ port: 3306 }] }] },
-    },
-  };
-}
-
-/** Inserts rows 1, 2, ... one connection each (as a stateless client would), printing `ack N` for each committed one. */
-function writerPod(serviceIp: string): object {
-  // The Service's address, not its name: a drill that stops CoreDNS's node must not stop the writer.
-  // TLS with the internal CA (the server requires it); the name is not checked, as it is dialled by address.
-  const client = `timeout 15 mariadb --host=${serviceIp} --user=app --ssl --ssl-ca=/ca/ca.crt --connect-timeout=2 app`;
-  const script = [
-    `until ${client} -e 'CREATE TABLE IF NOT EXISTS acked (id INT PRIMARY KEY)' 2>/dev/null; do sleep 1; done`,
-    'echo ready',
-    'i=0',
-    // Each ack carries the time of its commit on the machine's boot clock (/proc/uptime, the same in
-    // every pod and in this process), so outages are measured from the writer's own record.
-    `while true; do i=$((i+1)); if ${client} -e "INSERT INTO acked (id) VALUES ($i)" 2>/dev/null; then read up _ </proc/uptime; echo "ack $i $up"; fi; sleep 0.2; done`,
-  ].join('\n');
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'writer', labels: { 'e2e.webstack.dev/writer': 'true' } },
-    spec: {
-      enableServiceLinks: false,
-      terminationGracePeriodSeconds: 1,
-      containers: [
-        {
-          name: 'writer',
-          image: image('toolbox:1.0'),
-          imagePullPolicy: 'Never',
-          command: ['sh', '-c', script],
-          env: [{ name: 'MYSQL_PWD', valueFrom: { secretKeyRef: { name: `${DB}-credentials`, key: 'app-password' } } }],
-          securityContext: restricted(65534),
-          resources: smallResources,
-          volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }],
-        },
-      ],
-      volumes: [{ name: 'ca', secret: { secretName: `${STACK}-ca`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+      firewall: { extraIngress: [{ tier: 'database', from: { podLabels: { [WRITER_LABEL]: 'true' } }, ports: [{ port: 3306 }] }] },
     },
   };
 }
@@ -130,27 +94,8 @@ async function dbStatus(): Promise<DbStatus> {
   return ws.status?.database ?? {};
 }
 
-interface Ack {
-  id: number;
-  /** Seconds on the boot clock when the commit was acknowledged. */
-  at: number;
-}
-
-async function acks(): Promise<Ack[]> {
-  const { stdout } = await kubectl(['logs', '-n', ns, 'writer'], { allowFail: true });
-  return stdout.split('\n').flatMap((l) => {
-    const m = /^ack (\d+) ([\d.]+)$/.exec(l);
-    return m ? [{ id: Number(m[1]), at: Number(m[2]) }] : [];
-  });
-}
-
 async function acknowledged(): Promise<number[]> {
-  return (await acks()).map((a) => a.id);
-}
-
-/** Now on the boot clock the writer stamps its acks with. */
-function uptime(): number {
-  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return (await acks(ns)).map((a) => a.id);
 }
 
 async function password(): Promise<string> {
@@ -204,19 +149,15 @@ async function writeOutage(start: number, recovered: () => Promise<boolean>): Pr
     { timeoutMs: 300_000, intervalMs: 1000, description: 'the database recovered' },
   );
   const recoveredAt = uptime();
-  const ats = await eventually(
+  const all = await eventually(
     async () => {
-      const all = (await acks()).map((a) => a.at);
-      if (!all.some((at) => at > recoveredAt)) throw new Error('no write acknowledged since the recovery');
-      return all;
+      const list = await acks(ns);
+      if (!list.some((a) => a.at > recoveredAt)) throw new Error('no write acknowledged since the recovery');
+      return list;
     },
     { timeoutMs: 60_000, intervalMs: 500, description: 'a write acknowledged after the recovery' },
   );
-  const from = Math.max(0, ats.findIndex((at) => at >= start) - 1);
-  const to = ats.findIndex((at) => at > recoveredAt);
-  let longest = 0;
-  for (let i = from + 1; i <= to; i++) longest = Math.max(longest, (ats[i] ?? 0) - (ats[i - 1] ?? 0));
-  return longest;
+  return longestGap(all, start, recoveredAt);
 }
 
 const isHealthy = async (): Promise<boolean> => (await dbStatus()).state === 'Healthy';
@@ -352,7 +293,7 @@ describe('the database controller on real MariaDB servers', () => {
 
   it('the writer commits through the -primary Service', async () => {
     const service = await getJson<{ spec: { clusterIP: string } }>(['service', `${DB}-primary`, '-n', ns]);
-    await applyIn(ns, [writerPod(service.spec.clusterIP)]);
+    await applyIn(ns, [writerPod({ stack: STACK, engine: ENGINE, serviceIp: service.spec.clusterIP })]);
     await eventually(async () => ((await acknowledged()).length >= 20 ? true : Promise.reject(new Error('fewer than 20 acknowledged rows'))), { timeoutMs: 120_000, intervalMs: 2000, description: '20 acknowledged rows' });
     // Acknowledged first, rows second: a row acknowledged after the read cannot be asked for.
     const acked = await acknowledged();
@@ -393,7 +334,7 @@ describe('the database controller on real MariaDB servers', () => {
     await everyAcknowledgedRowOnThePrimary('replica mysqld SIGKILL', before, start, 'replica restarted', restartedAndReady(replica, restarts));
     expect((await dbStatus()).primary).toBe(before.primary);
     // The restarted replica caught up: it holds every row acknowledged before the drill.
-    const ackedBefore = (await acks()).filter((a) => a.at < start).map((a) => a.id);
+    const ackedBefore = (await acks(ns)).filter((a) => a.at < start).map((a) => a.id);
     await eventually(
       async () => {
         const rows = await rowsOn(replica);
@@ -423,7 +364,7 @@ describe('the database controller on real MariaDB servers', () => {
     expect(after.replicas).toContain(primary);
     // The re-created instance started empty and was seeded: it has every row acknowledged before.
     const rows = await rowsOn(primary);
-    expect((await acks()).filter((a) => a.at < start && !rows.has(a.id))).toEqual([]);
+    expect((await acks(ns)).filter((a) => a.at < start && !rows.has(a.id))).toEqual([]);
   }, 360_000);
 
   it.each(REPEATS)('a rolling update restarts the replicas first, then switches over once and restarts the old primary, losing no acknowledged row (run %i)', async (run) => {

@@ -1,0 +1,84 @@
+/**
+ * The drills' writer: a pod that inserts rows 1, 2, ... into the stack's database through a
+ * Service's address, one connection each (as a stateless client would), over TLS verified with the
+ * stack's internal CA, and prints `ack N T` for each committed row, T on the machine's boot clock.
+ * Reading its log gives every acknowledged row and when it was acknowledged.
+ */
+import { readFileSync } from 'node:fs';
+import { kubectl } from '../support/cluster.js';
+import { image, restricted, smallResources } from './objects.js';
+
+/** Which client the writer runs: MariaDB's from the toolbox image, or MySQL's from the MySQL image. */
+const CLIENTS = {
+  mariadb: { image: 'toolbox:1.0', command: (host: string) => `timeout 15 mariadb --host=${host} --user=app --ssl --ssl-ca=/ca/ca.crt --connect-timeout=2 app` },
+  mysql: { image: 'mysql:9.7', command: (host: string) => `timeout 15 mysql --host=${host} --user=app --ssl-mode=VERIFY_CA --ssl-ca=/ca/ca.crt --connect-timeout=2 app` },
+} as const;
+
+/** The label a stack's firewall must let in on 3306 (spec.firewall.extraIngress). */
+export const WRITER_LABEL = 'e2e.webstack.dev/writer';
+
+export function writerPod(o: { stack: string; engine: keyof typeof CLIENTS; serviceIp: string }): object {
+  // The Service's address, not its name: a drill that stops CoreDNS's node must not stop the writer.
+  // TLS with the internal CA (the server requires it); the name is not checked, as it is dialled by address.
+  const client = CLIENTS[o.engine].command(o.serviceIp);
+  const script = [
+    `until ${client} -e 'CREATE TABLE IF NOT EXISTS acked (id INT PRIMARY KEY)' 2>/dev/null; do sleep 1; done`,
+    'echo ready',
+    'i=0',
+    // Each ack carries the time of its commit on the machine's boot clock (/proc/uptime, the same in
+    // every pod and in this process), so outages are measured from the writer's own record.
+    `while true; do i=$((i+1)); if ${client} -e "INSERT INTO acked (id) VALUES ($i)" 2>/dev/null; then read up _ </proc/uptime; echo "ack $i $up"; fi; sleep 0.2; done`,
+  ].join('\n');
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'writer', labels: { [WRITER_LABEL]: 'true' } },
+    spec: {
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'writer',
+          image: image(CLIENTS[o.engine].image),
+          imagePullPolicy: 'Never',
+          command: ['sh', '-c', script],
+          env: [{ name: 'MYSQL_PWD', valueFrom: { secretKeyRef: { name: `${o.stack}-mysql-credentials`, key: 'app-password' } } }],
+          securityContext: restricted(65534),
+          resources: smallResources,
+          volumeMounts: [{ name: 'ca', mountPath: '/ca', readOnly: true }],
+        },
+      ],
+      volumes: [{ name: 'ca', secret: { secretName: `${o.stack}-ca`, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+    },
+  };
+}
+
+export interface Ack {
+  id: number;
+  /** Seconds on the boot clock when the commit was acknowledged. */
+  at: number;
+}
+
+export async function acks(namespace: string): Promise<Ack[]> {
+  const { stdout } = await kubectl(['logs', '-n', namespace, 'writer'], { allowFail: true });
+  return stdout.split('\n').flatMap((l) => {
+    const m = /^ack (\d+) ([\d.]+)$/.exec(l);
+    return m ? [{ id: Number(m[1]), at: Number(m[2]) }] : [];
+  });
+}
+
+/** Now on the boot clock the writer stamps its acks with. */
+export function uptime(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+/** The longest gap between consecutive acks from the last one before `start` to the first after `until` (or the last one). */
+export function longestGap(all: readonly Ack[], start: number, until: number): number {
+  const ats = all.map((a) => a.at);
+  const from = Math.max(0, ats.findIndex((at) => at >= start) - 1);
+  const after = ats.findIndex((at) => at > until);
+  const to = after === -1 ? ats.length - 1 : after;
+  let longest = 0;
+  for (let i = from + 1; i <= to; i++) longest = Math.max(longest, (ats[i] ?? 0) - (ats[i - 1] ?? 0));
+  return longest;
+}
