@@ -128,22 +128,24 @@ fetch_crds() {
 
 # hack/kstatus has its own go.mod (its version of sigs.k8s.io/cli-utils); rebuilt when its sources change.
 build_kstatus() {
-  local src="$HACK_DIR/kstatus" out="$BIN_DIR/kstatus" f stale=""
-  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go; do [ "$out" -nt "$f" ] || stale=1; done
-  [ -n "$stale" ] || return 0
+  local src="$HACK_DIR/kstatus" out="$BIN_DIR/kstatus" hash
+  hash=$(contents_hash "$src"/go.mod "$src"/go.sum "$src"/*.go)
+  built_from "$out" "$hash" && return 0
   with_progress "kstatus ($(sed -n 's#^\s*sigs.k8s.io/cli-utils \(v[^ ]*\)$#cli-utils \1#p' "$src/go.mod"))" \
     bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ."
+  echo "$hash" >"$out.sources"
 }
 
 # hack/cert-manager is our own entry point on cert-manager's released module (its cmd/controller
 # module is not served by the Go module proxy); rebuilt when its sources change.
 # Its acmesolver (the program of the HTTP-01 solver pods, image webstack.local/acmesolver) likewise.
 build_cert_manager() {
-  local src="$HACK_DIR/cert-manager" out="$BIN_DIR/cert-manager-controller" solver="$BIN_DIR/acmesolver" f stale=""
-  for f in "$src"/go.mod "$src"/go.sum "$src"/*.go "$src"/acmesolver/*.go; do [ "$out" -nt "$f" ] && [ "$solver" -nt "$f" ] || stale=1; done
-  [ -n "$stale" ] || return 0
+  local src="$HACK_DIR/cert-manager" out="$BIN_DIR/cert-manager-controller" solver="$BIN_DIR/acmesolver" hash
+  hash=$(contents_hash "$src"/go.mod "$src"/go.sum "$src"/*.go "$src"/acmesolver/*.go)
+  built_from "$out" "$hash" && built_from "$solver" "$hash" && return 0
   with_progress "cert-manager controller and acmesolver ($(sed -n 's#^\s*github.com/cert-manager/cert-manager \(v[^ ]*\)$#\1#p' "$src/go.mod"))" \
     bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' . && go build -trimpath -ldflags '-s -w' -o '$solver' ./acmesolver"
+  echo "$hash" >"$out.sources" && echo "$hash" >"$solver.sources"
 }
 
 build_control_plane() {

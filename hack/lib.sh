@@ -10,6 +10,10 @@ BIN_DIR="$TOOLS_DIR/bin"
 CRDS_DIR="$CACHE_ROOT/crds-cert-manager-${CERT_MANAGER_VERSION}_prometheus-operator-${PROMETHEUS_OPERATOR_VERSION}"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# What a build is made from, by content: a fresh clone's files all have new times, not new contents.
+contents_hash() { cat "$@" | sha256sum | cut -c1-16; }
+# built_from OUT HASH: OUT is there and was built from sources of this hash (recorded in OUT.sources).
+built_from() { [ -x "$1" ] && [ "$(cat "$1.sources" 2>/dev/null)" = "$2" ]; }
 die() { log "error: $*"; exit 1; }
 # Node components have their own versions, so they get their own folder.
 NODE_VERSIONS_KEY="containerd-${CONTAINERD_VERSION}_coredns-${COREDNS_VERSION}_kube-router-${KUBE_ROUTER_VERSION}"

@@ -39,7 +39,8 @@ NODE_MODULES=$(cd "$(dirname "$(readlink -f "$NODE_BIN")")/../lib/node_modules" 
 BASE_KEY=$( {
   echo "minbase bookworm http://deb.debian.org/debian"
   node --version; npm --version
-  sha256sum /etc/ssl/certs/ca-certificates.crt "${BASH_SOURCE[0]}"
+  # Contents only: sha256sum's own output would carry the path of this clone.
+  cat /etc/ssl/certs/ca-certificates.crt "${BASH_SOURCE[0]}"
 } | sha256sum | cut -c1-16)
 
 base_is_current() { [ "$("${B[@]}" inspect --format '{{index .ImageAnnotations "webstack.local/base-key"}}' "$BASE" 2>/dev/null)" = "$BASE_KEY" ]; }

@@ -2,8 +2,8 @@
 # Builds the log agent's OpenTelemetry Collector from Go modules: the builder
 # (go.opentelemetry.io/collector/cmd/builder, at the manifest's release) turns
 # hack/otelcol/builder-config.yaml into a Go program, which is compiled into
-# $OTELCOL_BIN_DIR/otelcol-webstack (hack/lib.sh). Rebuilt only when the manifest or this script
-# is newer than the binary. Called by hack/build.sh (target otelcol); runs on its own too.
+# $OTELCOL_BIN_DIR/otelcol-webstack (hack/lib.sh). Rebuilt only when the manifest's or this
+# script's contents change. Called by hack/build.sh (target otelcol); runs on its own too.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
@@ -11,7 +11,8 @@ command -v go >/dev/null || die "Go is needed to build the collector (Debian: ap
 
 manifest="$HACK_DIR/otelcol/builder-config.yaml"
 out="$OTELCOL_BIN_DIR/otelcol-webstack"
-if [ -x "$out" ] && [ "$out" -nt "$manifest" ] && [ "$out" -nt "${BASH_SOURCE[0]}" ]; then exit 0; fi
+hash=$(contents_hash "$manifest" "${BASH_SOURCE[0]}")
+built_from "$out" "$hash" && exit 0
 
 start=$SECONDS
 src="$OTELCOL_DIR/src"
@@ -42,4 +43,5 @@ sed "s#^dist:#dist:\n  output_path: $src#" "$manifest" >"$OTELCOL_DIR/builder-co
 ( cd "$src" && go build -trimpath -ldflags '-s -w' -o "$out.partial" . ) >>"$OTELCOL_DIR/builder.log" 2>&1 ||
   die "compiling the collector failed (see $OTELCOL_DIR/builder.log)"
 mv "$out.partial" "$out"
+echo "$hash" >"$out.sources"
 log "otelcol-webstack $OTELCOL_VERSION ready in $OTELCOL_BIN_DIR ($((SECONDS - start))s)"
