@@ -20,6 +20,8 @@ export interface ActContext {
   record(primary: string, change?: { kind: 'failover' | 'switchover'; from: string; reason: string }): Promise<void>;
   /** Adds `name` to the excluded instances in status. */
   exclude(name: string, reason: string, remedy: string): Promise<void>;
+  /** Removes `name` from the excluded instances (its remedy was applied); nothing when it is not there. */
+  include(name: string): Promise<void>;
   /** Deletes the pod of `name` (the StatefulSet re-creates it). */
   deletePod(name: string): Promise<void>;
   /** Records in status that the primary commits without acks since `since` (undefined: clears it). */
@@ -85,6 +87,8 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       await withInstance(ctx, action.instance, (i) => i.fence({ interruptCommitsWaitingForAck: true }));
       return true;
     case 'seed':
+      // An excluded instance that came back empty had its remedy applied: it rejoins by this seed.
+      await ctx.include(action.instance);
       await seed(ctx, action.instance, action.donor, semiSync);
       return true;
     case 'restart':

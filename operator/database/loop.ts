@@ -15,6 +15,7 @@ import type { Lookup } from '../kube/lookup.js';
 import type { ProcessResult } from '../runtime/queue.js';
 import { act } from './act.js';
 import { decide, type Decision } from './decide.js';
+import { ExclusionGate } from './exclusion-gate.js';
 import type { ClusterFacts } from './facts.js';
 import { gatherCluster, wiring } from './gather.js';
 import { primaryIsWaitingForAcks } from './predicates.js';
@@ -24,6 +25,8 @@ export const DATABASE_FIELD_MANAGER = 'webstack-operator-database';
 
 /** How soon the loop looks again: often while something is wrong, calmly when all is well. */
 const RECHECK_MS = { healthy: 10_000, busy: 2_000 } as const;
+/** Consecutive decisions that must agree before an instance is excluded. */
+const EXCLUSION_CONFIRMATIONS = 3;
 
 export interface DatabaseLoopDeps {
   stacks: { get(namespace: string, name: string): WebStack | undefined };
@@ -38,6 +41,7 @@ export class DatabaseLoop {
   private readonly now: () => Date;
   private readonly recorder: EventRecorder;
   private readonly unreachableSince = new Map<string, number>();
+  private readonly exclusions = new ExclusionGate(EXCLUSION_CONFIRMATIONS);
 
   constructor(private readonly deps: DatabaseLoopDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -63,7 +67,7 @@ export class DatabaseLoop {
       now: this.now().getTime(),
       failoverDelayMs: this.deps.failoverDelayMs,
     });
-    const decision = decide(facts);
+    const decision = this.exclusions.pass(key, decide(facts));
     const previous = stack.status?.database;
     logStateChange(log, previous, decision);
     let status = statusOf(previous, facts, decision);
@@ -81,6 +85,14 @@ export class DatabaseLoop {
           await this.event(stack, change.kind === 'failover' ? 'Warning' : 'Normal', change.kind === 'failover' ? 'Failover' : 'Switchover', `${change.from} -> ${primary}: ${change.reason}`);
         }
         await this.writeStatus(stack, status);
+      },
+      include: async (instance) => {
+        if (!(status.excluded ?? []).some((e) => e.name === instance)) return;
+        const excluded = (status.excluded ?? []).filter((e) => e.name !== instance);
+        const { excluded: _old, ...rest } = status;
+        status = excluded.length > 0 ? { ...rest, excluded } : rest;
+        await this.writeStatus(stack, status);
+        await this.event(stack, 'Normal', 'InstanceRejoined', `${instance} came back with an empty data directory (the remedy): it is seeded from the primary and rejoins`);
       },
       exclude: async (instance, reason, remedy) => {
         status = { ...status, excluded: [...(status.excluded ?? []).filter((e) => e.name !== instance), { name: instance, reason, remedy }] };

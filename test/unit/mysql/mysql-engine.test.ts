@@ -4,6 +4,7 @@
  * test CA, and seeding by CLONE.
  */
 import { describe, expect, it } from '@jest/globals';
+import { act } from '../../../operator/database/act.js';
 import { decide } from '../../../operator/database/decide.js';
 import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator/mysql/gtid.js';
 import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
@@ -286,5 +287,35 @@ describe('seeding by CLONE', () => {
     expect(await rowCount(c)).toBe(55);
 
     await expect(seedByClone(restarted, { host: '127.0.0.1', port: a.port, ...OPERATOR })).rejects.toThrow(/refusing to clone/);
+  }, 90_000);
+
+  it("the loop's seed step: an excluded instance that came back empty leaves the excluded list, then is cloned from the primary (clone_ssl_ca set to the stack's CA)", async () => {
+    const [a, b, c] = servers();
+    await cluster(a, b);
+    await insertRows(a, 1, 20);
+    const byName = new Map([a, b, c].map((s) => [s.name, s]));
+    const server = (name: string) => {
+      const found = byName.get(name);
+      if (!found) throw new Error(`no server ${name}`);
+      return found;
+    };
+    const included: string[] = [];
+    const unexpected = () => Promise.reject(new Error('not part of a seed'));
+    await act(
+      { kind: 'seed', instance: c.name, donor: a.name, reason: `${c.name} has an empty data directory` },
+      {
+        wiring: { adapter: mysql84, target: (name) => server(name).target(), source: (name) => server(name).asSource() },
+        ackCount: 1,
+        include: (name) => Promise.resolve(void included.push(name)),
+        record: unexpected,
+        exclude: unexpected,
+        deletePod: unexpected,
+        recordAcksReleased: unexpected,
+      },
+    );
+    expect(included).toEqual([c.name]);
+    expect(await c.exitedWithin(30_000)).toBe(true);
+    await c.start();
+    expect(await rowCount(c)).toBe(20);
   }, 90_000);
 });
