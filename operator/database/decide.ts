@@ -287,7 +287,12 @@ const since = (gtids: string | undefined): string => (gtids === undefined || gti
  * planned switchover (rolloutReachedThePrimary) and restarts as a replica. A lone instance just restarts.
  */
 function nextRolloutRestart(facts: ClusterFacts, primary: Reachable, state: ClusterState): Action | undefined {
-  if (state !== 'Healthy' || facts.instances.some((i) => i.pod.terminating)) return undefined;
+  if (facts.instances.some((i) => i.pod.terminating)) return undefined;
+  // A replica of an old template that is not Ready serves nothing: restarting it costs nothing, and
+  // is what heals a reverted template (a pod made from a bad image is old once the image is reverted).
+  const broken = facts.instances.find((i) => i !== primary && instanceRunsAnOldRevision(i) && !i.pod.ready);
+  if (broken) return { kind: 'restart', instance: broken.name, reason: `${broken.name} runs an old revision of the pod template and is not Ready: restarted from the current one` };
+  if (state !== 'Healthy') return undefined;
   const replica = [...facts.instances].reverse().find((i) => i !== primary && instanceRunsAnOldRevision(i));
   if (replica) return { kind: 'restart', instance: replica.name, reason: `rolling update: ${replica.name} runs an old revision of the pod template` };
   if (facts.instances.length === 1 && instanceRunsAnOldRevision(primary)) {

@@ -22,6 +22,7 @@ interface WithStatus extends KubeObject {
     updatedNumberScheduled?: number;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
+    containerStatuses?: { name: string; restartCount?: number; state?: { waiting?: { reason?: string; message?: string } } }[];
   };
 }
 
@@ -88,9 +89,28 @@ function lbAddress(svc: WithStatus | undefined): string | undefined {
   return svc.spec?.type === 'LoadBalancer' ? undefined : svc.spec?.clusterIP;
 }
 
+/** Waiting reasons no wait will clear: the image cannot be had, or the container keeps crashing. */
+const IMAGE_FAILURES = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'];
+const CRASH_LOOP_RESTARTS = 5;
+
+/** The first database pod whose container cannot start (a bad spec.database.image, a crash loop), and why. */
+function failingDatabasePod(pods: KubeObject[]): { pod: string; reason: string; message: string } | undefined {
+  for (const pod of pods) {
+    for (const c of (pod as WithStatus).status?.containerStatuses ?? []) {
+      const reason = c.state?.waiting?.reason ?? '';
+      if (IMAGE_FAILURES.includes(reason) || (reason === 'CrashLoopBackOff' && (c.restartCount ?? 0) >= CRASH_LOOP_RESTARTS)) {
+        return { pod: pod.metadata.name, reason, message: `container ${c.name}: ${c.state?.waiting?.message ?? reason}` };
+      }
+    }
+  }
+  return undefined;
+}
+
 /** The Ready database pods by role label, and the database loop's status (state, commits waiting for an ack). */
 function databaseRoles(lookup: Lookup, stack: DefaultedWebStack, controller: boolean): Observation['database'] {
-  const pods = mysqlPods(lookup, stack).filter(isPodReady);
+  const all = mysqlPods(lookup, stack);
+  const pods = all.filter(isPodReady);
+  const failing = failingDatabasePod(all);
   const primary = pods.find((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'primary')?.metadata.name;
   const replicas = pods.filter((p) => p.metadata.labels?.[DB_ROLE_LABEL] === 'replica').map((p) => p.metadata.name);
   const { commitsWaitingForAck: waiting, state, reason } = stack.status?.database ?? {};
@@ -101,6 +121,7 @@ function databaseRoles(lookup: Lookup, stack: DefaultedWebStack, controller: boo
     ...(waiting === undefined ? {} : { commitsWaitingForAck: waiting }),
     ...(state === undefined ? {} : { state }),
     ...(reason === undefined ? {} : { reason }),
+    ...(failing === undefined ? {} : { failing }),
   };
 }
 

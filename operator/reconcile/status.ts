@@ -37,7 +37,12 @@ export interface Observation {
   certificates: Record<string, CertificateState>;
   lbAddress?: string;
   /** Role labels (the database loop's); `controller` false when the operator runs without it. */
-  database: { primary?: string; replicas: string[]; controller: boolean; commitsWaitingForAck?: number; state?: DatabaseStatus['state']; reason?: string };
+  database: { primary?: string; replicas: string[]; controller: boolean; commitsWaitingForAck?: number;
+    state?: DatabaseStatus['state'];
+    reason?: string;
+    /** A database pod whose container cannot start, and why (its waiting reason). */
+    failing?: { pod: string; reason: string; message: string };
+  };
   /** The database volumes, after this reconcile grew those that asked for less than the spec (volumes.ts). */
   volumes: VolumeState[];
   /** Whether the sink credentials Secret named in spec.logging exists. */
@@ -120,6 +125,9 @@ function databaseVerdict(obs: Observation): Verdict {
   if (hanging !== undefined) {
     return waiting('WaitingForAcks', `${hanging} commits on the primary ${obs.database.primary ?? ''} wait for a replica's acknowledgement: writes hang until a replica is back (status.database.reason says which are down)`);
   }
+  const failing = obs.database.failing;
+  // No wait fixes it: a bad spec.database.image (revert it: the controller restarts the pod) or a crash loop.
+  if (failing) return blocked(failing.reason, `${failing.pod} cannot start: ${failing.message}`);
   const w = workloadVerdict('MySQL', obs.workloads.database);
   if (w.status !== 'True') return w;
   if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');

@@ -198,4 +198,39 @@ describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, th
     await drill('primary pod deleted', primary ?? '');
     expect((await dbStatus()).primary).not.toBe(primary);
   }, 300_000);
+
+  it('a bad spec.database.image stalls with the reason while writes go on; reverting it heals the tier without a human', async () => {
+    const condition = async (type: string) =>
+      (await getJson<{ status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }>(['webstack', '-n', stackNs, STACK])).status?.conditions?.find((c) => c.type === type);
+    const patch = (database: object) => kubectl(['patch', 'webstack', '-n', stackNs, STACK, '--type=merge', '-p', JSON.stringify({ spec: { database } })]);
+    await patch({ image: image('mysql:9.7-missing') });
+    const stalled = await eventually(
+      async () => {
+        const ready = await condition('DatabaseReady');
+        if (!['ErrImagePull', 'ImagePullBackOff'].includes(ready?.reason ?? '') || (await condition('Stalled'))?.status !== 'True') throw new Error(`DatabaseReady ${JSON.stringify(ready)}`);
+        return ready;
+      },
+      { timeoutMs: 180_000, intervalMs: 2000, description: 'DatabaseReady Stalled on the image' },
+    );
+    expect(stalled?.message).toMatch(new RegExp(`${STACK}-mysql-\\d cannot start`));
+    const whileStalled = uptime();
+    await eventually(async () => ((await acks(stackNs)).some((a) => a.at > whileStalled) ? true : Promise.reject(new Error('no write since the stall'))), {
+      timeoutMs: 30_000,
+      intervalMs: 1000,
+      description: 'writes going on beside the broken replica',
+    });
+    await patch({ image: null });
+    const healed = await eventually(
+      async () => {
+        const s = await dbStatus();
+        if (s.state !== 'Healthy' || s.replicas?.length !== 1 || s.acksReleased !== undefined) throw new Error(`database ${JSON.stringify(s)}`);
+        return s;
+      },
+      { timeoutMs: 240_000, intervalMs: 2000, description: 'Healthy again after the revert' },
+    ).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\noperator log:\n${await logsOfTheOperator()}`);
+    });
+    const rows = await rowsOn(healed.primary ?? '');
+    expect((await acks(stackNs)).filter((a) => !rows.has(a.id))).toEqual([]);
+  }, 600_000);
 });

@@ -126,10 +126,11 @@ describe('kubectl get ws', () => {
     await kubectl(['patch', 'ws', 'minimal', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
   }, 30_000);
 
-  it('shows the domain, readiness, tier counts, the primary and the address', async () => {
+  it('shows the domain, readiness, tier counts, the primary, the durability and the address', async () => {
     const [header = '', row = ''] = (await kubectl(['get', 'ws', 'minimal', '-n', ns])).stdout.trim().split('\n');
-    expect(header.split(/\s+/)).toEqual(['NAME', 'DOMAIN', 'READY', 'LB', 'WEB', 'APP', 'DB', 'PRIMARY', 'ADDRESS', 'AGE']);
-    expect(row.split(/\s+/).slice(0, 9)).toEqual(['minimal', 'www.example.com', 'True', '2/2', '3/3', '3/3', '2/2', 'minimal-mysql-0', '203.0.113.10']);
+    expect(header.split(/\s+/)).toEqual(['NAME', 'DOMAIN', 'READY', 'LB', 'WEB', 'APP', 'DB', 'PRIMARY', 'DURABILITY', 'ADDRESS', 'AGE']);
+    // Durability: the API server's default for a stack that does not set it.
+    expect(row.split(/\s+/).slice(0, 10)).toEqual(['minimal', 'www.example.com', 'True', '2/2', '3/3', '3/3', '2/2', 'minimal-mysql-0', 'Preferred', '203.0.113.10']);
   });
 
   it('adds phase, TLS mode and reason with -o wide', async () => {

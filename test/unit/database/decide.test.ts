@@ -5,6 +5,16 @@ import { cluster, instance, type InstanceSpec } from './builders.js';
 const primary = (extra: Partial<InstanceSpec> = {}) => instance({ name: 'db-0', role: 'primary', ...extra });
 const down = { reachable: false, pod: { ready: false } } as const;
 
+describe('decide: a reverted pod template', () => {
+  it('restarts a replica of an old template that is not Ready even while Degraded, and never the primary that way', () => {
+    const stuck = instance({ name: 'db-1', reachable: false, pod: { ready: false, outdated: true } });
+    expect(decide(cluster([primary(), stuck])).action).toMatchObject({ kind: 'restart', instance: 'db-1' });
+    // Ready replicas of an old template wait for Healthy, as every rolling update does.
+    const lagging = instance({ name: 'db-2', lagSeconds: 600, pod: { outdated: true } });
+    expect(decide(cluster([primary(), instance({ name: 'db-1' }), lagging])).action.kind).not.toBe('restart');
+  });
+});
+
 describe('decide: a live primary', () => {
   it('is Healthy when every replica replicates from it in sync, and does nothing', () => {
     const d = decide(cluster([primary(), instance({ name: 'db-1' }), instance({ name: 'db-2' })]));

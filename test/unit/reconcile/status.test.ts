@@ -46,6 +46,14 @@ describe('computeStatus', () => {
     expect(cond(withDatabase('Healthy', 'every replica is in sync').conditions, 'DatabaseReady')).toMatchObject({ status: 'True', reason: 'Available' });
   });
 
+  it('stalls on a database pod that cannot pull its image, naming the pod and the reason', () => {
+    const obs = converged();
+    obs.database = { ...obs.database, failing: { pod: 'foobar-mysql-1', reason: 'ImagePullBackOff', message: 'container mysql: Back-off pulling image "mysql:9.7-typo"' } };
+    const status = computeStatus(stack, obs, undefined, NOW);
+    expect(cond(status.conditions, 'DatabaseReady')).toMatchObject({ status: 'False', reason: 'ImagePullBackOff', message: expect.stringContaining('foobar-mysql-1 cannot start') as unknown });
+    expect(cond(status.conditions, 'Stalled')?.status).toBe('True');
+  });
+
   it('names the certificate it waits for', () => {
     const obs = converged();
     obs.certificates['foobar-tls'] = { ready: false, message: 'Issuing certificate as Secret does not exist' };
