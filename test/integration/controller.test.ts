@@ -103,9 +103,9 @@ describe('a full WebStack', () => {
 
     const { stdout } = await kubectl(['get', 'ws', '-n', ns]);
     const [header, row] = stdout.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['NAME', 'DOMAIN', 'READY', 'LB', 'WEB', 'APP', 'DB', 'PRIMARY', 'ADDRESS', 'AGE']);
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'DOMAIN', 'READY', 'LB', 'WEB', 'APP', 'DB', 'PRIMARY', 'DURABILITY', 'ADDRESS', 'AGE']);
     // The PRIMARY column is empty on fake nodes: nothing runs a database there (the e2e suite shows one).
-    expect(row).toMatch(/^foobar\s+www\.foobar\.com\s+True\s+3\/3\s+3\/3\s+5\/5\s+3\/3\s+203\.0\.113\.\d+\s+\S+$/);
+    expect(row).toMatch(/^foobar\s+www\.foobar\.com\s+True\s+3\/3\s+3\/3\s+5\/5\s+3\/3\s+Required\s+203\.0\.113\.\d+\s+\S+$/);
   });
 
   it('rolls the load balancer once from the temporary public certificate to the issued one, no pod for an internal one, and both for a renewal', async () => {
