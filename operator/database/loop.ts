@@ -109,7 +109,8 @@ export class DatabaseLoop {
       },
       recordAcksReleased: async (since, reason) => {
         const { acksReleased: _cleared, ...rest } = status;
-        status = since === undefined ? rest : { ...status, acksReleased: { since, time: this.now().toISOString() } };
+        // A record already there is older, so it is the truer start of the window: it stays.
+        status = since === undefined ? rest : { ...status, acksReleased: status.acksReleased ?? { since, time: this.now().toISOString() } };
         await this.writeStatus(stack, status);
         await this.event(stack, since === undefined ? 'Normal' : 'Warning', since === undefined ? 'AcksRequired' : 'AcksReleased', reason);
       },
