@@ -10,6 +10,12 @@ import { SHARED_AGENT } from '../render/agent.js';
 import { names } from '../render/names.js';
 import type { CertificateState, Observation, WorkloadState } from './status.js';
 
+interface ContainerStatus {
+  name: string;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string; message?: string } };
+}
+
 interface WithStatus extends KubeObject {
   spec?: { replicas?: number; type?: string; clusterIP?: string };
   status?: {
@@ -22,7 +28,8 @@ interface WithStatus extends KubeObject {
     updatedNumberScheduled?: number;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
-    containerStatuses?: { name: string; restartCount?: number; state?: { waiting?: { reason?: string; message?: string } } }[];
+    containerStatuses?: ContainerStatus[];
+    initContainerStatuses?: ContainerStatus[];
   };
 }
 
@@ -93,14 +100,20 @@ function lbAddress(svc: WithStatus | undefined): string | undefined {
 const IMAGE_FAILURES = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'];
 const CRASH_LOOP_RESTARTS = 5;
 
+/** Why a container cannot start, when no wait will clear it; undefined otherwise. */
+function cannotStart(c: ContainerStatus): string | undefined {
+  const reason = c.state?.waiting?.reason ?? '';
+  return IMAGE_FAILURES.includes(reason) || (reason === 'CrashLoopBackOff' && (c.restartCount ?? 0) >= CRASH_LOOP_RESTARTS) ? reason : undefined;
+}
+
 /** The first database pod whose container cannot start (a bad spec.database.image, a crash loop), and why. */
 function failingDatabasePod(pods: KubeObject[]): { pod: string; reason: string; message: string } | undefined {
   for (const pod of pods) {
-    for (const c of (pod as WithStatus).status?.containerStatuses ?? []) {
-      const reason = c.state?.waiting?.reason ?? '';
-      if (IMAGE_FAILURES.includes(reason) || (reason === 'CrashLoopBackOff' && (c.restartCount ?? 0) >= CRASH_LOOP_RESTARTS)) {
-        return { pod: pod.metadata.name, reason, message: `container ${c.name}: ${c.state?.waiting?.message ?? reason}` };
-      }
+    // The init container runs the database image too: a bad image shows there first.
+    const { initContainerStatuses = [], containerStatuses = [] } = (pod as WithStatus).status ?? {};
+    for (const c of [...initContainerStatuses, ...containerStatuses]) {
+      const reason = cannotStart(c);
+      if (reason !== undefined) return { pod: pod.metadata.name, reason, message: `container ${c.name}: ${c.state?.waiting?.message ?? reason}` };
     }
   }
   return undefined;

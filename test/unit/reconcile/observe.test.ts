@@ -27,6 +27,29 @@ function workloads(...children: KubeObject[]) {
 }
 
 describe('observe', () => {
+  it("names a database pod whose init container cannot pull the database image, and not one that merely starts", () => {
+    const pod = (name: string, waiting: { reason: string; message?: string }, restartCount = 0): KubeObject =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'shop' },
+        status: { initContainerStatuses: [{ name: 'init-config', restartCount, state: { waiting } }] },
+      }) as KubeObject;
+    const databaseOf = (...pods: KubeObject[]) => {
+      const cluster = new FakeCluster();
+      for (const p of pods) cluster.seed(p);
+      return observe(cluster, stack, facts, { applyErrors: {}, volumes: [] }).database;
+    };
+    expect(databaseOf(pod(`${n.mysql}-1`, { reason: 'ImagePullBackOff', message: 'Back-off pulling image "mysql:9.7-typo"' })).failing).toEqual({
+      pod: `${n.mysql}-1`,
+      reason: 'ImagePullBackOff',
+      message: 'container init-config: Back-off pulling image "mysql:9.7-typo"',
+    });
+    expect(databaseOf(pod(`${n.mysql}-1`, { reason: 'PodInitializing' })).failing).toBeUndefined();
+    expect(databaseOf(pod(`${n.mysql}-1`, { reason: 'CrashLoopBackOff' }, 2)).failing).toBeUndefined();
+    expect(databaseOf(pod(`${n.mysql}-1`, { reason: 'CrashLoopBackOff' }, 5)).failing).toMatchObject({ reason: 'CrashLoopBackOff' });
+  });
+
   it('reads a Deployment past its progress deadline as a failed rollout, naming it and quoting its controller', () => {
     const web = workloads(deployment(n.web, 2, progressing('False', 'ProgressDeadlineExceeded', 'ReplicaSet "foobar-web-7d9f" has timed out progressing.'))).web;
     expect(web).toEqual({
