@@ -75,8 +75,9 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       if (!caughtUp) return false;
       await ctx.record(action.candidate, { kind: 'switchover', from: action.from, reason: action.reason });
       await withInstance(ctx, action.candidate, (i) => i.promote({ ackCount: ctx.ackCount }));
-      // The old primary may already be stopping (a deleted pod): the next decision repoints it then.
-      await withInstance(ctx, action.from, (i) => i.repoint(ctx.wiring.source(action.candidate), { semiSync })).catch(() => undefined);
+      // A stopping old primary (a deleted pod) may hold a statement until its shutdown ends, and the
+      // new primary's writes would wait that long: the decision after its return repoints it.
+      if (action.repointFrom) await withInstance(ctx, action.from, (i) => i.repoint(ctx.wiring.source(action.candidate), { semiSync })).catch(() => undefined);
       return true;
     }
     case 'repoint':

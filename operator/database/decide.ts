@@ -44,8 +44,11 @@ export type Action =
   | { kind: 'stopReplicationIo'; instances: string[]; reason: string }
   /** Failover, second step: wait until `candidate` applied what it received, record it as primary, promote it. */
   | { kind: 'failover'; from: string; candidate: string; reason: string }
-  /** Fence `from`, wait until `candidate` has all of it, record `candidate`, promote it, repoint `from`. */
-  | { kind: 'switchover'; from: string; candidate: string; reason: string }
+  /**
+   * Fence `from`, wait until `candidate` has all of it, record `candidate`, promote it, then repoint
+   * `from` unless it is stopping (a later decision repoints it once it is back).
+   */
+  | { kind: 'switchover'; from: string; candidate: string; reason: string; repointFrom: boolean }
   | { kind: 'repoint'; instance: string; source: string; reason: string }
   | { kind: 'fence'; instance: string; reason: string }
   | { kind: 'seed'; instance: string; donor: string; reason: string }
@@ -208,6 +211,7 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
         from: primary.name,
         candidate: candidate.name,
         reason: `${primary.name} must move: ${planned}`,
+        repointFrom: !primary.pod.terminating,
       });
     }
   }
@@ -253,7 +257,9 @@ function acksDecision(facts: ClusterFacts, primary: Reachable, replicas: readonl
   }
   // Required: a primary without semi-sync is repaired by promoting it again, and writes wait.
   if (facts.durability !== 'Preferred') return { runsWithoutAcks: false, reason: '' };
-  const everyReplicaDown = replicas.length > 0 && replicas.every(kubernetesReportsInstanceDown);
+  // A replica that replicates in sync acks, whatever its pod's Ready says (a restarted one is in
+  // sync before its readiness probe passes): only with none in sync is there no one to wait for.
+  const everyReplicaDown = replicas.length > 0 && replicas.every(kubernetesReportsInstanceDown) && inSync === undefined;
   if (everyReplicaDown && !runsWithoutAcks) {
     const why = `Kubernetes reports every replica down (${replicas.map((r) => r.name).join(', ')}): with durability Preferred, ${primary.name} commits without a replica's ack`;
     return { runsWithoutAcks, action: { kind: 'releaseAcks', instance: primary.name, reason: why }, reason: why };
@@ -276,7 +282,7 @@ function decideAcks(facts: ClusterFacts, primary: Reachable, replicas: readonly 
     const action = repairReplica(replica, primary, facts);
     if (action) return finish(facts, primary, 'Degraded', acks.reason, action);
   }
-  return finish(facts, primary, 'Degraded', acks.reason, NONE);
+  return finish(facts, primary, 'Degraded', acks.reason, brokenReplicaRestart(facts, primary) ?? NONE);
 }
 
 const since = (gtids: string | undefined): string => (gtids === undefined || gtids === '' ? 'the start' : gtids);
@@ -288,10 +294,8 @@ const since = (gtids: string | undefined): string => (gtids === undefined || gti
  */
 function nextRolloutRestart(facts: ClusterFacts, primary: Reachable, state: ClusterState): Action | undefined {
   if (facts.instances.some((i) => i.pod.terminating)) return undefined;
-  // A replica of an old template that is not Ready serves nothing: restarting it costs nothing, and
-  // is what heals a reverted template (a pod made from a bad image is old once the image is reverted).
-  const broken = facts.instances.find((i) => i !== primary && instanceRunsAnOldRevision(i) && !i.pod.ready);
-  if (broken) return { kind: 'restart', instance: broken.name, reason: `${broken.name} runs an old revision of the pod template and is not Ready: restarted from the current one` };
+  const broken = brokenReplicaRestart(facts, primary);
+  if (broken) return broken;
   if (state !== 'Healthy') return undefined;
   const replica = [...facts.instances].reverse().find((i) => i !== primary && instanceRunsAnOldRevision(i));
   if (replica) return { kind: 'restart', instance: replica.name, reason: `rolling update: ${replica.name} runs an old revision of the pod template` };
@@ -299,6 +303,16 @@ function nextRolloutRestart(facts: ClusterFacts, primary: Reachable, state: Clus
     return { kind: 'restart', instance: primary.name, reason: `rolling update: ${primary.name}, the only instance, runs an old revision (writes stop while it restarts)` };
   }
   return undefined;
+}
+
+/**
+ * A replica of an old template that is not Ready serves nothing: restarting it costs nothing, and
+ * is what heals a reverted template (a pod made from a bad image is old once the image is reverted).
+ */
+function brokenReplicaRestart(facts: ClusterFacts, primary: Reachable): Action | undefined {
+  if (facts.instances.some((i) => i.pod.terminating)) return undefined;
+  const broken = facts.instances.find((i) => i !== primary && instanceRunsAnOldRevision(i) && !i.pod.ready);
+  return broken && { kind: 'restart', instance: broken.name, reason: `${broken.name} runs an old revision of the pod template and is not Ready: restarted from the current one` };
 }
 
 /** Every replica runs the current template and is in sync, the primary does not: it moves next. */

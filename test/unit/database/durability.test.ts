@@ -60,6 +60,22 @@ describe('durability Preferred, two instances', () => {
     expect(['stopReplicationIo', 'failover']).toContain(ordinary.action.kind);
   });
 
+  it('does not stop waiting for a replica that replicates in sync while its pod is not Ready yet (no flapping after a restart)', () => {
+    const restarted = instance({ name: 'db-1', gtid: '0-1-20', pod: { ready: false } });
+    expect(decide(cluster([primary(), restarted], preferred)).action.kind).toBe('none');
+  });
+
+  it('restarts a broken replica of a reverted template while the primary runs without acks', () => {
+    const broken = instance({ name: 'db-1', reachable: false, pod: { ready: false, outdated: true } });
+    const d = decide(cluster([primary(withoutAcks), broken], { ...preferred, acksReleasedSince: '0-1-15' }));
+    expect(d).toMatchObject({ state: 'Degraded', action: { kind: 'restart', instance: 'db-1' } });
+  });
+
+  it('switches over a planned move as before, the replica in sync, and leaves the stopping old primary to a later repoint', () => {
+    const d = decide(cluster([primary({ pod: { terminating: true } }), instance({ name: 'db-1', gtid: '0-1-20' })], preferred));
+    expect(d.action).toMatchObject({ kind: 'switchover', from: 'db-0', candidate: 'db-1', repointFrom: false });
+  });
+
   it('switches over a planned move as before, the replica in sync', () => {
     const d = decide(cluster([primary({ pod: { terminating: true } }), instance({ name: 'db-1', gtid: '0-1-20' })], preferred));
     expect(d.action).toMatchObject({ kind: 'switchover', from: 'db-0', candidate: 'db-1' });
