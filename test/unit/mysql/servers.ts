@@ -9,7 +9,7 @@
  * own dynamic loader (they need sid's C library, not this machine's).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -240,9 +240,21 @@ export class DatabaseServer {
     this.child = undefined;
   }
 
-  /** SIGSTOP / SIGCONT: a server that holds its connections open but answers nothing. */
+  /**
+   * SIGSTOP / SIGCONT: a server that holds its connections open but answers nothing. A stop takes
+   * effect thread by thread: it returns once every thread of the process says it is stopped, so a
+   * statement sent next cannot be answered by a thread that had not stopped yet.
+   */
   freeze(frozen: boolean): void {
-    this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+    const child = this.child;
+    child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+    if (!frozen || child?.pid === undefined) return;
+    const tasks = `/proc/${String(child.pid)}/task`;
+    const stopped = (): boolean => readdirSync(tasks).every((t) => /\) [tT] /.test(readFileSync(`${tasks}/${t}/stat`, 'utf8')));
+    const deadline = Date.now() + 2000;
+    while (!stopped()) {
+      if (Date.now() > deadline) throw new Error(`${this.name} did not stop within 2 s of SIGSTOP`);
+    }
   }
 
   killSync(): void {
