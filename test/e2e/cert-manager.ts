@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { eventually, kubeconfigPath, kubectl, repoRoot } from '../support/cluster.js';
+import { kubeconfigPath, kubectl, repoRoot, waitEstablished } from '../support/cluster.js';
 import type { Pem } from './tls.js';
 import { applyIn } from './objects.js';
 
@@ -95,13 +95,7 @@ export function startProgram(command: string, args: string[], netns?: string): R
  */
 export async function startCertManagerController(namespace: string, o: { netns?: string; args?: string[] } = {}): Promise<RunningProgram> {
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
-  // Right after a first apply a CRD may have no status yet, and kubectl wait fails at once on that
-  // ("<nil> is of the type <nil>") instead of waiting: ask again until it waits.
-  await eventually(() => kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']), {
-    timeoutMs: 90_000,
-    intervalMs: 1000,
-    description: "cert-manager's CRDs Established",
-  });
+  await waitEstablished('crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io');
   await keepFakeCertificatesOut(namespace);
   return startProgram(controlPlaneBinary('cert-manager-controller'), [`--kubeconfig=${kubeconfigPath()}`, `--namespace=${namespace}`, '--v=1', ...(o.args ?? [])], o.netns);
 }

@@ -142,5 +142,13 @@ export async function installCrds(): Promise<void> {
   for (const file of files) {
     await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(dir, file)]);
   }
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/webstacks.webstack.dev']);
+  await waitEstablished('crd/webstacks.webstack.dev');
+}
+
+/**
+ * Waits until CRDs are Established. Right after a first apply a CRD may have no status yet, and
+ * kubectl wait then fails at once ("<nil> is of the type <nil>") instead of waiting: ask again.
+ */
+export async function waitEstablished(...crds: string[]): Promise<void> {
+  await eventually(() => kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds]), { timeoutMs: 90_000, intervalMs: 1000, description: `${crds.join(', ')} Established` });
 }

@@ -9,7 +9,7 @@ import { createKubeClient } from '../../../operator/kube/config.js';
 import { Discovery } from '../../../operator/kube/discovery.js';
 import { isInvalid, type KubeApiError } from '../../../operator/kube/errors.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
-import { deleteNamespace, eventually, getJson, kubeConfig, kubeconfigPath, kubectl, newNamespace } from '../../support/cluster.js';
+import { deleteNamespace, eventually, getJson, kubeConfig, kubeconfigPath, kubectl, newNamespace, waitEstablished } from '../../support/cluster.js';
 
 const MANAGER = 'webstack-operator-test';
 const CRD_GROUP = 'runtime-test.webstack.dev';
@@ -146,7 +146,7 @@ describe('status apply on a custom resource', () => {
       },
     };
     await kubectl(['apply', '--server-side', '--field-manager', MANAGER, '-f', '-'], { input: JSON.stringify(crd) });
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+    await waitEstablished(`crd/${CRD_NAME}`);
   }, 90_000);
 
   it('writes only status, through the status subresource, idempotently', async () => {
