@@ -32,6 +32,11 @@ export interface EngineFixture {
   app: (server: DatabaseServer) => Promise<mysql.Connection>;
   /** `primary` as the semi-sync primary and the others as its replicas, all replicating, with table shop.t. */
   cluster: (primary: DatabaseServer, ...replicas: DatabaseServer[]) => Promise<{ primary: Instance; replicas: Instance[] }>;
+  /**
+   * Servers a (primary) and b (replica) replicating, then b's IO thread stopped and one commit on a
+   * waiting for the ack no one will send. `pending` is that commit; `waiting`, a's status then.
+   */
+  commitWaitingForAck: (note: string) => Promise<{ primary: Instance; replica: Instance; pending: Promise<unknown>; waiting: InstanceStatus }>;
   insertRows: (server: DatabaseServer, from: number, to: number) => Promise<void>;
   rowCount: (server: DatabaseServer) => Promise<number>;
   /** What the database loop would gather: SQL status of each server, pod facts as given. */
@@ -91,6 +96,20 @@ export function engineFixture(kind: ServerKindName, adapter: EngineAdapter): Eng
     return { primary: p, replicas: rs };
   }
 
+  async function commitWaitingForAck(note: string): Promise<{ primary: Instance; replica: Instance; pending: Promise<unknown>; waiting: InstanceStatus }> {
+    const [a, b] = servers();
+    const { primary, replicas } = await cluster(a, b);
+    const [replica] = replicas;
+    if (!replica) throw new Error('no replica');
+    await replica.stopReplicationIo();
+    const writer = await app(a);
+    const pending = writer.query('INSERT INTO shop.t VALUES (1, ?)', [note]);
+    // Handled where the test awaits it; until then a rejection is expected, not unhandled.
+    pending.catch(() => undefined);
+    const waiting = await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
+    return { primary, replica, pending, waiting };
+  }
+
   async function insertRows(server: DatabaseServer, from: number, to: number): Promise<void> {
     const writer = await app(server);
     for (let id = from; id <= to; id++) await writer.query('INSERT INTO shop.t VALUES (?, ?)', [id, `row ${String(id)}`]);
@@ -127,5 +146,5 @@ export function engineFixture(kind: ServerKindName, adapter: EngineAdapter): Eng
     };
   }
 
-  return { servers, otherCa: () => env?.otherCa ?? '', connect, app, cluster, insertRows, rowCount, observe };
+  return { servers, otherCa: () => env?.otherCa ?? '', connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe };
 }

@@ -11,7 +11,7 @@ import { MariadbGtidSet } from '../../../operator/mysql/mariadb-gtid.js';
 import { seedFromLogicalDump } from '../../../operator/mysql/seed-mariadb.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
 
-const { servers, otherCa, connect, app, cluster, insertRows, rowCount, observe } = engineFixture('mariadb-10.11', mariadb);
+const { servers, otherCa, connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe } = engineFixture('mariadb-10.11', mariadb);
 
 describe('status over verified TLS', () => {
   it('reads a fresh server as reachable, writable, empty and not replicating, then sees its first data', async () => {
@@ -101,17 +101,11 @@ describe('promote and repoint', () => {
 describe('semi-sync and fencing', () => {
   it('shows a commit waiting for an ack, and fencing never acknowledges it', async () => {
     const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await replica.stopReplicationIo();
-
-    const writer = await app(a);
+    const { primary, replica, pending, waiting } = await commitWaitingForAck('waits for an ack');
     let settled = false;
-    const pending = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['waits for an ack']).finally(() => {
+    void pending.finally(() => {
       settled = true;
     });
-    const waiting = await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
     expect(waiting.semiSync.sourceActive).toBe(true);
 
     // read_only waits for commits in progress: fencing cannot complete while the commit waits,
@@ -134,14 +128,8 @@ describe('semi-sync and fencing', () => {
   }, 20_000);
 
   it('fences an old primary stuck on acks by interrupting its waiting commits: their clients get errors, and the commits are errant', async () => {
-    const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await replica.stopReplicationIo(); // as the first step of a failover does
-    const writer = await app(a);
-    const pending = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['never acknowledged']);
-    await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
+    // The replica's IO thread stopped, as the first step of a failover does.
+    const { primary, replica, pending } = await commitWaitingForAck('never acknowledged');
 
     await primary.fence({ lockWaitSeconds: 1, interruptCommitsWaitingForAck: true });
     await expect(pending).rejects.toThrow(/connection|killed|interrupted/i);

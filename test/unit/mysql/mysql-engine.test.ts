@@ -14,7 +14,7 @@ import { openSession } from '../../../operator/mysql/session.js';
 import { OPERATOR } from './servers.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
 
-const { servers, otherCa, connect, app, cluster, insertRows, rowCount, observe } = engineFixture('mysql-9.7', mysql84);
+const { servers, otherCa, connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe } = engineFixture('mysql-9.7', mysql84);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -119,17 +119,11 @@ describe('promote and repoint', () => {
 describe('semi-sync and fencing', () => {
   it('shows a commit waiting for an ack, and fencing never acknowledges it', async () => {
     const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await replica.stopReplicationIo();
-
-    const writer = await app(a);
+    const { primary, replica, pending, waiting } = await commitWaitingForAck('waits for an ack');
     let settled = false;
-    const pending = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['waits for an ack']).finally(() => {
+    void pending.finally(() => {
       settled = true;
     });
-    const waiting = await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
     expect(waiting.semiSync.sourceActive).toBe(true);
 
     const started = Date.now();
@@ -148,14 +142,9 @@ describe('semi-sync and fencing', () => {
   }, 20_000);
 
   it('fences an old primary stuck on acks by interrupting its waiting commits: their clients get errors, and the commits are errant', async () => {
-    const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await replica.stopReplicationIo();
-    const writer = await app(a);
-    const pending = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['never acknowledged']);
-    await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
+    const [a] = servers();
+    // The replica's IO thread stopped, as the first step of a failover does.
+    const { primary, replica, pending } = await commitWaitingForAck('never acknowledged');
 
     await primary.fence({ lockWaitSeconds: 1, interruptCommitsWaitingForAck: true });
     await expect(pending).rejects.toThrow(/connection|killed|interrupted/i);
@@ -172,16 +161,11 @@ describe('semi-sync and fencing', () => {
 describe('durability Preferred: the steps on a real server', () => {
   it('releasing acks lets the waiting commit and the next ones complete; requiring them again makes commits wait for the replica', async () => {
     const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await replica.stopReplicationIo(); // the replica is gone
-    const writer = await app(a);
-    const waiting = writer.query('INSERT INTO shop.t VALUES (1, ?)', ['waited for an ack']);
-    await eventually('a session waiting for an ack', () => primary.status(), (s) => s.semiSync.waitingSessions === 1);
+    // The replica is gone.
+    const { primary, replica, pending } = await commitWaitingForAck('waited for an ack');
 
     await primary.disableSemiSyncSource();
-    await waiting;
+    await pending;
     await insertRows(a, 2, 3);
     expect(await primary.status()).toMatchObject({ readOnly: false, semiSync: { sourceEnabled: false, waitingSessions: 0 } });
 
