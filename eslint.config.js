@@ -6,26 +6,27 @@ import tseslint from 'typescript-eslint';
 /**
  * The operator's layers, each with the folders it may import (besides itself). Data flows one
  * way, WebStack -> render -> apply -> observe -> status, and imports follow it downwards:
- * support/ and api/ are the ground floor, kube/ the edge to the API server, render/ pure over
- * api/, runtime/ the machinery, reconcile/ the object loop, controller/ its wiring; mysql/ is the
- * SQL edge and database/ decides over what it reads (the database loop); agent/ renders and
- * applies the one log agent of all stacks (the agent loop); main.ts wires
- * the controllers, and cli/ is the entry point nothing imports. Folders not listed here (new
- * ones) are held only to "nothing imports cli/ or main.ts" until they get a line.
+ * support/ and api/ are the ground floor, blueprint/ the stack's names and layout contract on it
+ * (read by every loop), kube/ the edge to the API server, render/ pure over those, runtime/ the
+ * machinery (queue, informer, the one controller shape), reconcile/ the object loop, mysql/ the
+ * SQL edge and database/ the database loop, agent/ the shared log agent's loop; controller/
+ * registers the loops on one manager; main.ts wires the operator, and cli/ is the entry point
+ * nothing imports. Folders not listed here (new ones) are held only to "nothing imports cli/ or
+ * main.ts" until they get a line.
  */
 const LAYERS = {
   support: [],
   api: ['support'],
+  blueprint: ['api', 'support'],
   kube: ['support'],
-  render: ['api', 'support'],
+  render: ['api', 'blueprint', 'support'],
   runtime: ['api', 'kube', 'support'],
-  reconcile: ['api', 'kube', 'render', 'runtime', 'support'],
-  // The agent loop: all stacks -> the shared log agent; it reuses the object loop's diff and prune.
-  agent: ['api', 'kube', 'reconcile', 'render', 'runtime', 'support'],
-  controller: ['agent', 'api', 'database', 'kube', 'reconcile', 'runtime', 'support'],
+  reconcile: ['api', 'blueprint', 'kube', 'render', 'runtime', 'support'],
+  // The agent loop's pass: all stacks -> the shared log agent; it reuses the object loop's diff and prune.
+  agent: ['api', 'blueprint', 'kube', 'reconcile', 'render', 'runtime', 'support'],
   mysql: ['api', 'support'],
-  // render/ for the pod layout and names the database pods were rendered with (pure).
-  database: ['api', 'kube', 'mysql', 'render', 'runtime', 'support'],
+  database: ['api', 'blueprint', 'kube', 'mysql', 'runtime', 'support'],
+  controller: ['agent', 'api', 'database', 'kube', 'reconcile', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

@@ -1,5 +1,5 @@
 /**
- * Wires the operator together: client, the WebStack controller (controller/webstack.ts), leader
+ * Wires the operator together: client, the loops on their manager (controller/index.ts), leader
  * election, health and metrics. Only the leader reconciles; a standby keeps warm caches and takes
  * over at once.
  */
@@ -7,13 +7,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION } from './api/identity.js';
 import { MANAGED_SELECTOR } from './api/kinds.js';
-import { setupWebStackController } from './controller/webstack.js';
+import { setupControllers } from './controller/index.js';
 import { ObjectApi } from './kube/apply.js';
 import { KubeClient } from './kube/client.js';
 import { loadKubeConfig } from './kube/config.js';
 import { Discovery } from './kube/discovery.js';
 import { kubeLeaseStore } from './kube/lease.js';
-import { DEFAULT_AGENT_NAMESPACE } from './render/index.js';
+import { DEFAULT_AGENT_NAMESPACE } from './blueprint/agent.js';
 import type { OperatorConfig } from './runtime/config.js';
 import { LeaderElector } from './runtime/leader.js';
 import { createLogger } from './runtime/logger.js';
@@ -48,7 +48,7 @@ export async function startOperator(options: StartOptions): Promise<RunningOpera
   const discovery = new Discovery(client);
   const objects = new ObjectApi(client, discovery);
   const agentNamespace = options.agentNamespace ?? DEFAULT_AGENT_NAMESPACE;
-  const controller = setupWebStackController({ client, discovery, objects, config, agentNamespace, metrics, logger });
+  const controller = setupControllers({ client, discovery, objects, config, agentNamespace, metrics, logger });
   await controller.start();
 
   let elector: LeaderElector | undefined;

@@ -14,11 +14,11 @@
  *
  * judge() is pure; DeliveryMonitor does the I/O (list the agent pods, GET their metrics).
  */
-import type { Logger } from 'pino';
+import { keyOf } from '../api/keys.js';
 import type { KubeClient } from '../kube/client.js';
-import { LOG_AGENT } from '../render/config/layout.js';
-import { routeIds } from '../render/config/log-agent.js';
-import { agentRoute, agentSelector } from '../render/agent.js';
+import { LOG_AGENT } from '../blueprint/layout.js';
+import { routeIds } from '../blueprint/agent.js';
+import { agentRoute, agentSelector } from '../blueprint/agent.js';
 import type { DefaultedWebStack } from '../api/defaults.js';
 import type { LogDelivery } from '../reconcile/status.js';
 
@@ -84,7 +84,6 @@ export interface DeliveryMonitorOptions {
   stacks: () => DefaultedWebStack[];
   /** Called with `namespace/name` when a stack's verdict changes. */
   onChange: (key: string) => void;
-  logger: Logger;
   fetchText?: (url: string) => Promise<string>;
 }
 
@@ -100,7 +99,6 @@ interface PodList {
 
 export class DeliveryMonitor {
   private readonly history = new Map<string, ExporterHistory>();
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: DeliveryMonitorOptions) {}
 
@@ -112,17 +110,7 @@ export class DeliveryMonitor {
     return undefined;
   }
 
-  start(): void {
-    const tick = () => void this.sample().catch((err: unknown) => this.o.logger.warn({ err: String(err) }, 'reading the log agents\' metrics failed'));
-    this.timer = setInterval(tick, SAMPLE_MS);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  /** One sample of every agent pod; pods that do not answer are left out of it. */
+  /** One sample of every agent pod; pods that do not answer are left out of it. The log-agent controller runs one every SAMPLE_MS. */
   async sample(): Promise<void> {
     const selector = Object.entries(agentSelector()).map(([k, v]) => `${k}=${v}`).join(',');
     const pods = (await this.o.client.request({ method: 'GET', path: `/api/v1/namespaces/${this.o.agentNamespace}/pods`, query: { labelSelector: selector } })) as PodList;
@@ -138,7 +126,7 @@ export class DeliveryMonitor {
       const before = this.history.get(exporter);
       const next = judge(before, now);
       this.history.set(exporter, next);
-      if (before?.verdict.failing !== next.verdict.failing) this.o.onChange(`${stack.metadata.namespace ?? ''}/${stack.metadata.name}`);
+      if (before?.verdict.failing !== next.verdict.failing) this.o.onChange(keyOf(stack));
     }
   }
 }

@@ -1,9 +1,9 @@
 /**
- * The agent loop: every WebStack -> one desired log agent (render/agent.ts) -> apply -> prune.
+ * The agent loop's pass: every WebStack -> one desired log agent (render/agent.ts) -> apply -> prune.
  * An aggregate loop, beside the per-stack object loop: its input is the list of all stacks, its
  * output the shared ConfigMap and DaemonSet in the agent namespace, written with a field manager
- * of its own (AGENT_FIELD_MANAGER). It runs on the leader only, one pass at a time; changes that
- * arrive during a pass are coalesced into the next one.
+ * of its own (AGENT_FIELD_MANAGER). Its queue, debounce and retries are the controller's
+ * (controller/log-agent.ts); a pass here is one run.
  *
  * A stack whose sink needs credentials joins the agent once the WebStack reconciler has copied
  * its Secret into the agent namespace (reconcile/desired.ts): the agent's environment references
@@ -19,10 +19,9 @@ import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
 import { satisfies } from '../reconcile/diff.js';
 import { deleteChild } from '../reconcile/prune.js';
-import { agentNames, renderLogAgent, SHARED_AGENT } from '../render/agent.js';
+import { renderLogAgent } from '../render/agent.js';
+import { agentNames, SHARED_AGENT } from '../blueprint/agent.js';
 
-/** Coalesces bursts (a hundred stacks created at once) into one pass. */
-const DEBOUNCE_MS = 2_000;
 const AGENT_KINDS = [
   { apiVersion: 'v1', kind: 'ConfigMap' },
   { apiVersion: 'apps/v1', kind: 'DaemonSet' },
@@ -62,10 +61,6 @@ export interface LogAgentLoopDeps {
 }
 
 export class LogAgentLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private active = false;
   private served: DefaultedWebStack[] = [];
 
   constructor(private readonly deps: LogAgentLoopDeps) {}
@@ -75,51 +70,14 @@ export class LogAgentLoop {
     return this.served;
   }
 
-  start(): void {
-    this.active = true;
-    this.trigger();
-  }
-
-  async stop(): Promise<void> {
-    this.active = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  /** Something the agent depends on changed: a pass soon. */
-  trigger(): void {
-    if (!this.active) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.sync().finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.trigger();
-        }
-      });
-    }, DEBOUNCE_MS);
-    this.timer.unref();
-  }
-
-  /** One pass now (trigger() debounces; tests call this). */
-  async sync(): Promise<void> {
-    const { caches, agentNamespace, images, logger } = this.deps;
-    try {
-      const inputs = agentInputs(this.deps.stacks(), caches, agentNamespace);
-      this.served = inputs.stacks;
-      const desired = renderLogAgent(inputs.stacks, { agentNamespace, images, secretVersions: inputs.secretVersions });
-      await this.apply(desired);
-      await this.prune(desired);
-    } catch (err) {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'log agent pass failed; retrying');
-      this.again = true;
-    }
+  /** One pass; a failure throws, and the controller's queue retries with backoff. */
+  async pass(): Promise<void> {
+    const { caches, agentNamespace, images } = this.deps;
+    const inputs = agentInputs(this.deps.stacks(), caches, agentNamespace);
+    this.served = inputs.stacks;
+    const desired = renderLogAgent(inputs.stacks, { agentNamespace, images, secretVersions: inputs.secretVersions });
+    await this.apply(desired);
+    await this.prune(desired);
   }
 
   /** Writes only what differs from the cache, so a steady state makes no request. */

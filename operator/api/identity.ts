@@ -19,6 +19,8 @@ export const PLURAL = 'webstacks';
 export const FIELD_MANAGER = 'webstack-operator';
 /** The agent loop's own manager (operator/agent/): the shared log agent is no stack's child. */
 export const AGENT_FIELD_MANAGER = 'webstack-operator-log-agent';
+/** The database loop's own manager (operator/database/): `status.database` and the pods' role labels. */
+export const DATABASE_FIELD_MANAGER = 'webstack-operator-database';
 /** Value of MANAGED_BY_LABEL on every child; the informers select on it. */
 export const MANAGED_BY = 'webstack-operator';
 

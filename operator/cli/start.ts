@@ -18,7 +18,7 @@ import { loadKubeConfig } from '../kube/config.js';
 import { Discovery } from '../kube/discovery.js';
 import type { KubeObject } from '../kube/types.js';
 import { startOperator } from '../main.js';
-import { DEFAULT_AGENT_NAMESPACE } from '../render/index.js';
+import { DEFAULT_AGENT_NAMESPACE } from '../blueprint/agent.js';
 import { parseConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 

@@ -13,9 +13,9 @@ import { mysql84 } from '../mysql/mysql84.js';
 import { semiSyncAckCount, type EngineAdapter } from '../mysql/engine.js';
 import { observeInstance } from '../mysql/instance.js';
 import type { ConnectionTarget, ReplicationSource } from '../mysql/types.js';
-import { MYSQL, TLS_FILES, podHost, stackNamespace } from '../render/config/layout.js';
-import { names } from '../render/names.js';
-import { stackPlan } from '../render/plan.js';
+import { MYSQL, TLS_FILES, podHost, stackNamespace } from '../blueprint/layout.js';
+import { names } from '../blueprint/names.js';
+import { stackPlan } from '../blueprint/plan.js';
 import type { ClusterFacts, InstanceFacts, PodFacts } from './facts.js';
 
 export const adapterOf = (stack: DefaultedWebStack): EngineAdapter => (stack.spec.database.engine === 'mariadb' ? mariadb : mysql84);

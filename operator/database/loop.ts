@@ -7,7 +7,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { withDefaults, type DefaultedWebStack } from '../api/defaults.js';
-import { API_VERSION, DB_ROLE_LABEL, KIND } from '../api/identity.js';
+import { API_VERSION, DATABASE_FIELD_MANAGER, DB_ROLE_LABEL, KIND } from '../api/identity.js';
+import { splitStackKey } from '../api/keys.js';
 import type { DatabaseInstanceStatus, DatabaseStatus, WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
@@ -19,9 +20,6 @@ import { ExclusionGate } from './exclusion-gate.js';
 import type { ClusterFacts } from './facts.js';
 import { gatherCluster, wiring } from './gather.js';
 import { primaryIsWaitingForAcks } from './predicates.js';
-
-/** Field manager of `status.database` and of the role labels. */
-export const DATABASE_FIELD_MANAGER = 'webstack-operator-database';
 
 /** How soon the loop looks again: often while something is wrong, calmly when all is well. */
 const RECHECK_MS = { healthy: 10_000, busy: 2_000 } as const;
@@ -49,7 +47,7 @@ export class DatabaseLoop {
   }
 
   async reconcile(key: string, log: Logger): Promise<ProcessResult | undefined> {
-    const [namespace = '', name = ''] = key.split('/');
+    const { namespace, name } = splitStackKey(key);
     const raw = this.deps.stacks.get(namespace, name);
     if (!raw || raw.metadata.deletionTimestamp) return undefined;
     const stack = withDefaults(raw);

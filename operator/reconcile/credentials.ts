@@ -13,8 +13,8 @@ import type { ObjectApi } from '../kube/apply.js';
 import { isAlreadyExists } from '../kube/errors.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { MYSQL } from '../render/config/layout.js';
-import { commonLabels, names } from '../render/names.js';
+import { MYSQL } from '../blueprint/layout.js';
+import { commonLabels, names } from '../blueprint/names.js';
 import { ownerLabels } from './ownership.js';
 
 /** Returns the Secret's resourceVersion, which the database pods' config hash covers. */

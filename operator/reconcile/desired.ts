@@ -8,8 +8,8 @@ import type { Peer } from '../api/types.js';
 import type { WebStack } from '../api/types.js';
 import type { KubeObject } from '../kube/types.js';
 import { render, type RenderFacts } from '../render/index.js';
-import { agentNames } from '../render/agent.js';
-import { commonLabels, names } from '../render/names.js';
+import { agentNames } from '../blueprint/agent.js';
+import { commonLabels, names } from '../blueprint/names.js';
 import type { Gathered, SecretWithData } from './gather.js';
 import { own } from './ownership.js';
 

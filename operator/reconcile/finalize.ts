@@ -11,7 +11,7 @@ import type { WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { isNotFound } from '../kube/errors.js';
 import type { Lookup } from '../kube/lookup.js';
-import { names } from '../render/names.js';
+import { names } from '../blueprint/names.js';
 import { ownedChildren } from './ownership.js';
 import { deleteChild } from './prune.js';
 

@@ -9,7 +9,7 @@ import type { ObjectApi } from '../kube/apply.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
 import type { ExistingState } from '../render/index.js';
-import { names } from '../render/names.js';
+import { names } from '../blueprint/names.js';
 
 /** What a reconcile knows before it writes. */
 export interface Gathered {

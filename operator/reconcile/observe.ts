@@ -6,8 +6,8 @@ import type { DefaultedWebStack } from '../api/defaults.js';
 import { DB_ROLE_LABEL } from '../api/identity.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { SHARED_AGENT } from '../render/agent.js';
-import { names } from '../render/names.js';
+import { SHARED_AGENT } from '../blueprint/agent.js';
+import { names } from '../blueprint/names.js';
 import type { CertificateState, Observation, WorkloadState } from './status.js';
 
 interface ContainerStatus {

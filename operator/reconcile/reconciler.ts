@@ -12,6 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { withDefaults } from '../api/defaults.js';
 import { API_VERSION, FIELD_MANAGER, KIND, type OptionalApis } from '../api/identity.js';
+import { splitStackKey } from '../api/keys.js';
 import type { ImageCatalog } from '../api/images.js';
 import type { Peer, WebStack, WebStackStatus } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
@@ -73,7 +74,7 @@ export class Reconciler {
 
   async reconcile(key: string, log: Logger): Promise<ProcessResult | undefined> {
     const { caches, objects, agentNamespace } = this.deps;
-    const [namespace = '', name = ''] = key.split('/');
+    const { namespace, name } = splitStackKey(key);
     const raw = this.deps.stacks.get(namespace, name);
     if (!raw) return undefined; // Deleted: owner references let the garbage collector take the children.
     if (raw.metadata.deletionTimestamp) {

@@ -7,7 +7,7 @@
 import type { DefaultedWebStack } from '../api/defaults.js';
 import { OPTIONAL_APIS } from '../api/identity.js';
 import type { Condition, ConditionStatus, ConditionType, DatabaseStatus, Phase, Tier, WebStackStatus } from '../api/types.js';
-import { names } from '../render/names.js';
+import { names } from '../blueprint/names.js';
 import { volumeIsSized, type VolumeState } from './volumes.js';
 
 export interface WorkloadState {

@@ -13,8 +13,8 @@ import type { ObjectApi } from '../kube/apply.js';
 import { isInvalid, KubeApiError } from '../kube/errors.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { DATA_VOLUME } from '../render/database.js';
-import { names } from '../render/names.js';
+import { DATA_VOLUME } from '../blueprint/layout.js';
+import { names } from '../blueprint/names.js';
 import { parseQuantity } from '../support/quantity.js';
 
 export interface Claim extends KubeObject {

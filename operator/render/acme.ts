@@ -11,7 +11,7 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import type { DefaultedWebStack } from '../api/defaults.js';
-import { ACME } from './config/layout.js';
+import { ACME } from '../blueprint/layout.js';
 import { id, meta, type RenderContext } from './context.js';
 import { servicePort } from './pod.js';
 

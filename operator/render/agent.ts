@@ -14,50 +14,18 @@
  * never touch them. The copies of the stacks' sink Secrets stay per stack (the WebStack reconciler
  * writes them, with owner labels); this DaemonSet reads each through environment variables.
  */
-import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { DefaultedWebStack } from '../api/defaults.js';
-import { COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL } from '../api/identity.js';
+import { CONFIG_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../api/identity.js';
+import { AGENT_STATE_ROOT, agentNames, agentRoute, agentSelector, SHARED_AGENT, type AgentRoute } from '../blueprint/agent.js';
 import { DEFAULT_IMAGES, type ImageCatalog } from '../api/images.js';
-import { LOG_AGENT } from './config/layout.js';
-import { agentEnv, renderLogAgentConfig, type AgentRoute } from './config/log-agent.js';
-import { DEFAULT_AGENT_NAMESPACE, id, type KubeObject } from './context.js';
+import { LOG_AGENT } from '../blueprint/layout.js';
+import { agentEnv, renderLogAgentConfig } from './config/log-agent.js';
+import { id, type KubeObject } from './context.js';
+import { DEFAULT_AGENT_NAMESPACE } from '../blueprint/agent.js';
 import { configHash, secretsReadBy } from './hash.js';
 import { configMapVolume, httpProbe, mount } from './pod.js';
-
-/** Where the agent keeps, per stack, its read offsets and sending queue on the node. */
-export const AGENT_STATE_ROOT = '/var/lib/webstack-log-agent';
-
-/** The shared agent's objects in the agent namespace. */
-export const SHARED_AGENT = {
-  daemonSet: 'webstack-log-agent',
-  config: 'webstack-log-agent-config',
-  /** On the shared agent's objects and pods only (its selector): no per-stack object carries it. */
-  label: 'webstack.dev/log-agent',
-  labelValue: 'shared',
-} as const;
-
-/**
- * Per-stack names in the shared agent namespace: `<namespace>-<stack>` is not unique (`a-b`/`c`
- * and `a`/`b-c`) and can exceed 63 characters, so it is cut to 37 and followed by a hash of the
- * pair. `base` keys the stack's pipeline, its state folder and its Secret copy.
- */
-export function agentNames(namespace: string, stack: string) {
-  const hash = createHash('sha256').update(`${namespace}/${stack}`).digest('hex').slice(0, 8);
-  const base = `${`${namespace}-${stack}`.slice(0, 37).replace(/-+$/, '')}-${hash}`;
-  return {
-    base,
-    hash,
-    /** The controller copies spec.logging.sink.credentialsSecretRef here: a pod can only read Secrets of its own namespace. */
-    sinkSecret: `${base}-log-sink`,
-  };
-}
-
-export function agentRoute(stack: DefaultedWebStack): AgentRoute {
-  const n = agentNames(stack.metadata.namespace ?? '', stack.metadata.name);
-  return { key: n.base, envSuffix: n.hash.toUpperCase(), stack };
-}
 
 export interface AgentFacts {
   agentNamespace?: string;
@@ -66,7 +34,6 @@ export interface AgentFacts {
   secretVersions?: Readonly<Record<string, string>>;
 }
 
-export const agentSelector = (): Record<string, string> => ({ [NAME_LABEL]: 'webstack', [COMPONENT_LABEL]: 'log-agent', [SHARED_AGENT.label]: SHARED_AGENT.labelValue });
 const agentLabels = (): Record<string, string> => ({ ...agentSelector(), [MANAGED_BY_LABEL]: MANAGED_BY });
 
 // Fixed: the agent is not part of any spec. The config's memory_limiter keeps it below the limit;

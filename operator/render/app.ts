@@ -11,9 +11,9 @@ import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
 import { VARIANT_LABEL } from '../api/identity.js';
 import { renderAppProxyConfig } from './config/app-proxy.js';
-import { APP, APP_PROXY, MYSQL, TLS_FILES } from './config/layout.js';
+import { APP, APP_PROXY, MYSQL, TLS_FILES } from '../blueprint/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { selectorLabels } from './names.js';
+import { selectorLabels } from '../blueprint/names.js';
 import {
   SIDECAR_RESOURCES,
   UID,

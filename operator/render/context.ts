@@ -16,10 +16,10 @@ import { Construct } from 'constructs';
 import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
 import { DEFAULT_IMAGES, type ImageCatalog } from '../api/images.js';
 import type { Peer } from '../api/types.js';
-import { serviceHost, stackNamespace } from './config/layout.js';
+import { serviceHost, stackNamespace } from '../blueprint/layout.js';
 import { stackImages, type StackImages } from './images.js';
-import { commonLabels, names, type Component } from './names.js';
-import { stackPlan, type StackPlan } from './plan.js';
+import { commonLabels, names, type Component } from '../blueprint/names.js';
+import { stackPlan, type StackPlan } from '../blueprint/plan.js';
 
 /** What the controller learned from the cluster; render reads nothing else. */
 export interface RenderFacts {
@@ -58,8 +58,6 @@ export interface ExistingState {
   /** podManagementPolicy of the StatefulSet, immutable too (stacks created before 0.x used OrderedReady). */
   mysqlPodManagementPolicy?: 'OrderedReady' | 'Parallel';
 }
-
-export const DEFAULT_AGENT_NAMESPACE = 'webstack-system';
 
 /** A rendered object: plain JSON, ready for server-side apply. */
 export interface KubeObject {

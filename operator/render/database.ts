@@ -7,10 +7,10 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
-import { MYSQL } from './config/layout.js';
+import { DATA_VOLUME, MYSQL } from '../blueprint/layout.js';
 import { engineFiles, renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
-import { selectorLabels } from './names.js';
+import { selectorLabels } from '../blueprint/names.js';
 import {
   SIDECAR_RESOURCES,
   UID,
@@ -27,8 +27,6 @@ import {
   tcpProbe,
 } from './pod.js';
 import { DB_ROLE_LABEL } from '../api/identity.js';
-
-export const DATA_VOLUME = 'data';
 
 /** `<admin> ping` over TCP: exits 0 once the server answers, even "access denied", so it needs no password. */
 function pingProbe(admin: string, timing: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number }): k8s.Probe {

@@ -18,9 +18,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { INSTANCE_LABEL, NAME_LABEL } from '../api/identity.js';
 import type { Peer, PortSpec, Tier } from '../api/types.js';
-import { ACME, HAPROXY, MYSQL, NGINX } from './config/layout.js';
+import { ACME, HAPROXY, MYSQL, NGINX } from '../blueprint/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { selectorLabels, type Component } from './names.js';
+import { selectorLabels, type Component } from '../blueprint/names.js';
 
 const TCP = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 

@@ -21,7 +21,7 @@ import { renderTls } from './tls.js';
 import { renderWeb } from './web.js';
 
 export type { ExistingState, KubeObject, RenderFacts } from './context.js';
-export { DEFAULT_AGENT_NAMESPACE, PHASES } from './context.js';
+export { PHASES } from './context.js';
 
 export function render(stack: DefaultedWebStack, facts: RenderFacts): KubeObject[] {
   const ctx = newContext(stack, facts);

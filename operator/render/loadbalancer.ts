@@ -5,9 +5,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
 import { renderHaproxyConfig } from './config/haproxy.js';
-import { HAPROXY, TLS_FILES } from './config/layout.js';
+import { HAPROXY, TLS_FILES } from '../blueprint/layout.js';
 import { id, meta, type RenderContext } from './context.js';
-import { selectorLabels } from './names.js';
+import { selectorLabels } from '../blueprint/names.js';
 import {
   UID,
   configMapVolume,

@@ -6,10 +6,10 @@
  * `namespace` and `pod`, the labels a PodMonitor attaches.
  */
 import { OPTIONAL_APIS } from '../api/identity.js';
-import { HAPROXY } from './config/layout.js';
+import { HAPROXY } from '../blueprint/layout.js';
 import { renderPrometheusRuleGroups } from './config/prometheus-rules.js';
 import { customResource, meta, type RenderContext } from './context.js';
-import { selectorLabels, type Component } from './names.js';
+import { selectorLabels, type Component } from '../blueprint/names.js';
 
 const MONITORING_API = OPTIONAL_APIS.prometheusOperator.apiVersion;
 

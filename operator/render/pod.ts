@@ -9,7 +9,7 @@ import { CONFIG_HASH_ANNOTATION } from '../api/identity.js';
 import type { Resources, SpreadMode } from '../api/types.js';
 import { id, meta, type RenderContext } from './context.js';
 import { configHash, secretsReadBy } from './hash.js';
-import { commonLabels, type Component } from './names.js';
+import { commonLabels, type Component } from '../blueprint/names.js';
 
 /**
  * Numeric ids of the images' own non-root users. Numeric, because the kubelet can only enforce

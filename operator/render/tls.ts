@@ -12,9 +12,9 @@
  */
 import { OPTIONAL_APIS, TEMPORARY_CERTIFICATE_ANNOTATION } from '../api/identity.js';
 import { renderAcmeSolverServices } from './acme.js';
-import { serviceHost } from './config/layout.js';
+import { serviceHost } from '../blueprint/layout.js';
 import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
-import { commonLabels } from './names.js';
+import { commonLabels } from '../blueprint/names.js';
 
 const { apiVersion: CERT_MANAGER_API, group: CERT_MANAGER_GROUP } = OPTIONAL_APIS.certManager;
 

@@ -4,10 +4,10 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import { DEFAULTS } from '../api/defaults.js';
-import { NGINX, TLS_FILES } from './config/layout.js';
+import { NGINX, TLS_FILES } from '../blueprint/layout.js';
 import { renderNginxConfig, renderNginxStartScript } from './config/nginx.js';
 import { id, meta, type RenderContext } from './context.js';
-import { selectorLabels } from './names.js';
+import { selectorLabels } from '../blueprint/names.js';
 import {
   SIDECAR_RESOURCES,
   UID,

@@ -15,7 +15,7 @@ import type { WebStack } from '../../operator/api/types.js';
 import { openSession } from '../../operator/mysql/session.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
-import { podHost } from '../../operator/render/config/layout.js';
+import { podHost } from '../../operator/blueprint/layout.js';
 import { startCertManager, type RunningProgram } from './cert-manager.js';
 import { realCluster, realNodeCount } from './host.js';
 import { applyIn, image } from './objects.js';

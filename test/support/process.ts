@@ -14,8 +14,8 @@ import { CHILD_KINDS } from '../../operator/api/kinds.js';
 import type { Condition, WebStack } from '../../operator/api/types.js';
 import type { KubeObject } from '../../operator/kube/types.js';
 import { render } from '../../operator/render/index.js';
-import { agentNames } from '../../operator/render/agent.js';
-import { names } from '../../operator/render/names.js';
+import { agentNames } from '../../operator/blueprint/agent.js';
+import { names } from '../../operator/blueprint/names.js';
 import { getJson, kubeconfigPath, kubectl, repoRoot } from './cluster.js';
 import { AGENT_NAMESPACE, CLUSTER_FLAGS } from './operator.js';
 

@@ -7,8 +7,8 @@
  * presents its `<stack>-web-tls` (client auth usage). The app sees the request as Nginx sent it
  * (X-Forwarded-* included); the proxy adds nothing but the TLS.
  */
-import type { StackPlan } from '../plan.js';
-import { APP_PROXY, RESPONSE_TIMEOUT_S, TLS_FILES } from './layout.js';
+import type { StackPlan } from '../../blueprint/plan.js';
+import { APP_PROXY, RESPONSE_TIMEOUT_S, TLS_FILES } from '../../blueprint/layout.js';
 import { UPGRADE_MAP, tempPaths } from './nginx.js';
 
 export function renderAppProxyConfig(plan: StackPlan): string | undefined {

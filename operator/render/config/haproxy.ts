@@ -4,10 +4,10 @@
  * so it only uses keywords both versions accept.
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
-import { names } from '../names.js';
-import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
+import { names } from '../../blueprint/names.js';
+import { stackPlan, type StackPlan, type TlsPlan } from '../../blueprint/plan.js';
 import { acmeRoutes } from '../acme.js';
-import { ACME, HAPROXY, NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
+import { ACME, HAPROXY, NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from '../../blueprint/layout.js';
 
 /** Mode-independent settings shared by every frontend and backend. */
 function globalAndDefaults(title: string): string[] {

@@ -14,49 +14,20 @@
  */
 import { stringify } from 'yaml';
 import type { LogSinkType } from '../../api/types.js';
-import type { DefaultedWebStack } from '../../api/defaults.js';
-import { names } from '../names.js';
-import { LOG_AGENT, stackNamespace } from './layout.js';
+import { routeIds, type AgentRoute } from '../../blueprint/agent.js';
+import { names } from '../../blueprint/names.js';
+import { LOG_AGENT, stackNamespace } from '../../blueprint/layout.js';
 
 const env = (name: string): string => `\${env:${name}}`;
 
-/** The exporter type a sink type uses; the stack's exporter is `<type>/<stack key>`. */
-export const SINK_EXPORTERS: Record<LogSinkType, string> = {
-  stdout: 'debug',
-  sumologic: 'sumologic',
-  loki: 'otlp_http',
-  elasticsearch: 'elasticsearch',
-  otlp: 'otlp_http',
-};
-
 /** Sinks that store metrics too; Loki and (here) Elasticsearch take logs only. */
 const METRIC_SINKS: ReadonlySet<LogSinkType> = new Set(['stdout', 'sumologic', 'otlp']);
-
-/** One stack as the agent sees it; `key` is unique and stable (render/agent.ts, agentNames). */
-export interface AgentRoute {
-  key: string;
-  /** Upper-case hex, the suffix of the stack's environment variables. */
-  envSuffix: string;
-  stack: DefaultedWebStack;
-}
 
 /** The environment variables the stack's exporter reads (render/agent.ts sets them from its Secret copy). */
 export function agentEnv(route: Pick<AgentRoute, 'envSuffix'>) {
   return {
     sinkEndpoint: `${LOG_AGENT.env.sinkEndpoint}_${route.envSuffix}`,
     sinkAuthorization: `${LOG_AGENT.env.sinkAuthorization}_${route.envSuffix}`,
-  };
-}
-
-/** Component ids of a stack's pipeline. */
-export function routeIds(route: AgentRoute) {
-  const type = route.stack.spec.logging.sink.type;
-  return {
-    receiver: `file_log/${route.key}`,
-    processor: `resource/${route.key}`,
-    exporter: `${SINK_EXPORTERS[type]}/${route.key}`,
-    storage: `file_storage/${route.key}`,
-    pipeline: `logs/${route.key}`,
   };
 }
 

@@ -9,9 +9,9 @@
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import type { DatabaseEngine } from '../../api/types.js';
 import { parseQuantity } from '../../support/quantity.js';
-import { names } from '../names.js';
-import { stackPlan, type StackPlan, type TlsPlan } from '../plan.js';
-import { MYSQL, TLS_FILES, podHost, stackNamespace } from './layout.js';
+import { names } from '../../blueprint/names.js';
+import { stackPlan, type StackPlan, type TlsPlan } from '../../blueprint/plan.js';
+import { MYSQL, TLS_FILES, podHost, stackNamespace } from '../../blueprint/layout.js';
 
 /** What differs between the engines in the pod: programs, settings and statements. */
 export interface EngineFiles {

@@ -5,9 +5,9 @@
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { parseQuantity } from '../../support/quantity.js';
-import { names } from '../names.js';
-import { stackPlan, type HopTls, type StackPlan, type TlsPlan } from '../plan.js';
-import { NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from './layout.js';
+import { names } from '../../blueprint/names.js';
+import { stackPlan, type HopTls, type StackPlan, type TlsPlan } from '../../blueprint/plan.js';
+import { NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from '../../blueprint/layout.js';
 
 /**
  * Only HAProxy connects to the main port (NetworkPolicy), and it sends the client address in a

@@ -7,9 +7,9 @@
  * does not pick up the pods of a stack called `foo-lb`.
  */
 import type { DefaultedWebStack } from '../../api/defaults.js';
-import { names } from '../names.js';
-import { stackPlan, type StackPlan } from '../plan.js';
-import { stackNamespace } from './layout.js';
+import { names } from '../../blueprint/names.js';
+import { stackPlan, type StackPlan } from '../../blueprint/plan.js';
+import { stackNamespace } from '../../blueprint/layout.js';
 
 export interface RecordingRule {
   record: string;

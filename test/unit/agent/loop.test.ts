@@ -8,7 +8,7 @@ import { LogAgentLoop } from '../../../operator/agent/loop.js';
 import { imageCatalog } from '../../../operator/api/images.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
-import { agentNames, SHARED_AGENT } from '../../../operator/render/agent.js';
+import { agentNames, SHARED_AGENT } from '../../../operator/blueprint/agent.js';
 import { CONFIG_HASH_ANNOTATION } from '../../../operator/api/identity.js';
 import { example } from '../render/helpers.js';
 import { clone, FakeCluster, type Write } from '../reconcile/fake-cluster.js';
@@ -31,7 +31,7 @@ const names = (writes: Write[]) => writes.map((w) => `${w.verb} ${w.kind}/${w.na
 const hash = () => (cluster.get('DaemonSet', AGENTS, SHARED_AGENT.daemonSet) as (KubeObject & { spec: { template: { metadata: { annotations: Record<string, string> } } } }) | undefined)?.spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION];
 
 async function sync(): Promise<Write[]> {
-  await loop.sync();
+  await loop.pass();
   return cluster.takeWrites();
 }
 

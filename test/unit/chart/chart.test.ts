@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { kubernetesVersion } from '../../../hack/gen-manifests.js';
 import { DEFAULT_IMAGES, imageCatalog } from '../../../operator/api/images.js';
-import { DEFAULT_AGENT_NAMESPACE } from '../../../operator/render/index.js';
+import { DEFAULT_AGENT_NAMESPACE } from '../../../operator/blueprint/agent.js';
 import { LOG_LEVELS } from '../../../operator/runtime/logger.js';
 import { parseConfig } from '../../../operator/runtime/config.js';
 import { repoRoot } from '../../support/cluster.js';

@@ -4,8 +4,8 @@ import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import { renderAppProxyConfig } from '../../../operator/render/config/app-proxy.js';
-import { APP_PROXY } from '../../../operator/render/config/layout.js';
-import { stackPlan } from '../../../operator/render/plan.js';
+import { APP_PROXY } from '../../../operator/blueprint/layout.js';
+import { stackPlan } from '../../../operator/blueprint/plan.js';
 import { FULL, MINIMAL, Sandbox, inMode, installCertificates, requireProgram } from './helpers.js';
 
 const LAYOUT_DIRS = [APP_PROXY.confDir, APP_PROXY.certDir, APP_PROXY.caDir, APP_PROXY.runDir];

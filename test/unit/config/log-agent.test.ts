@@ -17,9 +17,10 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { parse, stringify } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
 import type { LogSinkSpec, LogSinkType, WebStack } from '../../../operator/api/types.js';
-import { agentRoute } from '../../../operator/render/agent.js';
-import { LOG_AGENT } from '../../../operator/render/config/layout.js';
-import { SINK_EXPORTERS, agentEnv, renderLogAgentConfig, routeIds } from '../../../operator/render/config/log-agent.js';
+import { agentRoute } from '../../../operator/blueprint/agent.js';
+import { LOG_AGENT } from '../../../operator/blueprint/layout.js';
+import { agentEnv, renderLogAgentConfig } from '../../../operator/render/config/log-agent.js';
+import { SINK_EXPORTERS, routeIds } from '../../../operator/blueprint/agent.js';
 import { MINIMAL, Sandbox, run } from './helpers.js';
 
 interface Pipeline {

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { MYSQL } from '../../../operator/render/config/layout.js';
+import { MYSQL } from '../../../operator/blueprint/layout.js';
 import { renderMysqlConfig } from '../../../operator/render/config/mysql.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NGINX } from '../../../operator/render/config/layout.js';
+import { NGINX } from '../../../operator/blueprint/layout.js';
 import { renderNginxConfig, renderNginxStartScript } from '../../../operator/render/config/nginx.js';
 import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from './helpers.js';
 

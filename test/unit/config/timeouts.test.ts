@@ -8,7 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { renderAppProxyConfig } from '../../../operator/render/config/app-proxy.js';
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { renderNginxConfig } from '../../../operator/render/config/nginx.js';
-import { stackPlan } from '../../../operator/render/plan.js';
+import { stackPlan } from '../../../operator/blueprint/plan.js';
 import { MINIMAL, inMode } from './helpers.js';
 
 const seconds = (config: string, directive: RegExp): number[] => [...config.matchAll(directive)].map((m) => Number(m[1]));

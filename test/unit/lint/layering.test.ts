@@ -20,26 +20,43 @@ const importing = (from: string) => `import * as m from '${from}';\nexport const
 
 describe('layering', () => {
   it.each([
-    ['operator/render/names.ts', '../reconcile/reconciler.js', 'render/ may import only api/, support/'],
-    ['operator/render/config/layout.ts', '../../kube/client.js', 'render/ may import only api/, support/'],
+    ['operator/render/web.ts', '../reconcile/reconciler.js', 'render/ may import only api/, blueprint/, support/'],
+    ['operator/render/config/nginx.ts', '../../kube/client.js', 'render/ may import only api/, blueprint/, support/'],
+    ['operator/blueprint/names.ts', '../render/web.js', 'blueprint/ may import only api/, support/'],
+    ['operator/blueprint/layout.ts', '../kube/client.js', 'blueprint/ may import only api/, support/'],
+    ['operator/database/gather.ts', '../render/web.js', 'database/ may import only'],
     ['operator/kube/events.ts', '../runtime/queue.js', 'kube/ may import only support/'],
-    ['operator/api/identity.ts', '../render/names.js', 'api/ may import only support/'],
+    ['operator/api/identity.ts', '../blueprint/names.js', 'api/ may import only support/'],
     ['operator/support/clock.ts', '../api/identity.js', 'support/ may import only node and npm modules'],
-    ['operator/reconcile/plan.ts', '../controller/webstack.js', 'reconcile/ may import only'],
+    ['operator/reconcile/plan.ts', '../controller/manager.js', 'reconcile/ may import only'],
     ['operator/reconcile/plan.ts', '../cli/webstack.js', 'reconcile/ may import only'],
-    ['operator/controller/webstack.ts', '../main.js', 'main.ts wires the operator'],
+    ['operator/runtime/controller.ts', '../controller/manager.js', 'runtime/ may import only'],
+    ['operator/controller/manager.ts', '../main.js', 'main.ts wires the operator'],
     ['operator/main.ts', './cli/start.js', 'cli/ is the entry point'],
   ])('%s may not import %s', async (file, from, message) => {
     expect((await messages(file, importing(from), 'no-restricted-imports')).join('\n')).toContain(message);
   });
 
   it.each([
-    ['operator/render/names.ts', '../api/identity.js'],
+    ['operator/blueprint/names.ts', '../api/identity.js'],
+    ['operator/render/web.ts', '../blueprint/layout.js'],
+    ['operator/database/gather.ts', '../blueprint/plan.js'],
     ['operator/kube/events.ts', '../support/clock.js'],
     ['operator/reconcile/plan.ts', '../render/index.js'],
-    ['operator/controller/webstack.ts', '../reconcile/reconciler.js'],
+    ['operator/controller/objects.ts', '../reconcile/reconciler.js'],
   ])('%s may import %s', async (file, from) => {
     expect(await messages(file, importing(from), 'no-restricted-imports')).toEqual([]);
+  });
+
+  it('every folder of operator/ has a line in LAYERS and in the README\'s folder map', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const folders = readdirSync(path.join(root, 'operator'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const config = readFileSync(path.join(root, 'eslint.config.js'), 'utf8');
+    const layers = /const LAYERS = \{([^}]*)\}/.exec(config)?.[1] ?? '';
+    const inLayers = [...layers.matchAll(/^\s*(\w+):/gm)].map((m) => m[1] ?? '');
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const inReadme = [...readme.matchAll(/^\| `operator\/(\w+)\/` \|/gm)].map((m) => m[1] ?? '');
+    expect({ layers: [...inLayers, 'cli'].sort(), readme: [...inReadme].sort() }).toEqual({ layers: folders, readme: folders });
   });
 });
 

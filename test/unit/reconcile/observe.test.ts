@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { observe } from '../../../operator/reconcile/observe.js';
-import { names } from '../../../operator/render/names.js';
+import { names } from '../../../operator/blueprint/names.js';
 import { FakeCluster } from './fake-cluster.js';
 import { stack } from './observations.js';
 

@@ -17,8 +17,8 @@ import { imageCatalog } from '../../../operator/api/images.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { Reconciler } from '../../../operator/reconcile/reconciler.js';
-import { agentNames } from '../../../operator/render/agent.js';
-import { names } from '../../../operator/render/names.js';
+import { agentNames } from '../../../operator/blueprint/agent.js';
+import { names } from '../../../operator/blueprint/names.js';
 import { example } from '../render/helpers.js';
 import { clone, FakeCluster, type Write } from './fake-cluster.js';
 

@@ -9,8 +9,9 @@ import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defa
 import { CONFIG_HASH_ANNOTATION, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../../../operator/api/identity.js';
 import { imageCatalog } from '../../../operator/api/images.js';
 import type { WebStack } from '../../../operator/api/types.js';
-import { agentNames, renderLogAgent, SHARED_AGENT } from '../../../operator/render/agent.js';
-import { LOG_AGENT } from '../../../operator/render/config/layout.js';
+import { renderLogAgent } from '../../../operator/render/agent.js';
+import { agentNames, SHARED_AGENT } from '../../../operator/blueprint/agent.js';
+import { LOG_AGENT } from '../../../operator/blueprint/layout.js';
 import type { KubeObject } from '../../../operator/render/index.js';
 import { example } from './helpers.js';
 

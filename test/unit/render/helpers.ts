@@ -13,7 +13,7 @@ import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LAB
 import type { WebStack } from '../../../operator/api/types.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import type { KubeObject, RenderFacts } from '../../../operator/render/index.js';
-import { ACME } from '../../../operator/render/config/layout.js';
+import { ACME } from '../../../operator/blueprint/layout.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 

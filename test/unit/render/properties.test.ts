@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import { render } from '../../../operator/render/index.js';
-import { names } from '../../../operator/render/names.js';
+import { names } from '../../../operator/blueprint/names.js';
 import { factsArbitrary, webStackArbitrary } from './arbitraries.js';
 import { find, invariantViolations, spec } from './helpers.js';
 

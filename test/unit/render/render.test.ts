@@ -3,7 +3,7 @@ import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defa
 import { CONFIG_HASH_ANNOTATION, DB_ROLE_LABEL, MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
 import type { TLSMode } from '../../../operator/api/types.js';
 import { render, PHASES, type KubeObject } from '../../../operator/render/index.js';
-import { names } from '../../../operator/render/names.js';
+import { names } from '../../../operator/blueprint/names.js';
 import { ALL_FACTS, byKind, example, find, invariantViolations, spec, workloads } from './helpers.js';
 
 const refs = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);

@@ -6,7 +6,7 @@
  * as non-root with all capabilities dropped; every path a program writes to is an emptyDir
  * because the root filesystems are read-only.
  */
-import type { DefaultedWebStack } from '../../api/defaults.js';
+import type { DefaultedWebStack } from '../api/defaults.js';
 
 /**
  * HAProxy resolves the web tier at run time with its own DNS client, which ignores the search
@@ -156,6 +156,9 @@ export const APP_PROXY = {
   caDir: '/etc/webstack/app-proxy/ca',
   runDir: '/var/run/app-proxy',
 } as const;
+
+/** The volume claim template of the database StatefulSet: each instance's data directory (its PVC is `data-<pod>`). */
+export const DATA_VOLUME = 'data';
 
 /**
  * The database (engine mysql: image mysql:<version>; engine mariadb: mariadb:<version>; both run as

@@ -12,7 +12,7 @@
  */
 import type { DefaultedSpec, DefaultedWebStack } from '../api/defaults.js';
 import type { TLSMode } from '../api/types.js';
-import { APP_PROXY, NGINX } from './config/layout.js';
+import { APP_PROXY, NGINX } from './layout.js';
 import { names } from './names.js';
 
 /** One hop inside the stack. */
