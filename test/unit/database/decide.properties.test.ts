@@ -232,11 +232,14 @@ describe('decide properties', () => {
     });
   });
 
-  it('acts only on instances of the cluster, and only on answering ones', () => {
+  it('acts only on instances of the cluster: over SQL only on answering ones, a pod restart only on an existing pod', () => {
     check(({ facts }, d) => {
       const a = d.action;
-      const targets =
-        a.kind === 'none' ? [] : a.kind === 'stopReplicationIo' ? a.instances : a.kind === 'failover' || a.kind === 'switchover' ? [a.candidate] : [a.instance];
+      if (a.kind === 'restart') {
+        expect(byName(facts, a.instance)?.pod.exists).toBe(true);
+        return;
+      }
+      const targets = a.kind === 'none' ? [] : a.kind === 'stopReplicationIo' ? a.instances : a.kind === 'failover' || a.kind === 'switchover' ? [a.candidate] : [a.instance];
       for (const name of targets) expect(byName(facts, name)?.sql.reachable).toBe(true);
     });
   });
