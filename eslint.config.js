@@ -69,6 +69,34 @@ const budget = {
   },
 };
 
+/**
+ * Tests and hack/ under the same house rules, with a looser budget (a test reads as a story, and a
+ * describe block is one long function): a test imports only operator/, hack/ and the helper home
+ * test/support/, never another test folder's files.
+ */
+const testRules = [
+  {
+    files: ['test/**/*.ts'],
+    ignores: ['test/support/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+(?!(\\.\\./)*(operator|hack|support)/)', message: 'a test imports only operator/, hack/ and test/support/ (shared helpers live there)' }] },
+      ],
+    },
+  },
+  {
+    files: ['test/support/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!\\.\\./(operator|hack)/)', message: 'test/support/ imports only operator/, hack/ and itself' }] }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'hack/**/*.ts'],
+    rules: { complexity: ['error', 25], 'max-depth': ['error', 5] },
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'charts/**', 'manifests/**', 'crds/**', 'test/fixtures/lint/**'] },
   js.configs.recommended,
@@ -85,6 +113,7 @@ export default tseslint.config(
   },
   ...layering,
   budget,
+  ...testRules,
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],

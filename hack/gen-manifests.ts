@@ -1,9 +1,10 @@
 // Writes what is generated from crds/ and the chart, with `npm run gen:manifests`:
 //   charts/webstack-operator/crds/  a copy of crds/ (Helm installs CRDs only from the chart's own crds/)
 //   manifests/install.yaml          `helm template` of the chart with default values, plus its namespace
-// test/unit/chart/generated.test.ts fails when either is out of date.
+// test/programs/chart/generated.test.ts fails when either is out of date.
+import { hackSetting } from './settings.js';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,9 +23,7 @@ export function crdFiles(): string[] {
 
 /** The Kubernetes version the local cluster runs (hack/versions.env). */
 export function kubernetesVersion(): string {
-  const match = /^KUBERNETES_VERSION=(\S+)$/m.exec(readFileSync(join(ROOT, 'hack/versions.env'), 'utf8'));
-  if (!match?.[1]) throw new Error('hack/versions.env has no KUBERNETES_VERSION');
-  return match[1];
+  return hackSetting('KUBERNETES_VERSION');
 }
 
 /**

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests and the real nodes need, when any is missing:
 # - programs the unit tier runs for real: haproxy (haproxy -c), nginx (nginx -t), promtool, and the
-#   MariaDB servers and clients test/unit/mysql starts on loopback;
+#   MariaDB servers and clients test/programs/mysql starts on loopback;
 # - what a real node runs beside the binaries hack/build.sh makes: runc, the CNI plugins,
 #   iptables/nftables/ipset/conntrack (kube-proxy, kube-router), busybox-static, and the files the
 #   local images are made of (hack/images/build.ts): mariadb, curl, openssl, the exporters;

@@ -11,6 +11,7 @@
  * cache folder by the hash of its inputs (file paths, sizes and modification times, package
  * versions, the image definition and this file), so a warm run rebuilds nothing.
  */
+import { hackSetting } from '../settings.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -162,10 +163,6 @@ function sh(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   return execFileSync(file, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'], ...rest });
 }
 
-/** The cache layout of hack/lib.sh, read from it so both agree. */
-function libVar(name: string): string {
-  return sh('bash', ['-c', `source "${HACK}/lib.sh" && printf %s "$${name}"`]).trim();
-}
 
 function isElf(file: string): boolean {
   try {
@@ -266,7 +263,7 @@ interface Inputs {
 function collectInputs(spec: ImageSpec, nodeBinDir: string): Inputs {
   const binaries = [
     ...(spec.nodeBinaries ?? []).map((bin) => ({ from: path.join(nodeBinDir, bin), to: `/usr/bin/${bin}` })),
-    ...(spec.cachedBinaries ?? []).map((b) => ({ from: path.join(libVar(b.dirVar), b.file), to: b.to })),
+    ...(spec.cachedBinaries ?? []).map((b) => ({ from: path.join(hackSetting(b.dirVar), b.file), to: b.to })),
   ];
   const files = [...(spec.files ?? []), ...binaries.map((b) => b.from)];
   if (spec.busybox) files.push('/bin/busybox');
@@ -423,8 +420,8 @@ function archivePath(imagesDir: string, spec: ImageSpec, key: string): string {
 }
 
 async function buildAll(only: string[] = []): Promise<string[]> {
-  const imagesDir = path.join(libVar('CACHE_ROOT'), 'images');
-  const nodeBinDir = libVar('NODE_BIN_DIR');
+  const imagesDir = path.join(hackSetting('CACHE_ROOT'), 'images');
+  const nodeBinDir = hackSetting('NODE_BIN_DIR');
   mkdirSync(imagesDir, { recursive: true });
   const archives: string[] = [];
   for (const spec of IMAGES.filter((s) => only.length === 0 || only.includes(s.name))) {
@@ -457,7 +454,7 @@ async function main(): Promise<void> {
   } else if (command === 'build') {
     await buildAll([socket, ...rest].filter((n): n is string => n !== undefined));
   } else if (command === 'import' && socket) {
-    const ctr = path.join(libVar('NODE_BIN_DIR'), 'ctr');
+    const ctr = path.join(hackSetting('NODE_BIN_DIR'), 'ctr');
     const started = Date.now();
     for (const archive of await buildAll()) sh(ctr, ['--address', socket, '-n', 'k8s.io', 'images', 'import', archive], { quiet: true });
     console.error(`[images] imported ${IMAGES.length} images into ${socket} in ${((Date.now() - started) / 1000).toFixed(1)}s`);

@@ -9,7 +9,7 @@
 # (rootfs/): the local images take their files from it (hack/images/build.ts). host-bin/ has
 # wrappers that run the root's programs on this machine through the root's own dynamic loader,
 # no chroot needed, and tell mysqld where its files are: the engine tier and the configuration
-# tests of the unit tier run the servers with them (test/unit/mysql/servers.ts).
+# tests of the unit tier run the servers with them (test/support/mysql-servers.ts).
 #
 # sid moves every day. The servers' versions are pinned (SID_MYSQL_VERSION, SID_MARIADB_VERSION
 # in versions.env): when the archive no longer serves a pin, the build stops and says what it

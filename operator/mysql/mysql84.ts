@@ -2,7 +2,7 @@
  * MySQL 8.4 LTS: GTID sets (gtid_executed), CHANGE REPLICATION SOURCE TO with
  * SOURCE_AUTO_POSITION=1, the semisync_source/semisync_replica plugins
  * (rpl_semi_sync_source_* / _replica_*), super_read_only, and the CLONE plugin for seeding.
- * MySQL 9.7 keeps this vocabulary: test/unit/mysql/mysql-engine.test.ts runs every operation
+ * MySQL 9.7 keeps this vocabulary: test/programs/mysql/mysql-engine.test.ts runs every operation
  * against real mysqld 9.7 processes. No 8.4 server runs in this project's tests.
  */
 import type { EngineAdapter } from './engine.js';

@@ -2,7 +2,7 @@
  * Seeds an empty MySQL instance with the CLONE plugin (statements in mysql84.ts): the recipient
  * copies the donor's data and gtid_executed, then ends; started again (in a pod, by the kubelet)
  * it holds the data and is pointed nowhere, and the next decision repoints it with
- * auto-positioning. Run against real mysqld 9.7 in test/unit/mysql/mysql-engine.test.ts, where
+ * auto-positioning. Run against real mysqld 9.7 in test/programs/mysql/mysql-engine.test.ts, where
  * mysqld, not under a supervisor, answers ER_CLONE_RESTART_NOT_SUPERVISED and exits.
  */
 import type { Instance } from './instance.js';

@@ -106,13 +106,13 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
     const kubectlTrial = async (i: number) => {
       const ns = kcNs[i] ?? '';
       const file = path.join(dir, `${ns}.json`);
-      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rendered(example('full.yaml', ns)) }));
+      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rendered(example('full', ns)) }));
       const start = now();
       await kubectl(['apply', '--server-side', '--field-manager', 'webstack-bench', '-f', file]);
       return now() - start;
     };
     const operatorTrial = async (i: number) => {
-      const stack = example('full.yaml', opNs[i] ?? '');
+      const stack = example('full', opNs[i] ?? '');
       const keys = rendered(stack).map(keyOf);
       objects = keys.length;
       const before = await requestsByKind(op);

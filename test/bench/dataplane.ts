@@ -15,9 +15,9 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
-import { startCertManager } from '../e2e/cert-manager.js';
-import { LOCAL_OPERATOR_FLAGS, applyIn, toolboxPod, localWebStack } from '../e2e/objects.js';
-import { certificateAuthority } from '../e2e/tls.js';
+import { startCertManager } from '../support/cert-manager.js';
+import { LOCAL_OPERATOR_FLAGS, applyIn, toolboxPod, localWebStack } from '../support/objects.js';
+import { certificateAuthority } from '../support/tls.js';
 import { log, median, round } from './lib.js';
 
 const STACK = 'bench';

@@ -2,10 +2,10 @@
  * Shared pieces of the cluster benchmarks: statistics, the machine description, an API client,
  * the example stacks, a watch on the operator's children, and cleanup.
  */
+import { hackSettings } from '../../hack/settings.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { WebStack } from '../../operator/api/types.js';
@@ -14,9 +14,9 @@ import { KubeClient } from '../../operator/kube/client.js';
 import { objectKey, resourcePath } from '../../operator/kube/types.js';
 import { main, type CliIO } from '../../operator/cli/webstack.js';
 import type { KubeObject } from '../../operator/render/index.js';
-import { deleteNamespace, kubeConfig, kubectl, repoRoot, TEST_NAMESPACE_LABEL } from '../support/cluster.js';
+import { deleteNamespace, kubeConfig, kubectl, TEST_NAMESPACE_LABEL } from '../support/cluster.js';
 import { AGENT_NAMESPACE } from '../support/operator.js';
-import { loadExample } from '../support/process.js';
+import { loadExample, type ExampleName } from '../support/examples.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const now = () => performance.now();
@@ -50,21 +50,15 @@ export interface Machine {
 }
 
 export function machine(): Machine {
-  const versions = Object.fromEntries(
-    readFileSync(path.join(repoRoot, 'hack/versions.env'), 'utf8')
-      .split('\n')
-      .map((l) => /^([A-Z_]+)=(\S+)/.exec(l))
-      .filter((m) => m !== null)
-      .map((m) => [m[1], m[2]]),
-  ) as Record<string, string>;
+  const versions = hackSettings(['KUBERNETES_VERSION', 'ETCD_VERSION', 'KWOK_VERSION']);
   return {
     cpus: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()),
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
-    kubernetes: versions.KUBERNETES_VERSION ?? '?',
-    etcd: versions.ETCD_VERSION ?? '?',
-    kwok: versions.KWOK_VERSION ?? '?',
+    kubernetes: versions.KUBERNETES_VERSION,
+    etcd: versions.ETCD_VERSION,
+    kwok: versions.KWOK_VERSION,
     loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   };
 }
@@ -74,7 +68,7 @@ export function benchClient(): KubeClient {
   return new KubeClient(kubeConfig(), { requestTimeoutMs: 60_000 });
 }
 
-export function example(file: 'full.yaml' | 'minimal.yaml', namespace: string, name?: string): WebStack {
+export function example(file: ExampleName, namespace: string, name?: string): WebStack {
   const stack = loadExample(file, namespace);
   if (name !== undefined) stack.metadata.name = name;
   return stack;

@@ -138,7 +138,7 @@ export async function runScale(opts: {
     log(`scale ${opts.count}: operator pid ${op.pid} up, RSS ${round(startup.rssBytes / 2 ** 20)} MiB; creating stacks`);
 
     const start = now();
-    const stacks = Array.from({ length: opts.count }, (_, i) => example('minimal.yaml', namespaces[i % namespaces.length] ?? '', `s-${i}`));
+    const stacks = Array.from({ length: opts.count }, (_, i) => example('minimal', namespaces[i % namespaces.length] ?? '', `s-${i}`));
     let next = 0;
     await Promise.all(
       Array.from({ length: CREATE_CONCURRENCY }, async () => {

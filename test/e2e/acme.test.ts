@@ -20,9 +20,9 @@ import path from 'node:path';
 import type { RunningOperator } from '../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
-import { controlPlaneBinary, startCertManagerController, startProgram, type RunningProgram } from './cert-manager.js';
-import { LOCAL_OPERATOR_FLAGS, applyIn, image, localWebStack } from './objects.js';
-import { certificateAuthority, serverCertificate } from './tls.js';
+import { controlPlaneBinary, startCertManagerController, startProgram, type RunningProgram } from '../support/cert-manager.js';
+import { LOCAL_OPERATOR_FLAGS, applyIn, image, localWebStack } from '../support/objects.js';
+import { certificateAuthority, serverCertificate } from '../support/tls.js';
 
 const STACK = 'blog';
 const DOMAIN = 'blog.acme.test';

@@ -8,10 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot, run } from '../support/cluster.js';
-import { CHART_DIR, helm } from '../unit/chart/helm.js';
-import { libVar, startCertManager, type RunningProgram } from './cert-manager.js';
-import { applyIn, image, localWebStack } from './objects.js';
-import { certificateAuthority } from './tls.js';
+import { CHART_DIR, helm } from '../support/helm.js';
+import { startCertManager, type RunningProgram } from '../support/cert-manager.js';
+import { hackSetting } from '../../hack/settings.js';
+import { applyIn, image, localWebStack } from '../support/objects.js';
+import { certificateAuthority } from '../support/tls.js';
 import { WRITER_LABEL, acks, longestGap, uptime, writerPod } from './writer.js';
 
 const RELEASE = 'webstack';
@@ -36,7 +37,7 @@ const operatorPods = async () =>
 const logsOfTheOperator = async () => (await kubectl(['logs', '-n', operatorNs, '-l', 'app.kubernetes.io/name=webstack-operator', '--tail=40'], { allowFail: true })).stdout;
 
 beforeAll(async () => {
-  const archive = path.join(libVar('CACHE_ROOT'), 'operator-image.oci.tar');
+  const archive = path.join(hackSetting('CACHE_ROOT'), 'operator-image.oci.tar');
   // A cold build (debootstrap, npm ci twice, apt) takes a few minutes; later ones reuse its layers.
   await run(path.join(repoRoot, 'hack/operator-image/build.sh'), [archive], { timeoutMs: 1_500_000 });
   await run(path.join(repoRoot, 'hack/cluster'), ['load-image', '--real', archive], { timeoutMs: 300_000 });

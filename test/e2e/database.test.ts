@@ -16,10 +16,10 @@ import { openSession } from '../../operator/mysql/session.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
 import { podHost } from '../../operator/blueprint/layout.js';
-import { startCertManager, type RunningProgram } from './cert-manager.js';
+import { startCertManager, type RunningProgram } from '../support/cert-manager.js';
 import { realCluster, realNodeCount } from './host.js';
-import { applyIn, image } from './objects.js';
-import { certificateAuthority } from './tls.js';
+import { applyIn, image } from '../support/objects.js';
+import { certificateAuthority } from '../support/tls.js';
 import { WRITER_LABEL, acks, longestGap, uptime, writerPod } from './writer.js';
 
 /**

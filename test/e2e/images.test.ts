@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deleteNamespace, eventually, getJson, kubectl, newNamespace } from '../support/cluster.js';
-import { applyIn, deployment, image, restricted, smallResources as resources, toolboxPod } from './objects.js';
-import { certificateAuthority, serverCertificate } from './tls.js';
+import { applyIn, deployment, image, restricted, smallResources as resources, toolboxPod } from '../support/objects.js';
+import { certificateAuthority, serverCertificate } from '../support/tls.js';
 
 const PASSWORD = 'e2e-app-password';
 const tmp = { name: 'tmp', emptyDir: {} };

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { startOperator, type RunningOperator } from '../../operator/main.js';
 import { parseConfig } from '../../operator/runtime/config.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubeConfig, kubectl, newNamespace } from '../support/cluster.js';
-import { applyIn, image, restricted, smallResources } from './objects.js';
+import { applyIn, image, restricted, smallResources } from '../support/objects.js';
 
 const LINES = 900;
 const LINE_INTERVAL_S = 0.2;

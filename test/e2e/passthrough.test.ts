@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RunningOperator } from '../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startTestOperator } from '../support/operator.js';
-import { startCertManager, type RunningProgram } from './cert-manager.js';
-import { LOCAL_OPERATOR_FLAGS, applyIn, toolboxPod, localWebStack } from './objects.js';
-import { certificateAuthority } from './tls.js';
+import { startCertManager, type RunningProgram } from '../support/cert-manager.js';
+import { LOCAL_OPERATOR_FLAGS, applyIn, toolboxPod, localWebStack } from '../support/objects.js';
+import { certificateAuthority } from '../support/tls.js';
 
 const STACK = 'news';
 const DOMAIN = 'news.passthrough.test';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { deleteNamespace, eventually, getJson, kubectl, newNamespace } from '../support/cluster.js';
 import { realNodeCount } from './host.js';
-import { applyIn, deployment, image, restricted as restrictedAs, smallResources, toolboxPod } from './objects.js';
+import { applyIn, deployment, image, restricted as restrictedAs, smallResources, toolboxPod } from '../support/objects.js';
 
 const BUSYBOX = image('busybox:1.35');
 const restricted = restrictedAs(65534);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { kubectl } from '../support/cluster.js';
-import { image, restricted, smallResources } from './objects.js';
+import { image, restricted, smallResources } from '../support/objects.js';
 
 /** Which client the writer runs: MariaDB's from the toolbox image, or MySQL's from the MySQL image. */
 const CLIENTS = {

@@ -3,10 +3,11 @@
  * fixture with an error naming the field, defaults like the schema says, and documents itself in
  * `kubectl explain` and `kubectl get`.
  */
+import { loadExample } from '../support/examples.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { webStackSchema, type SchemaProps } from '../../operator/api/schema.js';
 import type { WebStack } from '../../operator/api/types.js';
 import { applySchemaDefaults } from '../../operator/api/validate.js';
@@ -14,7 +15,6 @@ import { deleteNamespace, eventually, installCrds, kubectl, newNamespace, repoRo
 
 const FIELD_MANAGER = 'webstack-api-test';
 const readText = (...parts: string[]) => readFileSync(path.join(repoRoot, ...parts), 'utf8');
-const example = (name: string) => parse(readText('manifests/examples', name)) as WebStack;
 
 const fixtureDir = path.join(repoRoot, 'test/fixtures/invalid');
 const fixtures = readdirSync(fixtureDir)
@@ -68,14 +68,14 @@ describe('the WebStack CRD', () => {
   });
 
   it('defaults the minimal example exactly as the schema walker does', async () => {
-    const minimal = example('minimal.yaml');
+    const minimal = loadExample('minimal');
     const stored = await getStack(minimal.metadata.name);
     expect(stored.spec).toEqual((applySchemaDefaults(webStackSchema, minimal) as WebStack).spec);
     expect(stored.spec.database?.replicas).toBe(2);
   });
 
   it('keeps every field of the full example', async () => {
-    const full = example('full.yaml');
+    const full = loadExample('full');
     expect((await getStack(full.metadata.name)).spec).toEqual(full.spec);
   });
 });

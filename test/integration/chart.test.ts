@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { helmTemplateArgs } from '../../hack/gen-manifests.js';
-import { helmPath, parseObjects, type K8sObject } from '../unit/chart/helm.js';
+import { helmPath, parseObjects, type K8sObject } from '../support/helm.js';
 import { TEST_NAMESPACE_LABEL, deleteNamespace, eventually, getJson, kubectl, newNamespace, repoRoot, run } from '../support/cluster.js';
 
 const RELEASE = 'webstack-operator';

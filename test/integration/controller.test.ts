@@ -2,13 +2,11 @@
  * The operator against the real control plane: create, update, drift, pruning, missing
  * dependencies, deletion and idleness, as a platform engineer would see them with kubectl.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { loadExample } from '../support/examples.js';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { parse } from 'yaml';
 import type { WebStack } from '../../operator/api/types.js';
 import type { RunningOperator } from '../../operator/main.js';
-import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
+import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { AGENT_NAMESPACE, requestsByKind, startTestOperator, writeRequests } from '../support/operator.js';
 
 // Each step waits on real controllers (scheduler, KWOK, garbage collector).
@@ -25,12 +23,6 @@ interface List {
 interface PodObj extends Obj {
   spec: { nodeName?: string };
   status: { conditions?: { type: string; status: string }[] };
-}
-
-export function loadExample(file: string, namespace: string): WebStack {
-  const stack = parse(readFileSync(path.join(repoRoot, 'manifests/examples', file), 'utf8')) as WebStack;
-  stack.metadata.namespace = namespace;
-  return stack;
 }
 
 const apply = (obj: unknown) => kubectl(['apply', '--server-side', '--field-manager', 'platform-team', '-f', '-'], { input: JSON.stringify(obj) });
@@ -82,7 +74,7 @@ afterAll(async () => {
 
 describe('a full WebStack', () => {
   it('converges: every tier Ready on 3 distinct nodes, status and columns filled', async () => {
-    await apply(loadExample('full.yaml', ns));
+    await apply(loadExample('full', ns));
     await waitForCondition(ns, 'foobar', 'Ready', 'True', 180_000);
     const { code } = await kubectl(['wait', '--for=condition=Ready', 'webstack/foobar', '-n', ns, '--timeout=10s']);
     expect(code).toBe(0);
@@ -157,7 +149,7 @@ describe('a full WebStack', () => {
   });
 
   it('follows spec changes and observes the new generation', async () => {
-    const stack = loadExample('full.yaml', ns);
+    const stack = loadExample('full', ns);
     stack.spec.web = { ...stack.spec.web, replicas: 4 };
     stack.spec.app = { ...stack.spec.app, image: 'ghcr.io/foobar/shop:2.7.2' };
     await apply(stack);
@@ -193,7 +185,7 @@ describe('a full WebStack', () => {
 
   it('makes no write requests while the stacks are converged', async () => {
     // The minimal example too: defaults render differently (e.g. empty label selectors).
-    await apply(loadExample('minimal.yaml', ns));
+    await apply(loadExample('minimal', ns));
     await waitForCondition(ns, 'minimal', 'Ready', 'True');
     await waitForCondition(ns, 'foobar', 'Ready', 'True');
     // Let the last events (status written, pods settling) pass before counting.
@@ -212,7 +204,7 @@ describe('a full WebStack', () => {
   }, 150_000);
 
   it('prunes monitoring and logging objects when they are turned off', async () => {
-    const stack = loadExample('full.yaml', ns);
+    const stack = loadExample('full', ns);
     stack.spec.web = { ...stack.spec.web, replicas: 4 };
     stack.spec.app = { ...stack.spec.app, image: 'ghcr.io/foobar/shop:2.7.2' };
     stack.spec.monitoring = { ...stack.spec.monitoring, enabled: false };
@@ -235,7 +227,7 @@ describe('a full WebStack', () => {
 
 describe('missing dependencies', () => {
   it('explains a missing issuer while the other tiers converge', async () => {
-    const stack = loadExample('minimal.yaml', ns);
+    const stack = loadExample('minimal', ns);
     stack.metadata.name = 'orphan';
     stack.spec.tls = { issuerRef: { name: 'no-such-issuer', kind: 'Issuer' } };
     await apply(stack);
@@ -267,7 +259,7 @@ describe('deletion', () => {
   });
 
   it('deletes PVCs and credentials with deletionPolicy Delete', async () => {
-    const stack = loadExample('minimal.yaml', ns);
+    const stack = loadExample('minimal', ns);
     stack.metadata.name = 'ephemeral';
     stack.spec.database = { deletionPolicy: 'Delete' };
     stack.spec.tls = { issuerRef: { name: 'letsencrypt-prod', kind: 'ClusterIssuer' } };

@@ -3,13 +3,12 @@
  * converges every other tier. Runs on a second local cluster started without their CRDs, so the
  * shared cluster keeps them.
  */
+import { loadExample } from '../support/examples.js';
 import { CLUSTER_FLAGS } from '../support/operator.js';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { parse } from 'yaml';
 import type { WebStack } from '../../operator/api/types.js';
 import { startOperator, type RunningOperator } from '../../operator/main.js';
 import { parseConfig } from '../../operator/runtime/config.js';
@@ -45,8 +44,7 @@ afterAll(async () => {
 });
 
 it('reports the missing APIs and converges the rest', async () => {
-  const stack = parse(readFileSync(path.join(repoRoot, 'manifests/examples/minimal.yaml'), 'utf8')) as WebStack;
-  stack.metadata.namespace = 'shop';
+  const stack = loadExample('minimal', 'shop');
   await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(stack));
   const conditions = await eventually(
     async () => {

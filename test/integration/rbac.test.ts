@@ -17,22 +17,22 @@
  * operator/cli/operator.ts, transpiled once), because an operator whose list is refused never
  * finishes starting, and only a process can then be stopped for sure.
  */
+import { loadExample } from '../support/examples.js';
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { freePort } from '../support/ports.js';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { transformFile } from '@swc/core';
-import { parse } from 'yaml';
 import { helmTemplateArgs } from '../../hack/gen-manifests.js';
 import type { WebStack } from '../../operator/api/types.js';
 import { startOperator } from '../../operator/main.js';
 import { CLUSTER_FLAGS } from '../support/operator.js';
 import { parseConfig } from '../../operator/runtime/config.js';
 import { createLogger } from '../../operator/runtime/logger.js';
-import { helmPath, parseObjects, type K8sObject } from '../unit/chart/helm.js';
-import { parsePermission, permission, permissions, rulesOf, type Role } from '../unit/chart/rbac.js';
+import { helmPath, parseObjects, type K8sObject } from '../support/helm.js';
+import { parsePermission, permission, permissions, rulesOf, type Role } from '../support/rbac.js';
 import {
   TEST_NAMESPACE_LABEL,
   deleteNamespace,
@@ -377,20 +377,6 @@ interface ChildOperator {
   stop(): Promise<void>;
 }
 
-/** A port nothing listens on now (the operator's flags do not take 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address !== null) resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 /** Configuration for one run: its own Lease, so no run waits for another's to expire. */
 function operatorArgs(release: Release, run: string, port: number): string[] {
@@ -465,9 +451,9 @@ async function startChild(cli: string, release: Release, run: string): Promise<C
 // The scenario: stale children, two WebStacks, Ready, delete, gone.
 
 function stacksFor(release: Release, run: string): WebStack[] {
-  const full = parse(readFileSync(path.join(repoRoot, 'manifests/examples/full.yaml'), 'utf8')) as WebStack;
+  const full = loadExample('full');
   full.metadata = { name: `a${run}`, namespace: release.ns.stack };
-  const small = parse(readFileSync(path.join(repoRoot, 'manifests/examples/minimal.yaml'), 'utf8')) as WebStack;
+  const small = loadExample('minimal');
   small.metadata = { name: `b${run}`, namespace: release.ns.stack };
   small.spec.tls = { issuerRef: { name: 'local-ca', kind: 'Issuer' } };
   small.spec.loadBalancer = { replicas: 1 };

@@ -6,16 +6,13 @@
  * hack/cluster installs. Pod Security is enforced on Pods only (workloads just warn), so each pod
  * template is also dry-run as a bare Pod.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { loadExample } from '../support/examples.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parse } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
 import { FIELD_MANAGER } from '../../operator/api/identity.js';
-import type { WebStack } from '../../operator/api/types.js';
 import { renderLogAgent } from '../../operator/render/agent.js';
 import { render, type KubeObject } from '../../operator/render/index.js';
-import { deleteNamespace, kubectl, newNamespace, repoRoot } from '../support/cluster.js';
+import { deleteNamespace, kubectl, newNamespace } from '../support/cluster.js';
 
 let stackNs: string;
 let agentNs: string;
@@ -47,7 +44,7 @@ beforeAll(async () => {
   // The agent needs hostPath and the host network: its namespace is privileged (docs/adr/0010-one-shared-log-agent.md).
   agentNs = await newNamespace('agents');
   await kubectl(['label', 'namespace', agentNs, 'pod-security.kubernetes.io/enforce=privileged']);
-  const doc = parse(readFileSync(path.join(repoRoot, 'manifests/examples/full.yaml'), 'utf8')) as WebStack;
+  const doc = loadExample('full');
   const stack: DefaultedWebStack = withDefaults({ ...doc, metadata: { ...doc.metadata, namespace: stackNs } });
   objects = [...render(stack, { certManager: true, prometheusOperator: true, agentNamespace: agentNs }), ...renderLogAgent([stack], { agentNamespace: agentNs })];
 }, 120_000);

@@ -3,11 +3,10 @@
  * SIGTERM, two replicas electing a leader, and honest memory and CPU figures (/proc of its own
  * pid, with no test runner in the same heap).
  */
+import { freePort } from './ports.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { withDefaults } from '../../operator/api/defaults.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../../operator/api/identity.js';
 import { CHILD_KINDS } from '../../operator/api/kinds.js';
@@ -72,18 +71,6 @@ export interface OperatorProcess {
 
 const LOG_LINES_KEPT = 400;
 
-/** A port nobody listens on right now (the operator's CLI refuses --metrics-port 0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function httpGet(port: number, urlPath: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${urlPath}`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -208,13 +195,6 @@ export function writeRequestsIn(text: string): number {
 }
 
 // ---- What the drills check after a fault: the children a stack should have, and its conditions. ----
-
-/** One of manifests/examples, in the given namespace. */
-export function loadExample(file: 'full.yaml' | 'minimal.yaml', namespace: string): WebStack {
-  const stack = parse(readFileSync(path.join(repoRoot, 'manifests/examples', file), 'utf8')) as WebStack;
-  stack.metadata.namespace = namespace;
-  return stack;
-}
 
 /** Kinds the operator labels with its owner labels (pods only get the role label, so they are left out). */
 const OWNED_KINDS = CHILD_KINDS.filter((k) => k.kind !== 'Pod').map((k) => (k.group ? `${k.plural}.${k.group}` : k.plural));

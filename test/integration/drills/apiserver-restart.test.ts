@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { WebStack } from '../../../operator/api/types.js';
 import { binDir, deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot, run } from '../../support/cluster.js';
 import { AGENT_NAMESPACE } from '../../support/operator.js';
-import { loadExample, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { loadExample } from '../../support/examples.js';
 
 jest.setTimeout(180_000);
 
@@ -83,7 +84,7 @@ afterAll(async () => {
 describe('kube-apiserver restart', () => {
   it('the operator recovers without restarting and reconciles a change made right after', async () => {
     const namespace = ns ?? '';
-    const stack = loadExample('minimal.yaml', namespace);
+    const stack = loadExample('minimal', namespace);
     const apply = () => kubectl(['apply', '--server-side', '--field-manager', 'platform-team', '-f', '-'], { input: JSON.stringify(stack) });
     await apply();
     await eventually(

@@ -12,7 +12,8 @@ import { FIELD_MANAGER } from '../../../operator/api/identity.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../../support/cluster.js';
 import { AGENT_NAMESPACE } from '../../support/operator.js';
-import { childrenOf, conditionOf, expectedChildren, loadExample, metricValue, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { childrenOf, conditionOf, expectedChildren, metricValue, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { loadExample } from '../../support/examples.js';
 
 jest.setTimeout(120_000);
 
@@ -81,7 +82,7 @@ beforeAll(async () => {
   await apply({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt' }, spec: { selfSigned: {} } });
   ns = await newNamespace('drill-foreign', { restricted: true });
   op = await startOperatorProcess({ args: ['--namespaces', ns, '--leader-elect=false', '--resync-period', '0'] });
-  const stack = loadExample('minimal.yaml', ns);
+  const stack = loadExample('minimal', ns);
   await apply(stack);
   const expected = expectedChildren(stack);
   await eventually(

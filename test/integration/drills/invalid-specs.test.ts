@@ -11,7 +11,7 @@ import type { WebStack } from '../../../operator/api/types.js';
 import { webStackSchema, type SchemaProps } from '../../../operator/api/schema.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import { deleteNamespace, installCrds, kubectl, newNamespace } from '../../support/cluster.js';
-import { webStackArbitrary } from '../../unit/render/arbitraries.js';
+import { webStackArbitrary } from '../../support/arbitraries.js';
 
 jest.setTimeout(120_000);
 

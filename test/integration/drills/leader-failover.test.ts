@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { WebStack } from '../../../operator/api/types.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../../support/cluster.js';
 import { AGENT_NAMESPACE } from '../../support/operator.js';
-import { loadExample, metricValue, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { metricValue, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { loadExample } from '../../support/examples.js';
 
 jest.setTimeout(120_000);
 
@@ -50,7 +51,7 @@ async function takeover(p: OperatorProcess, since: number): Promise<number> {
 
 /** Changes web.replicas and waits for the Deployment to follow: someone is reconciling. */
 async function changeIsReconciled(replicas: number): Promise<void> {
-  const stack = loadExample('minimal.yaml', ns);
+  const stack = loadExample('minimal', ns);
   stack.spec.web = { replicas };
   await apply(stack);
   await eventually(

@@ -11,7 +11,8 @@ import { ChildCaches } from '../../../operator/controller/caches.js';
 import { createKubeClient } from '../../../operator/kube/config.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace } from '../../support/cluster.js';
 import { AGENT_NAMESPACE } from '../../support/operator.js';
-import { childrenOf, conditionOf, expectedChildren, loadExample, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { childrenOf, conditionOf, expectedChildren, removeStack, startOperatorProcess, type OperatorProcess } from '../../support/process.js';
+import { loadExample } from '../../support/examples.js';
 
 jest.setTimeout(150_000);
 
@@ -45,7 +46,7 @@ async function afterChildChanges(n: number, timeoutMs = 60_000): Promise<void> {
  * created), tolerations (every workload), aliases (certificates, configs), replicas and images.
  */
 function variant(round: number): WebStack {
-  const stack = loadExample('full.yaml', ns);
+  const stack = loadExample('full', ns);
   const odd = round % 2 === 1;
   stack.spec.monitoring = { ...stack.spec.monitoring, enabled: !odd };
   stack.spec.web = { ...stack.spec.web, replicas: 3 + (round % 3) };

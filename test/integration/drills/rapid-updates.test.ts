@@ -10,7 +10,8 @@ import { createKubeClient } from '../../../operator/kube/config.js';
 import type { RunningOperator } from '../../../operator/main.js';
 import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace } from '../../support/cluster.js';
 import { AGENT_NAMESPACE, startTestOperator } from '../../support/operator.js';
-import { loadExample, removeStack } from '../../support/process.js';
+import { removeStack } from '../../support/process.js';
+import { loadExample } from '../../support/examples.js';
 
 jest.setTimeout(180_000);
 
@@ -42,7 +43,7 @@ afterAll(async () => {
 
 describe('rapid spec updates', () => {
   it(`ends at the last of ${UPDATES} updates, with status for the final generation`, async () => {
-    const stack = loadExample('minimal.yaml', ns);
+    const stack = loadExample('minimal', ns);
     await kubectl(['apply', '--server-side', '--field-manager', 'platform-team', '-f', '-'], { input: JSON.stringify(stack) });
     const path = `/apis/webstack.dev/v1alpha1/namespaces/${ns}/webstacks/minimal`;
 

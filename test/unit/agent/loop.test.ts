@@ -10,8 +10,8 @@ import type { WebStack } from '../../../operator/api/types.js';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { agentNames, SHARED_AGENT } from '../../../operator/blueprint/agent.js';
 import { CONFIG_HASH_ANNOTATION } from '../../../operator/api/identity.js';
-import { example } from '../render/helpers.js';
-import { clone, FakeCluster, type Write } from '../reconcile/fake-cluster.js';
+import { example } from '../../support/render.js';
+import { clone, FakeCluster, type Write } from '../../support/fake-cluster.js';
 
 const AGENTS = 'agents';
 const log = pino({ level: 'silent' });

@@ -2,18 +2,13 @@
  * The API server defaults a WebStack from the schema's `default`s; the render CLI uses withDefaults().
  * Both must produce the same spec, or `webstack render` would show something the operator never does.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadExample } from '../../support/examples.js';
 import { describe, expect, it } from '@jest/globals';
-import { parse } from 'yaml';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import { webStackSchema } from '../../../operator/api/schema.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import { applySchemaDefaults } from '../../../operator/api/validate.js';
 
-const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../manifests/examples');
-const example = (name: string) => parse(readFileSync(path.join(examples, name), 'utf8')) as WebStack;
 
 /** withDefaults() also spells out empty lists and maps, which the schema leaves absent; both mean "none". */
 function dropEmpty(value: unknown): unknown {
@@ -27,7 +22,7 @@ function dropEmpty(value: unknown): unknown {
 
 /** A stack naming only some fields of every defaulted object, so nested defaults are exercised too. */
 function partial(): WebStack {
-  const stack = example('minimal.yaml');
+  const stack = loadExample('minimal');
   stack.spec.app.canary = { image: 'ghcr.io/acme/shop:1.5.0-rc.1' };
   stack.spec.loadBalancer = { replicas: 4 };
   stack.spec.database = { version: '8.0', storage: { storageClassName: 'fast' } };
@@ -39,8 +34,8 @@ function partial(): WebStack {
 
 describe('schema defaults and withDefaults()', () => {
   const cases: [string, () => WebStack][] = [
-    ['minimal example', () => example('minimal.yaml')],
-    ['full example', () => example('full.yaml')],
+    ['minimal example', () => loadExample('minimal')],
+    ['full example', () => loadExample('full')],
     ['partly filled stack', partial],
   ];
 
@@ -60,12 +55,12 @@ describe('schema defaults and withDefaults()', () => {
   });
 
   it('leaves the full example, which sets every field, unchanged', () => {
-    const full = example('full.yaml');
+    const full = loadExample('full');
     expect(applySchemaDefaults(webStackSchema, full)).toEqual(full);
   });
 
   it('does not modify its input', () => {
-    const stack = example('minimal.yaml');
+    const stack = loadExample('minimal');
     const before = structuredClone(stack);
     applySchemaDefaults(webStackSchema, stack);
     expect(stack).toEqual(before);

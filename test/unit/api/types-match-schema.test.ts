@@ -38,6 +38,7 @@ function interfaceType(p: ts.Program, name: string): ts.Type {
 }
 
 /** Differences between a TS type and a schema node, as "path: what differs". */
+// eslint-disable-next-line complexity -- one branch per kind of schema node, each a few lines
 function compare(checker: ts.TypeChecker, type: ts.Type, schema: SchemaProps, at: string): string[] {
   const t = checker.getNonNullableType(type);
   const diff = (what: string) => [`${at}: ${what}`];

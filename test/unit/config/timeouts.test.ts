@@ -9,7 +9,7 @@ import { renderAppProxyConfig } from '../../../operator/render/config/app-proxy.
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { renderNginxConfig } from '../../../operator/render/config/nginx.js';
 import { stackPlan } from '../../../operator/blueprint/plan.js';
-import { MINIMAL, inMode } from './helpers.js';
+import { MINIMAL, inMode } from '../../support/configs.js';
 
 const seconds = (config: string, directive: RegExp): number[] => [...config.matchAll(directive)].map((m) => Number(m[1]));
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
 import { statusOf } from '../../../operator/database/loop.js';
 import { computeStatus } from '../../../operator/reconcile/status.js';
-import { converged, stack } from '../reconcile/observations.js';
+import { converged, stack } from '../../support/observations.js';
 import { cluster, instance } from './builders.js';
 
 describe('status.database', () => {

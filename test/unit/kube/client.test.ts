@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KubeClient, type WatchEvent } from '../../../operator/kube/client.js';
 import { KubeApiError } from '../../../operator/kube/errors.js';
 import type { RequestRecord } from '../../../operator/kube/transport.js';
-import { testCertificates } from '../config/helpers.js';
+import { testCertificates } from '../../support/configs.js';
 
 interface Seen {
   method: string;

@@ -60,6 +60,25 @@ describe('layering', () => {
   });
 });
 
+describe('tests under the same rules', () => {
+  it.each([
+    ['test/unit/agent/loop.test.ts', '../render/render.test.js', 'a test imports only operator/, hack/ and test/support/'],
+    ['test/integration/chart.test.ts', '../programs/chart/chart.test.js', 'a test imports only operator/, hack/ and test/support/'],
+    ['test/support/cluster.ts', '../e2e/writer.js', 'test/support/ imports only operator/, hack/ and itself'],
+  ])('%s may not import %s', async (file, from, message) => {
+    expect((await messages(file, importing(from), 'no-restricted-imports')).join('\n')).toContain(message);
+  });
+
+  it.each([
+    ['test/unit/agent/loop.test.ts', '../../support/fake-cluster.js'],
+    ['test/unit/agent/loop.test.ts', '../../../operator/agent/loop.js'],
+    ['test/programs/mysql/mysql-engine.test.ts', './engine-fixture.js'],
+    ['test/support/cluster.ts', '../../hack/gen-manifests.js'],
+  ])('%s may import %s', async (file, from) => {
+    expect(await messages(file, importing(from), 'no-restricted-imports')).toEqual([]);
+  });
+});
+
 describe('size budget', () => {
   const branches = (n: number) =>
     `export function decide(x: number): number {\n${Array.from({ length: n }, (_, i) => `  if (x === ${i}) return ${i};`).join('\n')}\n  return -1;\n}\n`;

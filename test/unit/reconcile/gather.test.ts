@@ -3,8 +3,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { OptionalApis } from '../../../operator/api/identity.js';
 import type { KubeObject, ObjectRef } from '../../../operator/kube/types.js';
 import { gather, secretVersions, type GatherDeps } from '../../../operator/reconcile/gather.js';
-import { example } from '../render/helpers.js';
-import { FakeCluster } from './fake-cluster.js';
+import { example } from '../../support/render.js';
+import { FakeCluster } from '../../support/fake-cluster.js';
 
 const stack = example('minimal');
 const issuer = { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt' } } as KubeObject;

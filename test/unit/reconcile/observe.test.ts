@@ -2,8 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { observe } from '../../../operator/reconcile/observe.js';
 import { names } from '../../../operator/blueprint/names.js';
-import { FakeCluster } from './fake-cluster.js';
-import { stack } from './observations.js';
+import { FakeCluster } from '../../support/fake-cluster.js';
+import { stack } from '../../support/observations.js';
 
 const n = names('foobar');
 const facts = { certManager: true, prometheusOperator: true, agentNamespace: 'webstack-system' };

@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../../operator/kube/types.js';
 import { plan } from '../../../operator/reconcile/plan.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster } from '../../support/fake-cluster.js';
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, namespace = 'shop'): KubeObject =>
   ({ apiVersion: 'v1', kind, metadata: { name, namespace }, ...extra });

@@ -19,8 +19,8 @@ import type { KubeObject } from '../../../operator/kube/types.js';
 import { Reconciler } from '../../../operator/reconcile/reconciler.js';
 import { agentNames } from '../../../operator/blueprint/agent.js';
 import { names } from '../../../operator/blueprint/names.js';
-import { example } from '../render/helpers.js';
-import { clone, FakeCluster, type Write } from './fake-cluster.js';
+import { example } from '../../support/render.js';
+import { clone, FakeCluster, type Write } from '../../support/fake-cluster.js';
 
 const AGENTS = 'webstack-system';
 /** The operator's catalog as `--image-registry=mirror.test` makes it. */

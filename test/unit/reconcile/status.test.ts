@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Condition } from '../../../operator/api/types.js';
 import { transitions } from '../../../operator/reconcile/events.js';
 import { computeStatus } from '../../../operator/reconcile/status.js';
-import { converged, healthy, pastDeadline, stack } from './observations.js';
+import { converged, healthy, pastDeadline, stack } from '../../support/observations.js';
 
 const NOW = '2026-11-26T00:00:00Z';
 const cond = (conditions: Condition[] | undefined, type: string): Condition | undefined => conditions?.find((c) => c.type === type);

@@ -5,8 +5,8 @@ import { KubeApiError } from '../../../operator/kube/errors.js';
 import type { ObjectRef } from '../../../operator/kube/types.js';
 import { computeStatus } from '../../../operator/reconcile/status.js';
 import { claimsToGrow, databaseClaims, growVolumes, type Claim } from '../../../operator/reconcile/volumes.js';
-import { FakeCluster } from './fake-cluster.js';
-import { converged, stack } from './observations.js';
+import { FakeCluster } from '../../support/fake-cluster.js';
+import { converged, stack } from '../../support/observations.js';
 
 const log = pino({ level: 'silent' });
 const NOW = '2026-12-02T00:00:00Z';

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { acmeRoutes, adler32 } from '../../../operator/render/acme.js';
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { render } from '../../../operator/render/index.js';
-import { ALL_FACTS, byKind, example, find } from './helpers.js';
+import { ALL_FACTS, byKind, example, find } from '../../support/render.js';
 
 describe('ACME HTTP-01 routing', () => {
   it("computes cert-manager's domain label as Go's hash/adler32 does", () => {

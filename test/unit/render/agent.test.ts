@@ -13,7 +13,7 @@ import { renderLogAgent } from '../../../operator/render/agent.js';
 import { agentNames, SHARED_AGENT } from '../../../operator/blueprint/agent.js';
 import { LOG_AGENT } from '../../../operator/blueprint/layout.js';
 import type { KubeObject } from '../../../operator/render/index.js';
-import { example } from './helpers.js';
+import { example } from '../../support/render.js';
 
 interface AgentPod {
   hostNetwork?: boolean;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { main, type CliIO } from '../../../operator/cli/webstack.js';
 import { render } from '../../../operator/render/index.js';
-import { ALL_FACTS, example } from './helpers.js';
+import { ALL_FACTS, example } from '../../support/render.js';
 
 const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../manifests/examples');
 

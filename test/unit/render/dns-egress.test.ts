@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DefaultedWebStack } from '../../../operator/api/defaults.js';
 import { render, type KubeObject } from '../../../operator/render/index.js';
-import { ALL_FACTS, byKind, example } from './helpers.js';
+import { ALL_FACTS, byKind, example } from '../../support/render.js';
 
 interface Policy {
   metadata: { name: string; namespace?: string };

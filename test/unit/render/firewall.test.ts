@@ -8,8 +8,8 @@ import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defa
 import { COMPONENT_LABEL, DB_ROLE_LABEL } from '../../../operator/api/identity.js';
 import type { TLSMode } from '../../../operator/api/types.js';
 import { render, type KubeObject, type RenderFacts } from '../../../operator/render/index.js';
-import { webStackArbitrary } from './arbitraries.js';
-import { ALL_FACTS, example, workloads } from './helpers.js';
+import { webStackArbitrary } from '../../support/arbitraries.js';
+import { ALL_FACTS, example, workloads } from '../../support/render.js';
 import { edges, inCidr, type Endpoint, type Port } from './netpol.js';
 
 const TIER: Record<string, string> = { loadbalancer: 'lb', web: 'web', app: 'app', database: 'database', 'log-agent': 'log-agent' };

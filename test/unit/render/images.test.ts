@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { DefaultedWebStack } from '../../../operator/api/defaults.js';
 import { DEFAULT_IMAGES, IMAGE_KEYS, type ImageCatalog, type ImageKey } from '../../../operator/api/images.js';
 import { render, type KubeObject } from '../../../operator/render/index.js';
-import { ALL_FACTS, allContainers, example, workloads } from './helpers.js';
+import { ALL_FACTS, allContainers, example, workloads } from '../../support/render.js';
 
 /** A catalog in which no entry equals a default, so a default that slips through is seen. */
 const CATALOG: ImageCatalog = Object.fromEntries(IMAGE_KEYS.map((key) => [key, `catalog.test/${key.toLowerCase()}:1`])) as Record<ImageKey, string>;

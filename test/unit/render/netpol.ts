@@ -11,7 +11,7 @@
  */
 import { BlockList, isIPv6 } from 'node:net';
 import type { KubeObject } from '../../../operator/render/index.js';
-import { matches, spec, type Labels } from './helpers.js';
+import { matches, spec, type Labels } from '../../support/render.js';
 
 export interface Port {
   port: number;

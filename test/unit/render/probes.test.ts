@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { render } from '../../../operator/render/index.js';
-import { ALL_FACTS, example, workloads, type Container } from './helpers.js';
+import { ALL_FACTS, example, workloads, type Container } from '../../support/render.js';
 
 interface Probe {
   httpGet?: { path: string; port: number };

@@ -8,8 +8,8 @@ import { withDefaults } from '../../../operator/api/defaults.js';
 import { validateWebStack } from '../../../operator/api/validate.js';
 import { render } from '../../../operator/render/index.js';
 import { names } from '../../../operator/blueprint/names.js';
-import { factsArbitrary, webStackArbitrary } from './arbitraries.js';
-import { find, invariantViolations, spec } from './helpers.js';
+import { factsArbitrary, webStackArbitrary } from '../../support/arbitraries.js';
+import { find, invariantViolations, spec } from '../../support/render.js';
 
 const RUNS = { numRuns: 150 };
 

@@ -4,7 +4,7 @@ import { CONFIG_HASH_ANNOTATION, DB_ROLE_LABEL, MAX_STACK_NAME_LENGTH } from '..
 import type { TLSMode } from '../../../operator/api/types.js';
 import { render, PHASES, type KubeObject } from '../../../operator/render/index.js';
 import { names } from '../../../operator/blueprint/names.js';
-import { ALL_FACTS, byKind, example, find, invariantViolations, spec, workloads } from './helpers.js';
+import { ALL_FACTS, byKind, example, find, invariantViolations, spec, workloads } from '../../support/render.js';
 
 const refs = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
 const withSpec = (stack: DefaultedWebStack, patch: (s: DefaultedWebStack['spec']) => void): DefaultedWebStack => {

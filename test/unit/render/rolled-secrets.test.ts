@@ -6,8 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DefaultedWebStack } from '../../../operator/api/defaults.js';
 import { render } from '../../../operator/render/index.js';
-import { examplesInEveryMode } from '../config/helpers.js';
-import { ALL_FACTS, workloads, type Workload } from './helpers.js';
+import { examplesInEveryMode } from '../../support/configs.js';
+import { ALL_FACTS, workloads, type Workload } from '../../support/render.js';
 
 /** Names under `secretName` (volumes), `secret.name` (projected), `secretKeyRef.name` and `secretRef.name` (env). */
 function secretsIn(value: unknown, parentKey = ''): string[] {

@@ -4,7 +4,7 @@ import { chmodSync, closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NGINX } from '../../../operator/blueprint/layout.js';
 import { renderNginxConfig, renderNginxStartScript } from '../../../operator/render/config/nginx.js';
-import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from './helpers.js';
+import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from '../../support/configs.js';
 
 const LAYOUT_DIRS = [NGINX.confDir, NGINX.certDir, NGINX.caDir, NGINX.runDir];
 

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { CHILD_KINDS } from '../../../operator/api/kinds.js';
 import { repoRoot } from '../../support/cluster.js';
-import { RELEASE_NAMESPACE, ofKind, template } from './helm.js';
-import { permission, permissions, type Permission, type Role } from './rbac.js';
+import { RELEASE_NAMESPACE, ofKind, template } from '../../support/helm.js';
+import { permission, permissions, type Permission, type Role } from '../../support/rbac.js';
 
 const AGENTS = 'webstack-system';
 const WATCHED = 'shop';

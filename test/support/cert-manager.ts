@@ -3,16 +3,13 @@
  * hack/cert-manager, run on this host with the cluster's kubeconfig: the CA paths need no webhook
  * and no solver pods), with a CA Issuer the test names.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { hackSetting } from '../../hack/settings.js';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { kubeconfigPath, kubectl, repoRoot, waitEstablished } from '../support/cluster.js';
+import { kubeconfigPath, kubectl, waitEstablished } from './cluster.js';
 import type { Pem } from './tls.js';
 import { applyIn } from './objects.js';
 
-/** hack/lib.sh's cache layout: where the cert-manager CRDs and controller are. */
-export function libVar(name: string): string {
-  return execFileSync('bash', ['-c', `source "${repoRoot}/hack/lib.sh" && printf %s "$${name}"`], { encoding: 'utf8' });
-}
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -68,7 +65,7 @@ export interface RunningProgram {
 }
 
 /** A program of the control-plane build (hack/build.sh control-plane puts them in BIN_DIR). */
-export const controlPlaneBinary = (name: string): string => path.join(libVar('BIN_DIR'), name);
+export const controlPlaneBinary = (name: string): string => path.join(hackSetting('BIN_DIR'), name);
 
 /**
  * Starts `command` with its stderr kept (the last 20 kB), in the network namespace `netns` when
@@ -94,7 +91,7 @@ export function startProgram(command: string, args: string[], netns?: string): R
  * controller for it (in network namespace `o.netns` when given, with `o.args` added).
  */
 export async function startCertManagerController(namespace: string, o: { netns?: string; args?: string[] } = {}): Promise<RunningProgram> {
-  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(libVar('CRDS_DIR'), 'cert-manager.yaml')]);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'webstack-tests', '-f', path.join(hackSetting('CRDS_DIR'), 'cert-manager.yaml')]);
   await waitEstablished('crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io');
   await keepFakeCertificatesOut(namespace);
   return startProgram(controlPlaneBinary('cert-manager-controller'), [`--kubeconfig=${kubeconfigPath()}`, `--namespace=${namespace}`, '--v=1', ...(o.args ?? [])], o.netns);

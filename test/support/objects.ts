@@ -1,5 +1,5 @@
 /** Building blocks of the e2e tests' own workloads: restricted pods on the local images. */
-import { kubectl } from '../support/cluster.js';
+import { kubectl } from './cluster.js';
 
 export const image = (name: string): string => `webstack.local/${name}`;
 

@@ -5,10 +5,10 @@
  * operator's own fields are what the reconciler compares), and every write is logged, so a test
  * can say "the second reconcile wrote nothing".
  */
-import type { NewObject } from '../../../operator/kube/apply.js';
-import { KubeApiError } from '../../../operator/kube/errors.js';
-import type { Lookup } from '../../../operator/kube/lookup.js';
-import type { KubeObject, ObjectRef } from '../../../operator/kube/types.js';
+import type { NewObject } from '../../operator/kube/apply.js';
+import { KubeApiError } from '../../operator/kube/errors.js';
+import type { Lookup } from '../../operator/kube/lookup.js';
+import type { KubeObject, ObjectRef } from '../../operator/kube/types.js';
 
 export interface Write {
   verb: 'apply' | 'applyStatus' | 'create' | 'delete' | 'patch';

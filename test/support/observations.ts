@@ -1,7 +1,7 @@
 /** A stack and the observation of it fully converged, for the tests of the status verdicts. */
-import { withDefaults } from '../../../operator/api/defaults.js';
-import type { WebStack } from '../../../operator/api/types.js';
-import type { Observation, WorkloadState } from '../../../operator/reconcile/status.js';
+import { withDefaults } from '../../operator/api/defaults.js';
+import type { WebStack } from '../../operator/api/types.js';
+import type { Observation, WorkloadState } from '../../operator/reconcile/status.js';
 
 export const stack = withDefaults({
   apiVersion: 'webstack.dev/v1alpha1',

@@ -9,7 +9,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { WebStack, WebStackStatus } from '../../../operator/api/types.js';
 import { computeStatus, type Observation } from '../../../operator/reconcile/status.js';
 import { binDir, run } from '../../support/cluster.js';
-import { converged, pastDeadline, stack } from './observations.js';
+import { converged, pastDeadline, stack } from '../../support/observations.js';
 
 interface KstatusResult {
   status: 'InProgress' | 'Failed' | 'Current' | 'Terminating' | 'NotFound' | 'Unknown';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_IMAGES, IMAGE_KEYS } from '../../../operator/api/images.js';
 import { repoRoot } from '../../support/cluster.js';
-import { CHART_DIR } from './helm.js';
+import { CHART_DIR } from '../../support/helm.js';
 
 const chart = path.join(repoRoot, CHART_DIR);
 const values = parse(readFileSync(path.join(chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;

@@ -11,8 +11,8 @@ import { DEFAULT_AGENT_NAMESPACE } from '../../../operator/blueprint/agent.js';
 import { LOG_LEVELS } from '../../../operator/runtime/logger.js';
 import { parseConfig } from '../../../operator/runtime/config.js';
 import { repoRoot } from '../../support/cluster.js';
-import type { Role } from './rbac.js';
-import { CHART_DIR, CUSTOM_VALUES, RELEASE_NAMESPACE, helm, ofKind, template, type K8sObject } from './helm.js';
+import type { Role } from '../../support/rbac.js';
+import { CHART_DIR, CUSTOM_VALUES, RELEASE_NAMESPACE, helm, ofKind, template, type K8sObject } from '../../support/helm.js';
 
 
 interface Container {

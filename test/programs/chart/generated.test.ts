@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { crdFiles, installManifest } from '../../../hack/gen-manifests.js';
 import { repoRoot } from '../../support/cluster.js';
-import { CHART_DIR, INSTALL_FILE, helmPath, parseObjects } from './helm.js';
+import { CHART_DIR, INSTALL_FILE, helmPath, parseObjects } from '../../support/helm.js';
 
 const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
 const STALE = 'run `npm run gen:manifests` and commit the result';

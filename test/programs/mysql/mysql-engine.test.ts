@@ -11,7 +11,7 @@ import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
 import { mysql84 } from '../../../operator/mysql/mysql84.js';
 import { seedByClone } from '../../../operator/mysql/seed-mysql.js';
 import { openSession } from '../../../operator/mysql/session.js';
-import { OPERATOR } from './servers.js';
+import { OPERATOR } from '../../support/mysql-servers.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
 
 const { servers, otherCa, connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe } = engineFixture('mysql-9.7', mysql84);

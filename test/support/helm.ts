@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { helmTemplateArgs } from '../../../hack/gen-manifests.js';
-import { binDir, repoRoot, run, type RunResult } from '../../support/cluster.js';
+import { helmTemplateArgs } from '../../hack/gen-manifests.js';
+import { binDir, repoRoot, run, type RunResult } from './cluster.js';
 
-export { CHART_DIR, INSTALL_FILE, RELEASE, RELEASE_NAMESPACE } from '../../../hack/gen-manifests.js';
+export { CHART_DIR, INSTALL_FILE, RELEASE, RELEASE_NAMESPACE } from '../../hack/gen-manifests.js';
 export const CUSTOM_VALUES = path.join(repoRoot, 'charts/webstack-operator/ci/custom-values.yaml');
 
 export interface K8sObject {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { HAPROXY } from '../../../operator/blueprint/layout.js';
-import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from './helpers.js';
+import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from '../../support/configs.js';
 
 const LAYOUT_DIRS = [HAPROXY.certDir, HAPROXY.caDir, HAPROXY.clientCertDir, HAPROXY.runDir];
 

@@ -2,16 +2,14 @@
  * Shared by the config tests: the example WebStacks, the real programs that check the rendered
  * files, and a scratch directory that stands in for the container filesystem.
  */
+import { loadExample } from './examples.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
-import type { TLSMode, WebStack } from '../../../operator/api/types.js';
+import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
+import type { TLSMode, WebStack } from '../../operator/api/types.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export const TLS_MODES: readonly TLSMode[] = ['reencrypt', 'terminate', 'passthrough'];
 
@@ -63,18 +61,15 @@ export const FULL: WebStack = {
 };
 
 /**
- * The inline minimal and full stacks, plus manifests/examples/*.yaml when present (written by the
- * API work in parallel; they have no namespace, so the renderers' `default` fallback is used).
+ * The inline minimal and full stacks, plus manifests/examples/*.yaml (they have no namespace, so
+ * the renderers' `default` fallback is used).
  */
 export function exampleStacks(): { label: string; stack: WebStack }[] {
   const stacks = [
     { label: 'inline minimal', stack: MINIMAL },
     { label: 'inline full', stack: FULL },
   ];
-  for (const file of ['minimal.yaml', 'full.yaml']) {
-    const p = path.join(repoRoot, 'manifests/examples', file);
-    if (existsSync(p)) stacks.push({ label: `manifests/examples/${file}`, stack: parse(readFileSync(p, 'utf8')) as WebStack });
-  }
+  for (const name of ['minimal', 'full'] as const) stacks.push({ label: `manifests/examples/${name}.yaml`, stack: loadExample(name) });
   return stacks;
 }
 

@@ -4,10 +4,10 @@
  * validator accepts what they generate, so a generator drifting from the schema fails loudly.
  */
 import fc from 'fast-check';
-import { API_VERSION, KIND, MAX_STACK_NAME_LENGTH } from '../../../operator/api/identity.js';
-import type { IngressRule, Resources, SpreadMode, TLSMode, Toleration, WebStack, WebStackSpec } from '../../../operator/api/types.js';
-import { HAPROXY, MYSQL, NGINX } from '../../../operator/blueprint/layout.js';
-import type { RenderFacts } from '../../../operator/render/index.js';
+import { API_VERSION, KIND, MAX_STACK_NAME_LENGTH } from '../../operator/api/identity.js';
+import type { IngressRule, Resources, SpreadMode, TLSMode, Toleration, WebStack, WebStackSpec } from '../../operator/api/types.js';
+import { HAPROXY, MYSQL, NGINX } from '../../operator/blueprint/layout.js';
+import type { RenderFacts } from '../../operator/render/index.js';
 
 const LETTERS = Array.from('abcdefghijklmnopqrstuvwxyz');
 const label = (min: number, max: number) =>

@@ -13,11 +13,11 @@ import { MYSQL } from '../../../operator/blueprint/layout.js';
 import { renderMysqlConfig } from '../../../operator/render/config/mysql.js';
 import type { WebStack } from '../../../operator/api/types.js';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
-import { freePort } from '../../support/process.js';
+import { freePort } from '../../support/ports.js';
 import { mariadb as mariadbAdapter } from '../../../operator/mysql/mariadb.js';
 import { mysql84 } from '../../../operator/mysql/mysql84.js';
-import { sidPrograms } from '../mysql/servers.js';
-import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, requireProgram, run } from './helpers.js';
+import { sidPrograms } from '../../support/mysql-servers.js';
+import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, requireProgram, run } from '../../support/configs.js';
 
 const LAYOUT_DIRS = [MYSQL.configMapDir, MYSQL.confDir, MYSQL.runDir, MYSQL.dataDir, MYSQL.certDir, MYSQL.tmpDir];
 

@@ -4,24 +4,20 @@
  * Objects are plain JSON, so the accessors narrow `unknown` with small casts to the shapes of the
  * Kubernetes API they read.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
-import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../../../operator/api/identity.js';
-import type { WebStack } from '../../../operator/api/types.js';
-import { validateWebStack } from '../../../operator/api/validate.js';
-import type { KubeObject, RenderFacts } from '../../../operator/render/index.js';
-import { ACME } from '../../../operator/blueprint/layout.js';
+import { loadExample } from './examples.js';
+import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
+import { COMPONENT_LABEL, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF_LABEL } from '../../operator/api/identity.js';
+import type { WebStack } from '../../operator/api/types.js';
+import { validateWebStack } from '../../operator/api/validate.js';
+import type { KubeObject, RenderFacts } from '../../operator/render/index.js';
+import { ACME } from '../../operator/blueprint/layout.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export const ALL_FACTS: RenderFacts = { certManager: true, prometheusOperator: true };
 
 /** An example manifest, validated like the CLI does and defaulted, in the given namespace. */
 export function example(name: 'minimal' | 'full', namespace = 'shop'): DefaultedWebStack {
-  const doc: unknown = parse(readFileSync(path.join(repoRoot, 'manifests/examples', `${name}.yaml`), 'utf8'));
+  const doc: unknown = loadExample(name);
   const errors = validateWebStack(doc);
   if (errors.length > 0) throw new Error(`example ${name} is invalid: ${JSON.stringify(errors)}`);
   const stack = doc as WebStack;
@@ -121,6 +117,7 @@ const STACK_COMPONENTS = ['loadbalancer', 'web', 'app', 'database'];
  * Everything that must hold for any stack and facts. Returns the violations, so a failing
  * property test prints what broke rather than a boolean.
  */
+// eslint-disable-next-line complexity -- a checklist: one independent check per invariant, read top to bottom
 export function invariantViolations(stack: DefaultedWebStack, objects: KubeObject[]): string[] {
   const v: string[] = [];
   const ns = stack.metadata.namespace ?? 'default';

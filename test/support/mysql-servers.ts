@@ -10,13 +10,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import type { ConnectionTarget, EngineName, ReplicationSource } from '../../../operator/mysql/types.js';
-import { requireProgram, run } from '../config/helpers.js';
+import type { ConnectionTarget, EngineName, ReplicationSource } from '../../operator/mysql/types.js';
+import { requireProgram, run } from './configs.js';
 
 export const OPERATOR = { user: 'operator', password: "op'pass\\1" };
 // Quotes and backslashes: CHANGE MASTER TO must carry them to the server intact.
@@ -25,7 +25,7 @@ export const APP = { user: 'app', password: 'app-pass' };
 
 const START_TIMEOUT_MS = 30_000;
 const asRoot = process.getuid?.() === 0;
-const HACK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../hack');
+const HACK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../hack');
 
 /** A command: the program and the arguments that come before the caller's. */
 type Command = [string, ...string[]];
@@ -375,15 +375,3 @@ function makeCertificates(root: string): { ca: string; otherCa: string; caFile: 
   };
 }
 
-/** Like test/support/process.ts's, which cannot be imported here without the reconciler behind it. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -8,7 +8,7 @@ import {
   type AlertingRule,
   type RuleGroup,
 } from '../../../operator/render/config/prometheus-rules.js';
-import { Sandbox, examplesInEveryMode, inMode, requireProgram, run } from './helpers.js';
+import { Sandbox, examplesInEveryMode, inMode, requireProgram, run } from '../../support/configs.js';
 
 /** A small stack whose thresholds the synthetic series below are built around. */
 const stack: WebStack = {

@@ -9,7 +9,7 @@ import type { ClusterFacts } from '../../../operator/database/facts.js';
 import { semiSyncAckCount, type EngineAdapter } from '../../../operator/mysql/engine.js';
 import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
 import type { InstanceStatus } from '../../../operator/mysql/types.js';
-import { APP, startServers, type DatabaseServer, type DatabaseServers, type ServerKindName } from './servers.js';
+import { APP, startServers, type DatabaseServer, type DatabaseServers, type ServerKindName } from '../../support/mysql-servers.js';
 
 export async function eventually<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

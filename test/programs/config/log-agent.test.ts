@@ -9,10 +9,9 @@
  * proxy here cannot build (hack/otelcol/builder-config.yaml says why); their stacks are checked
  * structurally, and run only in the upstream image.
  */
-import { execFileSync } from 'node:child_process';
+import { hackSetting } from '../../../hack/settings.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parse, stringify } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
@@ -21,7 +20,7 @@ import { agentRoute } from '../../../operator/blueprint/agent.js';
 import { LOG_AGENT } from '../../../operator/blueprint/layout.js';
 import { agentEnv, renderLogAgentConfig } from '../../../operator/render/config/log-agent.js';
 import { SINK_EXPORTERS, routeIds } from '../../../operator/blueprint/agent.js';
-import { MINIMAL, Sandbox, run } from './helpers.js';
+import { MINIMAL, Sandbox, run } from '../../support/configs.js';
 
 interface Pipeline {
   receivers: string[];
@@ -156,10 +155,9 @@ describe('log agent config: structure', () => {
 
 // ---- the real collector ----
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function collector(): string {
-  const dir = execFileSync('bash', ['-c', `source "${repoRoot}/hack/lib.sh" && printf %s "$OTELCOL_BIN_DIR"`], { encoding: 'utf8' });
+  const dir = hackSetting('OTELCOL_BIN_DIR');
   const bin = path.join(dir, 'otelcol-webstack');
   if (!existsSync(bin)) throw new Error(`${bin} does not exist: run hack/build.sh otelcol (or npm run setup) to build the collector`);
   return bin;

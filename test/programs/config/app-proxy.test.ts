@@ -6,7 +6,7 @@ import { withDefaults } from '../../../operator/api/defaults.js';
 import { renderAppProxyConfig } from '../../../operator/render/config/app-proxy.js';
 import { APP_PROXY } from '../../../operator/blueprint/layout.js';
 import { stackPlan } from '../../../operator/blueprint/plan.js';
-import { FULL, MINIMAL, Sandbox, inMode, installCertificates, requireProgram } from './helpers.js';
+import { FULL, MINIMAL, Sandbox, inMode, installCertificates, requireProgram } from '../../support/configs.js';
 
 const LAYOUT_DIRS = [APP_PROXY.confDir, APP_PROXY.certDir, APP_PROXY.caDir, APP_PROXY.runDir];
 
