@@ -22,11 +22,11 @@ const LAYERS = {
   render: ['api', 'blueprint', 'support'],
   runtime: ['api', 'kube', 'support'],
   reconcile: ['api', 'blueprint', 'kube', 'render', 'runtime', 'support'],
-  // The agent loop's pass: all stacks -> the shared log agent; it reuses the object loop's diff and prune.
-  agent: ['api', 'blueprint', 'kube', 'reconcile', 'render', 'runtime', 'support'],
+  // The agent loop's pass: all stacks -> the shared log agent.
+  agent: ['api', 'blueprint', 'kube', 'render', 'support'],
   mysql: ['api', 'support'],
   database: ['api', 'blueprint', 'kube', 'mysql', 'runtime', 'support'],
-  controller: ['agent', 'api', 'database', 'kube', 'reconcile', 'runtime', 'support'],
+  controller: ['agent', 'api', 'blueprint', 'database', 'kube', 'reconcile', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];
 

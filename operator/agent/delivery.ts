@@ -20,7 +20,7 @@ import { LOG_AGENT } from '../blueprint/layout.js';
 import { routeIds } from '../blueprint/agent.js';
 import { agentRoute, agentSelector } from '../blueprint/agent.js';
 import type { DefaultedWebStack } from '../api/defaults.js';
-import type { LogDelivery } from '../reconcile/status.js';
+import type { LogDelivery } from '../blueprint/agent.js';
 
 export const SAMPLE_MS = 10_000;
 const SCRAPE_TIMEOUT_MS = 3_000;

@@ -17,8 +17,8 @@ import type { WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { Lookup } from '../kube/lookup.js';
 import type { KubeObject } from '../kube/types.js';
-import { satisfies } from '../reconcile/diff.js';
-import { deleteChild } from '../reconcile/prune.js';
+import { satisfies } from '../kube/diff.js';
+import { deleteSeen } from '../kube/delete.js';
 import { renderLogAgent } from '../render/agent.js';
 import { agentNames, SHARED_AGENT } from '../blueprint/agent.js';
 
@@ -96,7 +96,7 @@ export class LogAgentLoop {
     for (const { kind } of AGENT_KINDS) {
       for (const live of this.deps.caches.list(kind, this.deps.agentNamespace)) {
         if (live.metadata.labels?.[SHARED_AGENT.label] !== SHARED_AGENT.labelValue || wanted.has(`${kind}/${live.metadata.name}`)) continue;
-        await deleteChild(this.deps.objects, live, this.deps.logger, 'log agent removed (no stack ships logs)');
+        await deleteSeen(this.deps.objects, live, this.deps.logger, 'log agent removed (no stack ships logs)');
       }
     }
   }

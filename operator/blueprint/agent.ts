@@ -75,3 +75,10 @@ export function routeIds(route: AgentRoute) {
 }
 
 export const agentSelector = (): Record<string, string> => ({ [NAME_LABEL]: 'webstack', [COMPONENT_LABEL]: 'log-agent', [SHARED_AGENT.label]: SHARED_AGENT.labelValue });
+
+/** Delivery of one stack's logs, as the agent loop reads it from the agent pods' exporter metrics and LoggingReady reports it. */
+export interface LogDelivery {
+  failing: boolean;
+  /** Why, or what was delivered, in the agent's words. */
+  message: string;
+}

@@ -1,5 +1,5 @@
 /**
- * The layout contract between the configuration files rendered in this folder and the Kubernetes
+ * The layout contract between the configuration files (render/config/) and the Kubernetes
  * objects that run them (ports, mount paths, file names, environment variables, Secret keys).
  * The config renderers only ever refer to these constants, so the object renderer can mount and
  * expose exactly what the configs expect. Every port is unprivileged because the containers run

@@ -1,6 +1,6 @@
 /**
- * One plan per stack, computed once (newContext) and read by the object renderers and the config
- * renderers alike, so the Secret a pod mounts, the port a Service exposes and the line a config
+ * One plan per stack, computed once (newContext) and read by the object renderers, the config
+ * renderers and the database loop (how it dials each instance) alike, so the Secret a pod mounts, the port a Service exposes and the line a config
  * file holds follow from the same decision instead of agreeing by convention.
  *
  * TLS, hop by hop: in `reencrypt` HAProxy terminates the public certificate and re-encrypts to

@@ -12,7 +12,7 @@ import { isAgentObject, LogAgentLoop } from '../agent/loop.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/types.js';
-import type { LogDelivery } from '../reconcile/status.js';
+import type { LogDelivery } from '../blueprint/agent.js';
 import { NONE, queuedController, specOrLifecycleChanged, type Controller, type Wake } from '../runtime/controller.js';
 import type { ChangeEvent } from '../runtime/informer.js';
 import type { BackoffPolicy } from '../support/backoff.js';

@@ -14,7 +14,7 @@ import { isAgentObject } from '../agent/loop.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeObject } from '../kube/types.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import type { LogDelivery } from '../reconcile/status.js';
+import type { LogDelivery } from '../blueprint/agent.js';
 import { NONE, queuedController, specOrLifecycleChanged, type Controller, type Wake } from '../runtime/controller.js';
 import type { ChangeEvent } from '../runtime/informer.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';

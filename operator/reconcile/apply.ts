@@ -1,27 +1,24 @@
 /**
- * Apply: carries out a plan's writes. Server-side apply for the desired objects, a foreground
- * delete for the ones to recreate, a merge patch for the pods' role labels. A refused object does
- * not stop the others; its error is reported (status, then a retry with backoff).
+ * Apply: carries out a plan's writes, server-side apply of the desired objects. A refused object
+ * does not stop the others; its error is reported (status, then a retry with backoff). The role
+ * labels of the database pods are the database loop's (database/loop.ts), never written here.
  */
 import type { Logger } from 'pino';
 import { FIELD_MANAGER } from '../api/identity.js';
 import type { ObjectApi } from '../kube/apply.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Plan } from './plan.js';
-import { deleteChild } from './prune.js';
 
 /** Children of one kind applied at the same time, at most. */
 const APPLY_PARALLELISM = 8;
 
-export type ApplyObjects = Pick<ObjectApi, 'applyObject' | 'deleteObject' | 'mergePatch'>;
+export type ApplyObjects = Pick<ObjectApi, 'applyObject'>;
 
 /** Refused children, by `Kind/name`, with the server's message. */
 export type ApplyErrors = Record<string, string>;
 
 export async function applyPlan(objects: ApplyObjects, plan: Plan, log: Logger): Promise<ApplyErrors> {
-  const errors = await applyAll(objects, plan.apply, log);
-  for (const obj of plan.replace) await deleteChild(objects, obj, log, 'deleted to recreate (selector changed)', 'Foreground');
-  return errors;
+  return applyAll(objects, plan.apply, log);
 }
 
 /** Consecutive objects of the same kind, in order. */

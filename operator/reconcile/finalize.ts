@@ -13,7 +13,7 @@ import { isNotFound } from '../kube/errors.js';
 import type { Lookup } from '../kube/lookup.js';
 import { names } from '../blueprint/names.js';
 import { ownedChildren } from './ownership.js';
-import { deleteChild } from './prune.js';
+import { deleteSeen } from '../kube/delete.js';
 
 export const hasFinalizer = (raw: WebStack): boolean => raw.metadata.finalizers?.includes(FINALIZER) ?? false;
 
@@ -24,7 +24,7 @@ export async function finalize(objects: Pick<ObjectApi, 'deleteObject' | 'mergeP
   for (const obj of ownedChildren(caches, raw)) {
     const elsewhere = obj.metadata.namespace !== raw.metadata.namespace;
     const isCredentials = obj.kind === 'Secret' && obj.metadata.name === credentials;
-    if (elsewhere || (isCredentials && deletionPolicy === 'Delete')) await deleteChild(objects, obj, log, 'cleaned up');
+    if (elsewhere || (isCredentials && deletionPolicy === 'Delete')) await deleteSeen(objects, obj, log, 'cleaned up');
   }
   await setFinalizer(objects, raw, false);
 }

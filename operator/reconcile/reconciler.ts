@@ -29,7 +29,8 @@ import { observe } from './observe.js';
 import { ownedChildren } from './ownership.js';
 import { plan } from './plan.js';
 import { prune } from './prune.js';
-import { computeStatus, type LogDelivery } from './status.js';
+import type { LogDelivery } from '../blueprint/agent.js';
+import { computeStatus } from './status.js';
 import { databaseClaims, growVolumes } from './volumes.js';
 
 /** How soon a stack that waits on something outside the operator's view (an issuer, a Secret) is checked again. */

@@ -4,6 +4,7 @@
  * when it differs from the current status, so conditions keep their lastTransitionTime unless
  * their status really changes.
  */
+import type { LogDelivery } from '../blueprint/agent.js';
 import type { DefaultedWebStack } from '../api/defaults.js';
 import { OPTIONAL_APIS } from '../api/identity.js';
 import type { Condition, ConditionStatus, ConditionType, DatabaseStatus, Phase, Tier, WebStackStatus } from '../api/types.js';
@@ -51,13 +52,6 @@ export interface Observation {
   logDelivery?: LogDelivery;
   /** Children the API server refused, by "Kind/name", with its message. */
   applyErrors: Record<string, string>;
-}
-
-/** Delivery of one stack's logs, from the agent pods' exporter metrics. */
-export interface LogDelivery {
-  failing: boolean;
-  /** Why, or what was delivered, in the agent's words (counts of records and queued batches). */
-  message: string;
 }
 
 interface Verdict {

@@ -3,7 +3,7 @@
  * logs pipeline per WebStack (its pod log files -> its sink, with its credentials), and the node's
  * CPU, memory, load, disk, filesystem and network once per node, to the node metrics endpoint and
  * to every sink that stores metrics. Pure. Secrets only ever appear as `${env:...}` references
- * (LOG_AGENT in ./layout.ts; one variable per stack, see agentEnv).
+ * (LOG_AGENT in blueprint/layout.ts; one variable per stack, see agentEnv).
  *
  * Isolation inside one process: each stack has its own receiver (its globs only), its own
  * resource processor (its stack attributes), its own exporter (its endpoint and credentials) and

@@ -1,7 +1,7 @@
 /**
  * Files of the database tier's ConfigMap: the server configuration, the init container's script
  * (data directory, per-pod settings, accounts) and the readiness probe. Pure functions, one table
- * of differences per engine. See MYSQL in ./layout.ts for where each file goes.
+ * of differences per engine. See MYSQL in blueprint/layout.ts for where each file goes.
  *
  * No script here decides a role: every server starts read-only with the semi-sync source half off,
  * and the database controller (operator/database) promotes one and points the others at it.

@@ -25,6 +25,7 @@ describe('layering', () => {
     ['operator/blueprint/names.ts', '../render/web.js', 'blueprint/ may import only api/, support/'],
     ['operator/blueprint/layout.ts', '../kube/client.js', 'blueprint/ may import only api/, support/'],
     ['operator/database/gather.ts', '../render/web.js', 'database/ may import only'],
+    ['operator/agent/loop.ts', '../reconcile/plan.js', 'agent/ may import only'],
     ['operator/kube/events.ts', '../runtime/queue.js', 'kube/ may import only support/'],
     ['operator/api/identity.ts', '../blueprint/names.js', 'api/ may import only support/'],
     ['operator/support/clock.ts', '../api/identity.js', 'support/ may import only node and npm modules'],

@@ -7,9 +7,6 @@ import { FakeCluster } from '../../support/fake-cluster.js';
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}, namespace = 'shop'): KubeObject =>
   ({ apiVersion: 'v1', kind, metadata: { name, namespace }, ...extra });
 
-const daemonSet = (selector: Record<string, string>, metadata: Partial<KubeObject['metadata']> = {}) =>
-  ({ ...obj('DaemonSet', 'agent', { spec: { selector: { matchLabels: selector } } }, 'agents'), metadata: { name: 'agent', namespace: 'agents', ...metadata } }) as KubeObject;
-
 function planFor(desired: KubeObject[], live: KubeObject[], owned: KubeObject[] = live) {
   const cache = new FakeCluster();
   for (const o of live) cache.seed(o);
@@ -38,21 +35,9 @@ describe('plan', () => {
     expect(names(planFor([desired], [obj('ConfigMap', 'config', {}, 'agents')]).prune)).toEqual(['ConfigMap/config']);
   });
 
-  it('replaces a DaemonSet whose selector changed instead of applying it, and waits while it terminates', () => {
-    const desired = daemonSet({ a: '1', 'webstack.dev/owner-namespace': 'shop' });
-    const old = daemonSet({ a: '1', 'webstack.dev/stack-namespace': 'shop' });
-    const result = planFor([desired], [old]);
-    expect(result.apply).toEqual([]);
-    expect(names(result.replace)).toEqual(['DaemonSet/agent']);
-    expect(result.prune).toEqual([]);
-
-    const terminating = planFor([desired], [daemonSet(old.metadata.labels ?? {}, { deletionTimestamp: '2026-01-01T00:00:00Z' })]);
-    expect([terminating.apply, terminating.replace]).toEqual([[], []]);
-  });
-
-  it('applies, not replaces, a Deployment whose selector differs (the server refuses it, loudly)', () => {
+  it('applies a Deployment whose selector differs, deleting nothing (the server refuses it, loudly)', () => {
     const desired = obj('Deployment', 'web', { spec: { selector: { matchLabels: { a: '2' } } } });
     const result = planFor([desired], [obj('Deployment', 'web', { spec: { selector: { matchLabels: { a: '1' } } } })]);
-    expect([names(result.apply), result.replace]).toEqual([['Deployment/web'], []]);
+    expect([names(result.apply), result.prune]).toEqual([['Deployment/web'], []]);
   });
 });

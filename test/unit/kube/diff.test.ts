@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { satisfies } from '../../../operator/reconcile/diff.js';
+import { satisfies } from '../../../operator/kube/diff.js';
 
 describe('satisfies', () => {
   const desired = {
