@@ -14,7 +14,7 @@ import type { ChangeEvent } from '../runtime/informer.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import type { BackoffPolicy } from '../support/backoff.js';
 import type { Manager } from './manager.js';
-import { stackKeyOf } from './owner.js';
+import { wakeOwner } from './owner.js';
 
 export const DATABASE = 'database';
 
@@ -34,9 +34,7 @@ export interface DatabaseLoopOptions {
 }
 
 function databasePodChanged(e: ChangeEvent<KubeObject>): Wake {
-  if (e.object.kind !== 'Pod' || e.object.metadata.labels?.[COMPONENT_LABEL] !== 'database') return NONE;
-  const key = stackKeyOf(e.object);
-  return key ? [key] : NONE;
+  return e.object.kind === 'Pod' && e.object.metadata.labels?.[COMPONENT_LABEL] === 'database' ? wakeOwner(e.object) : NONE;
 }
 
 export function databaseLoop(manager: Manager, o: DatabaseLoopOptions): Controller {

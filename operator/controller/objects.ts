@@ -19,7 +19,7 @@ import { NONE, queuedController, specOrLifecycleChanged, type Controller, type W
 import type { ChangeEvent } from '../runtime/informer.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import type { Manager } from './manager.js';
-import { stackKeyOf } from './owner.js';
+import { wakeOwner } from './owner.js';
 
 export const OBJECTS = 'objects';
 
@@ -55,8 +55,7 @@ function agentSummary(obj: KubeObject | undefined): string {
 
 function objectsWoken(e: ChangeEvent<KubeObject>): Wake {
   if (e.object.kind === 'DaemonSet' && isAgentObject(e.object)) return agentSummary(e.old) === agentSummary(e.object) ? NONE : 'all';
-  const key = stackKeyOf(e.object);
-  return key ? [key] : NONE;
+  return wakeOwner(e.object);
 }
 
 export function objectLoop(manager: Manager, o: ObjectLoopOptions): Controller {

@@ -1,6 +1,7 @@
 /** Which WebStack a changed child belongs to, so its event reconciles that stack. */
 import { INSTANCE_LABEL, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/identity.js';
 import type { KubeObject } from '../kube/types.js';
+import { NONE, type Wake } from '../runtime/controller.js';
 
 /**
  * The owner labels the reconciler puts on every child it applies name the stack. Pods and volume
@@ -17,4 +18,10 @@ export function stackKeyOf(obj: KubeObject): string | undefined {
   const instance = labels[INSTANCE_LABEL];
   if ((obj.kind === 'Pod' || obj.kind === 'PersistentVolumeClaim') && obj.metadata.namespace && instance) return `${obj.metadata.namespace}/${instance}`;
   return undefined;
+}
+
+/** The stack a changed child wakes: its owner, or none. */
+export function wakeOwner(obj: KubeObject): Wake {
+  const key = stackKeyOf(obj);
+  return key ? [key] : NONE;
 }
