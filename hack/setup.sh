@@ -4,7 +4,7 @@
 # Go modules (hack/build.sh, cached outside the checkout, progress every 30 s; the log agent's
 # collector among them), the local container images (hack/images/build.ts, cached by the hash of
 # their inputs) and, as root, the operator image from the Dockerfile (hack/operator-image/build.sh)
-# and the sid root filesystem with MySQL 9.7 (hack/sid/build.sh).
+# and the sid root filesystems with MySQL 9.7 and MariaDB 11.8 (hack/sid/build.sh).
 #
 # Independent steps run side by side: apt (network) beside the Go builds (CPU), the collector
 # beside the Kubernetes binaries, the operator image beside both. Each step's time
@@ -27,8 +27,9 @@ begin kubernetes "$HACK_DIR/build.sh" control-plane node
 if [ "$(id -u)" -eq 0 ]; then
   finish apt
   begin operator-image "$HACK_DIR/operator-image/build.sh" "$CACHE_ROOT/operator-image.oci.tar"
-  # MySQL 9.7 from sid (debootstrap comes with apt): the engine tier's servers.
-  begin sid "$HACK_DIR/sid/build.sh" mysql
+  # MySQL 9.7 and MariaDB 11.8 from sid (debootstrap comes with apt): the engine tier's servers.
+  # One after the other: the second reuses the first one's debootstrap of sid.
+  begin sid sh -c '"$1" mysql && "$1" mariadb' sid "$HACK_DIR/sid/build.sh"
 fi
 finish kubernetes
 finish otelcol

@@ -111,6 +111,18 @@ export const IMAGES: ImageSpec[] = [
     entrypoint: ['/usr/sbin/mariadbd'],
     user: '999:999',
   },
+  // MariaDB 11.8 from Debian's sid suite (bookworm has 10.11), laid out as the 10.11 image.
+  {
+    name: 'mariadb',
+    tag: '11.8',
+    sid: { engine: 'mariadb', packages: ['mariadb-server-core', 'mariadb-client-core', 'mariadb-client', 'mariadb-common', 'mysql-common'] },
+    busybox: true,
+    dirs: [TMP, { path: '/var/lib/mysql', mode: 0o750, uid: 999 }, { path: '/run/mysqld', mode: 0o755, uid: 999 }],
+    users: ['mysql:x:999:999:MariaDB:/var/lib/mysql:/bin/false'],
+    groups: ['mysql:x:999:'],
+    entrypoint: ['/usr/sbin/mariadbd'],
+    user: '999:999',
+  },
   // MySQL 9.7 from Debian's sid suite (bookworm has no MySQL server), laid out as the upstream
   // image for what the rendered pod uses: mysqld, the mysql client, the data and socket folders.
   {

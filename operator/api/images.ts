@@ -46,7 +46,7 @@ export const IMAGE_PURPOSE: Readonly<Record<ImageKey, string>> = {
 export const MYSQL_VERSIONS: readonly string[] = ['8.0', '8.4', '9.7'];
 export const MARIADB_VERSIONS: readonly string[] = ['10.11', '11.4', '11.8'];
 /** The versions this project's tests run against real servers (the others share their statements). */
-export const VERSIONS_RUN_HERE: readonly string[] = ['MySQL 9.7', 'MariaDB 10.11'];
+export const VERSIONS_RUN_HERE: readonly string[] = ['MySQL 9.7', 'MariaDB 10.11', 'MariaDB 11.8'];
 
 const DATABASE_IMAGE_KEYS: Readonly<Record<string, ImageKey>> = { '8.0': 'mysql80', '8.4': 'mysql84', '9.7': 'mysql97', '10.11': 'mariadb1011', '11.4': 'mariadb114', '11.8': 'mariadb118' };
 

@@ -420,7 +420,7 @@ const database = defaultedObject('The database tier: one primary and GTID replic
     D.database.engine,
   ),
   version: enumOf(
-    `Major.minor version: ${MYSQL_VERSIONS.join(', ')} for mysql, ${MARIADB_VERSIONS.join(', ')} for mariadb. Default: ${D.database.version} for mysql, ${D.database.mariadbVersion} for mariadb. Run against real servers by this project's tests: ${VERSIONS_RUN_HERE.join(' and ')}; the others use the same statements and are not run here (docs/database.md lists what differs). 8.0 is end of life (April 2026: no more patched builds upstream). Immutable: moving to another version needs a dump and restore.`,
+    `Major.minor version: ${MYSQL_VERSIONS.join(', ')} for mysql, ${MARIADB_VERSIONS.join(', ')} for mariadb. Default: ${D.database.version} for mysql, ${D.database.mariadbVersion} for mariadb. Run against real servers by this project's tests: ${VERSIONS_RUN_HERE.join(', ')}; the others use the same statements and are not run here (docs/database.md lists what differs). 8.0 is end of life (April 2026: no more patched builds upstream). Immutable: moving to another version needs a dump and restore.`,
     [...MYSQL_VERSIONS, ...MARIADB_VERSIONS],
     { 'x-kubernetes-validations': [cel(RULES.versionImmutable, 'spec.database.version is immutable')] },
   ),

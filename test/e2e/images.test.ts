@@ -1,7 +1,7 @@
 /**
  * The locally built images (hack/images/build.ts) run as containers on the real nodes, non-root
- * with a read-only root filesystem: MariaDB on a local volume serving TLS only, the test
- * application writing and reading rows through it with a verified certificate, Nginx behind
+ * with a read-only root filesystem: MariaDB 10.11 and 11.8 (from sid) on a local volume serving
+ * TLS only, the test application writing and reading rows through each with a verified certificate, Nginx behind
  * HAProxy, and the Nginx exporter reading Nginx's status.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -22,9 +22,11 @@ async function exec(pod: string, command: string[], allowFail = false): Promise<
   return kubectl(['exec', '-n', ns, pod, '--', ...command], { allowFail });
 }
 
-function database(dbHost: string) {
+/** A one-instance MariaDB StatefulSet `name` from `tag` of the local mariadb image, TLS only. */
+function database(name: string, tag: string) {
+  const dbHost = `${name}.${ns}.svc.cluster.local`;
   const ca = certificateAuthority('e2e-db-ca');
-  const server = serverCertificate(ca, [dbHost, 'db', `db.${ns}.svc`]);
+  const server = serverCertificate(ca, [dbHost, name, `${name}.${ns}.svc`]);
   const script = [
     '[ -d /var/lib/mysql/data/mysql ] ||',
     'mariadb-install-db --datadir=/var/lib/mysql/data --skip-test-db --auth-root-authentication-method=normal --skip-name-resolve >/tmp/install.log 2>&1 ||',
@@ -34,33 +36,34 @@ function database(dbHost: string) {
   ].join(' ');
   return {
     ca,
+    host: dbHost,
     objects: [
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-tls' }, data: { 'ca.crt': b64(ca.crt), 'tls.crt': b64(server.crt), 'tls.key': b64(server.key) } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-tls` }, data: { 'ca.crt': b64(ca.crt), 'tls.crt': b64(server.crt), 'tls.key': b64(server.key) } },
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: 'db-init' },
+        metadata: { name: `${name}-init` },
         data: {
           'init.sql': `CREATE DATABASE IF NOT EXISTS app;\nCREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL;\nGRANT ALL ON app.* TO 'app'@'%';\n`,
         },
       },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db' }, spec: { selector: { app: 'db' }, ports: [{ port: 3306 }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 3306 }] } },
       {
         apiVersion: 'apps/v1',
         kind: 'StatefulSet',
-        metadata: { name: 'db' },
+        metadata: { name },
         spec: {
-          serviceName: 'db',
+          serviceName: name,
           replicas: 1,
-          selector: { matchLabels: { app: 'db' } },
+          selector: { matchLabels: { app: name } },
           template: {
-            metadata: { labels: { app: 'db' } },
+            metadata: { labels: { app: name } },
             spec: {
               securityContext: { fsGroup: 999 },
               containers: [
                 {
                   name: 'mariadb',
-                  image: image('mariadb:10.11'),
+                  image: image(`mariadb:${tag}`),
                   imagePullPolicy: 'Never',
                   command: ['sh', '-c', script],
                   ports: [{ containerPort: 3306 }],
@@ -79,8 +82,8 @@ function database(dbHost: string) {
               volumes: [
                 { name: 'run', emptyDir: {} },
                 tmp,
-                { name: 'tls', secret: { secretName: 'db-tls', defaultMode: 0o440 } },
-                { name: 'init', configMap: { name: 'db-init' } },
+                { name: 'tls', secret: { secretName: `${name}-tls`, defaultMode: 0o440 } },
+                { name: 'init', configMap: { name: `${name}-init` } },
               ],
             },
           },
@@ -188,11 +191,20 @@ let dbHost: string;
 
 beforeAll(async () => {
   ns = await newNamespace('e2e-images', { restricted: true });
-  dbHost = `db.${ns}.svc.cluster.local`;
-  const db = database(dbHost);
-  await apply([...db.objects, ...app('app', dbHost, db.ca.crt), ...app('app-wrong-ca', dbHost, certificateAuthority('another-ca').crt), ...edge(), toolboxPod('client')]);
-  await kubectl(['rollout', 'status', '-n', ns, 'statefulset/db', '--timeout=180s']);
-  for (const d of ['app', 'web', 'lb']) await kubectl(['rollout', 'status', '-n', ns, `deployment/${d}`, '--timeout=120s']);
+  const db = database('db', '10.11');
+  const db118 = database('db118', '11.8');
+  dbHost = db.host;
+  await apply([
+    ...db.objects,
+    ...db118.objects,
+    ...app('app', db.host, db.ca.crt),
+    ...app('app-118', db118.host, db118.ca.crt),
+    ...app('app-wrong-ca', db.host, certificateAuthority('another-ca').crt),
+    ...edge(),
+    toolboxPod('client'),
+  ]);
+  for (const set of ['db', 'db118']) await kubectl(['rollout', 'status', '-n', ns, `statefulset/${set}`, '--timeout=180s']);
+  for (const d of ['app', 'app-118', 'web', 'lb']) await kubectl(['rollout', 'status', '-n', ns, `deployment/${d}`, '--timeout=120s']);
   await kubectl(['wait', '-n', ns, '--for=condition=Ready', 'pod/client', '--timeout=60s']);
 }, 300_000);
 
@@ -201,18 +213,23 @@ afterAll(async () => {
 });
 
 describe('the local images on real nodes', () => {
-  it('MariaDB serves the test application over verified TLS, which writes and reads a row per request', async () => {
+  it.each([
+    ['10.11', 'app', 'db'],
+    ['11.8', 'app-118', 'db118'],
+  ])('MariaDB %s serves the test application over verified TLS, which writes and reads a row per request', async (version, appName, set) => {
     // A new Service answers once every node's kube-proxy has its rules; late in a long run that can lag.
-    const first = await eventually(async () => JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', 'http://app:8080/'])).stdout) as Record<string, unknown>, {
+    const first = await eventually(async () => JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', `http://${appName}:8080/`])).stdout) as Record<string, unknown>, {
       description: 'the app answering through its Service',
       timeoutMs: 60_000,
       intervalMs: 2000,
     });
-    const second = JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', 'http://app:8080/'])).stdout) as Record<string, unknown>;
-    expect(first.database).toBe('db-0');
+    const second = JSON.parse((await exec('client', ['curl', '-sS', '-m', '10', `http://${appName}:8080/`])).stdout) as Record<string, unknown>;
+    expect(first.database).toBe(`${set}-0`);
     expect(second.visits).toBe(Number(first.visits) + 1);
     expect(second.wrote).toBe(Number(first.wrote) + 1);
     expect(String(first.dbTLSCipher)).toMatch(/^TLS_|AES|CHACHA/);
+    const served = await kubectl(['exec', '-n', ns, `${set}-0`, '--', 'mariadbd', '--version']);
+    expect(served.stdout).toContain(`Ver ${version}.`);
   }, 120_000);
 
   it('an application given another CA is refused by its own certificate check and never becomes Ready', async () => {

@@ -4,9 +4,9 @@
  * throwaway CA, so the operator's connections and the replicas' connections both verify it.
  * Accounts are created unlogged, so every server starts with an empty GTID state.
  *
- * Two kinds: MariaDB 10.11 from this machine's Debian packages, and MySQL 9.7 from Debian's sid
- * suite, whose programs run from the root filesystem hack/sid/build.sh makes, through that root's
- * own dynamic loader (they need sid's C library, not this machine's).
+ * Three kinds: MariaDB 10.11 from this machine's Debian packages, and MariaDB 11.8 and MySQL 9.7
+ * from Debian's sid suite, whose programs run from the root filesystems hack/sid/build.sh makes,
+ * through each root's own dynamic loader (they need sid's C library, not this machine's).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { ConnectionTarget, EngineName, ReplicationSource } from '../../operator/mysql/types.js';
-import { requireProgram, run } from './configs.js';
+import { requireProgram, run, type RunResult } from './configs.js';
 
 export const OPERATOR = { user: 'operator', password: "op'pass\\1" };
 // Quotes and backslashes: CHANGE MASTER TO must carry them to the server intact.
@@ -45,13 +45,13 @@ interface ServerKind {
   replicationGrant: string;
 }
 
-function mariadb1011(): ServerKind {
-  for (const program of ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'openssl']) requireProgram(program);
+/** MariaDB from these programs: `programs` a folder of them, or the PATH (this machine's 10.11). */
+function mariadbKind(server: string, installDb: (datadir: string) => RunResult): ServerKind {
   return {
     engine: 'mariadb',
-    server: ['mariadbd', '--no-defaults', ...(asRoot ? ['--user=root'] : [])],
+    server: [server, '--no-defaults', ...(asRoot ? ['--user=root'] : [])],
     initialise(datadir) {
-      const installed = run('mariadb-install-db', ['--no-defaults', ...(asRoot ? ['--user=root'] : []), `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db']);
+      const installed = installDb(datadir);
       if (installed.status !== 0) throw new Error(`mariadb-install-db failed:\n${installed.output}`);
     },
     replicationArgs: ['--log-slave-updates=ON', '--gtid-strict-mode=ON', '--skip-slave-start'],
@@ -68,6 +68,30 @@ function mariadb1011(): ServerKind {
     ],
     replicationGrant: 'REPLICATION SLAVE',
   };
+}
+
+const INSTALL_DB_ARGS = ['--no-defaults', ...(asRoot ? ['--user=root'] : []), '--auth-root-authentication-method=normal', '--skip-test-db'];
+
+function mariadb1011(): ServerKind {
+  for (const program of ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'openssl']) requireProgram(program);
+  return mariadbKind('mariadbd', (datadir) => run('mariadb-install-db', [...INSTALL_DB_ARGS, `--datadir=${datadir}`]));
+}
+
+/**
+ * MariaDB 11.8 from sid. Its mariadb-install-db is a shell script: it runs here as it is, told
+ * which server to bootstrap with (the sid wrapper) and where the root's files are; --force skips
+ * its host-name check, which needs one of the root's programs it cannot run.
+ */
+function mariadb118(): ServerKind {
+  requireProgram('openssl');
+  const programs = sidPrograms('mariadb');
+  const root = path.join(path.dirname(programs), 'rootfs');
+  const server = path.join(programs, 'mariadbd');
+  return mariadbKind(server, (datadir) =>
+    run('sh', [path.join(root, 'usr/bin/mariadb-install-db'), ...INSTALL_DB_ARGS, '--force', `--basedir=${path.join(root, 'usr')}`, `--datadir=${datadir}`], {
+      env: { ...process.env, MYSQLD_BOOTSTRAP: server },
+    }),
+  );
 }
 
 /**
@@ -119,7 +143,7 @@ function mysql97(): ServerKind {
   };
 }
 
-export const SERVER_KINDS = { 'mariadb-10.11': mariadb1011, 'mysql-9.7': mysql97 } as const;
+export const SERVER_KINDS = { 'mariadb-10.11': mariadb1011, 'mariadb-11.8': mariadb118, 'mysql-9.7': mysql97 } as const;
 export type ServerKindName = keyof typeof SERVER_KINDS;
 
 export class DatabaseServer {

@@ -1,6 +1,7 @@
 /**
  * The MariaDB adapter against real mariadbd processes on 127.0.0.1 (tier "real programs, no
- * cluster"): every operation the database loop uses, over TLS verified with the test CA.
+ * cluster"): every operation the database loop uses, over TLS verified with the test CA, on both
+ * versions selectable in spec.database.version: 10.11 (this machine's) and 11.8 (from sid).
  */
 import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
@@ -11,283 +12,285 @@ import { MariadbGtidSet } from '../../../operator/mysql/mariadb-gtid.js';
 import { seedFromLogicalDump } from '../../../operator/mysql/seed-mariadb.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
 
-const { servers, otherCa, connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe } = engineFixture('mariadb-10.11', mariadb);
+describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind) => {
+  const { servers, otherCa, connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe } = engineFixture(kind, mariadb);
 
-describe('status over verified TLS', () => {
-  it('reads a fresh server as reachable, writable, empty and not replicating, then sees its first data', async () => {
-    const [a] = servers();
-    const instance = await connect(a);
-    const fresh = await instance.status();
-    expect(fresh).toMatchObject({ engine: 'mariadb', serverId: '1', readOnly: false, replication: undefined, applicationTables: 0, dataDirEmpty: true });
-    expect(fresh.executed.isEmpty()).toBe(true);
-    expect(fresh.semiSync).toMatchObject({ sourceEnabled: false, sourceActive: false, waitingSessions: 0, replicaEnabled: false });
+  describe('status over verified TLS', () => {
+    it('reads a fresh server as reachable, writable, empty and not replicating, then sees its first data', async () => {
+      const [a] = servers();
+      const instance = await connect(a);
+      const fresh = await instance.status();
+      expect(fresh).toMatchObject({ engine: 'mariadb', serverId: '1', readOnly: false, replication: undefined, applicationTables: 0, dataDirEmpty: true });
+      expect(fresh.executed.isEmpty()).toBe(true);
+      expect(fresh.semiSync).toMatchObject({ sourceEnabled: false, sourceActive: false, waitingSessions: 0, replicaEnabled: false });
 
-    const writer = await app(a);
-    await writer.query('CREATE TABLE shop.t (id INT PRIMARY KEY)');
-    await writer.query('INSERT INTO shop.t VALUES (1)');
-    const used = await instance.status();
-    expect(used).toMatchObject({ applicationTables: 1, dataDirEmpty: false });
-    expect(used.executed.toString()).toBe('0-1-2');
-  });
-
-  it('refuses a server whose certificate the given CA did not sign, and reports it unreachable', async () => {
-    const [a] = servers();
-    const wrongCa = { ...a.target(), tls: { ca: otherCa() } };
-    await expect(Instance.connect(mariadb, wrongCa)).rejects.toThrow(/certificate/i);
-    const observed = await observeInstance(mariadb, wrongCa);
-    expect(observed.reachable).toBe(false);
-    const closedPort = await observeInstance(mariadb, { ...a.target(), port: 1 });
-    expect(closedPort).toMatchObject({ reachable: false, error: expect.stringMatching(/ECONNREFUSED/) as unknown });
-  });
-});
-
-describe('unreachable servers', () => {
-  it('reports a frozen server unreachable within the connect timeout, and reachable once it runs again', async () => {
-    const [a] = servers();
-    a.freeze(true);
-    try {
-      const started = Date.now();
-      const frozen = await observeInstance(mariadb, a.target());
-      expect(frozen).toMatchObject({ reachable: false, error: expect.stringMatching(/timeout|ETIMEDOUT/i) as unknown });
-      expect(Date.now() - started).toBeLessThan(5000);
-    } finally {
-      a.freeze(false);
-    }
-    expect((await observeInstance(mariadb, a.target())).reachable).toBe(true);
-  });
-});
-
-describe('promote and repoint', () => {
-  it('makes a semi-sync primary and a read-only replica that verifies the primary over TLS', async () => {
-    const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await insertRows(a, 1, 5);
-
-    const p = await primary.status();
-    expect(p).toMatchObject({ readOnly: false, replication: undefined });
-    expect(p.semiSync).toMatchObject({ sourceEnabled: true, sourceActive: true, sourceClients: 1, waitPoint: 'AFTER_SYNC', timeoutMs: 4294967295 });
-    expect(await replica.waitForGtid(p.executed, 5000)).toBe(true);
-    const r = await replica.status();
-    expect(r).toMatchObject({ readOnly: true, replication: { sourceHost: '127.0.0.1', sourcePort: a.port, autoPositioning: true } });
-    expect(r.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true, replicaActive: true });
-    expect(compareGtidSets(p.executed, r.executed)).toBe('equal');
-    expect(await rowCount(b)).toBe(5);
-
-    const [ssl] = await b.rootQuery('SHOW SLAVE STATUS');
-    expect(ssl).toMatchObject({ Master_SSL_Allowed: 'Yes', Master_SSL_Verify_Server_Cert: 'Yes' });
-    const readerOnReplica = await app(b);
-    await expect(readerOnReplica.query('INSERT INTO shop.t VALUES (99, ?)', ['not here'])).rejects.toThrow(/read-only|READ.ONLY/i);
-  });
-
-  it('waits until the relay log is applied, and says so when the timeout passes first', async () => {
-    const [a, b] = servers();
-    const { replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await b.rootQuery('STOP SLAVE SQL_THREAD');
-    await insertRows(a, 1, 3); // acked: the IO thread still receives
-    const behind = await replica.status();
-    expect(behind.received.includes(behind.executed)).toBe(true);
-    expect(behind.executed.includes(behind.received)).toBe(false);
-    expect(await replica.waitUntilApplied(1000)).toBe(false);
-    await b.rootQuery('START SLAVE SQL_THREAD');
-    expect(await replica.waitUntilApplied(10_000)).toBe(true);
-    expect(await rowCount(b)).toBe(3);
-  });
-});
-
-describe('semi-sync and fencing', () => {
-  it('shows a commit waiting for an ack, and fencing never acknowledges it', async () => {
-    const [a, b] = servers();
-    const { primary, replica, pending, waiting } = await commitWaitingForAck('waits for an ack');
-    let settled = false;
-    void pending.finally(() => {
-      settled = true;
+      const writer = await app(a);
+      await writer.query('CREATE TABLE shop.t (id INT PRIMARY KEY)');
+      await writer.query('INSERT INTO shop.t VALUES (1)');
+      const used = await instance.status();
+      expect(used).toMatchObject({ applicationTables: 1, dataDirEmpty: false });
+      expect(used.executed.toString()).toBe('0-1-2');
     });
-    expect(waiting.semiSync.sourceActive).toBe(true);
 
-    // read_only waits for commits in progress: fencing cannot complete while the commit waits,
-    // and gives up after its lock wait instead of hanging or acknowledging the commit.
-    const started = Date.now();
-    await expect(primary.fence({ lockWaitSeconds: 1 })).rejects.toThrow(/lock wait timeout/i);
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(settled).toBe(false);
-    const still = await primary.status();
-    expect(still).toMatchObject({ readOnly: false, semiSync: { sourceEnabled: true, waitingSessions: 1 } });
-
-    await replica.startReplication();
-    await pending;
-    await primary.fence();
-    expect((await primary.status()).readOnly).toBe(true);
-    const second = await app(a);
-    await expect(second.query('INSERT INTO shop.t VALUES (2, ?)', ['refused'])).rejects.toThrow(/read-only|READ.ONLY/i);
-    expect((await primary.status()).semiSync.waitingSessions).toBe(0);
-    expect(await rowCount(b)).toBe(1);
-  }, 20_000);
-
-  it('fences an old primary stuck on acks by interrupting its waiting commits: their clients get errors, and the commits are errant', async () => {
-    // The replica's IO thread stopped, as the first step of a failover does.
-    const { primary, replica, pending } = await commitWaitingForAck('never acknowledged');
-
-    await primary.fence({ lockWaitSeconds: 1, interruptCommitsWaitingForAck: true });
-    await expect(pending).rejects.toThrow(/connection|killed|interrupted/i);
-    const fenced = await primary.status();
-    expect(fenced).toMatchObject({ readOnly: true, semiSync: { waitingSessions: 0 } });
-    const replicaStatus = await replica.status();
-    expect(holdsTransactionsMissingFrom(fenced.executed, replicaStatus.executed)).toBe(true);
+    it('refuses a server whose certificate the given CA did not sign, and reports it unreachable', async () => {
+      const [a] = servers();
+      const wrongCa = { ...a.target(), tls: { ca: otherCa() } };
+      await expect(Instance.connect(mariadb, wrongCa)).rejects.toThrow(/certificate/i);
+      const observed = await observeInstance(mariadb, wrongCa);
+      expect(observed.reachable).toBe(false);
+      const closedPort = await observeInstance(mariadb, { ...a.target(), port: 1 });
+      expect(closedPort).toMatchObject({ reachable: false, error: expect.stringMatching(/ECONNREFUSED/) as unknown });
+    });
   });
 
-  it('switches the source half off and the replica half on when a primary is repointed', async () => {
-    const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await primary.fence();
-    await replica.promote({ ackCount: 1 });
-    await primary.repoint(b.asSource(), { semiSync: true });
-    const old = await eventually('old primary replicating', () => primary.status(), replicating);
-    expect(old).toMatchObject({ readOnly: true, replication: { sourcePort: b.port } });
-    expect(old.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true, replicaActive: true });
-    const promoted = await replica.status();
-    expect(promoted.semiSync).toMatchObject({ sourceEnabled: true, sourceActive: true, sourceClients: 1, replicaEnabled: false });
-    expect(promoted.replication).toBeUndefined();
-  });
-});
-
-describe('failover, driven by decide()', () => {
-  it('stops the IO threads, promotes the superset replica after it applied everything, repoints, then fences and excludes the errant old primary', async () => {
-    const [a, b, c] = servers();
-    const { replicas } = await cluster(a, b, c);
-    const [rb, rc] = replicas;
-    if (!rb || !rc) throw new Error('no replicas');
-    await insertRows(a, 1, 10);
-    await eventually('c caught up', () => rc.status(), (s) => s.executed.includes(MariadbGtidSet.parse('0-1-11')));
-    await rc.stopReplicationIo(); // c misses what follows; b still acks
-    await insertRows(a, 11, 15);
-    await a.kill();
-
-    const first = decide(await observe([a, b, c], 'db0', { podsDown: ['db0'] }));
-    expect(first).toMatchObject({ state: 'Failed', action: { kind: 'stopReplicationIo', instances: ['db1'] } });
-    await rb.stopReplicationIo();
-    const [sb, sc] = await Promise.all([rb.status(), rc.status()]);
-    expect(compareGtidSets(sb.received, sc.received)).toBe('superset');
-
-    const second = decide(await observe([a, b, c], 'db0', { podsDown: ['db0'] }));
-    expect(second.action).toMatchObject({ kind: 'failover', from: 'db0', candidate: 'db1' });
-    expect(await rb.waitUntilApplied(5000)).toBe(true);
-    await rb.promote({ ackCount: 1 });
-
-    const third = decide(await observe([a, b, c], 'db1', { podsDown: ['db0'] }));
-    expect(third.action).toMatchObject({ kind: 'repoint', instance: 'db2', source: 'db1' });
-    await rc.repoint(b.asSource(), { semiSync: true });
-    await eventually('c replicating from b', () => rc.status(), replicating);
-    await insertRows(b, 16, 20);
-    expect(await rc.waitForGtid((await rb.status()).executed, 5000)).toBe(true);
-    expect(await rowCount(c)).toBe(20);
-    const settled = decide(await observe([a, b, c], 'db1', { podsDown: ['db0'] }));
-    expect(settled).toMatchObject({ state: 'Degraded', action: { kind: 'none' } });
-
-    // The old primary restarts writable and takes a write no replica acknowledged.
-    await a.start();
-    const old = await connect(a);
-    await insertRows(a, 100, 100);
-    const [sa, newPrimary] = await Promise.all([old.status(), rb.status()]);
-    // By sequence number alone a (0-1-17) looks behind b (0-2-21); its server-1 write is errant.
-    expect([MariadbGtidSet.parse(sa.executed.toString()).position(), MariadbGtidSet.parse(newPrimary.executed.toString()).position()]).toEqual(['0-1-17', '0-2-21']);
-    expect(holdsTransactionsMissingFrom(sa.executed, newPrimary.executed)).toBe(true);
-
-    const fourth = decide(await observe([a, b, c], 'db1'));
-    expect(fourth.action).toMatchObject({ kind: 'fence', instance: 'db0' });
-    await old.fence();
-    expect((await old.status()).readOnly).toBe(true);
-    const fifth = decide(await observe([a, b, c], 'db1'));
-    expect(fifth.action).toMatchObject({ kind: 'exclude', instance: 'db0', remedy: expect.stringContaining('PersistentVolumeClaim data-db0') as unknown });
-  }, 30_000);
-
-  it('switches over on request and the old primary, holding nothing extra, rejoins as a replica', async () => {
-    const [a, b] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await insertRows(a, 1, 3);
-    expect(decide(await observe([a, b], 'db0'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
-    const planned = decide(await observe([a, b], 'db0', { switchover: 'node drain' }));
-    expect(planned.action).toMatchObject({ kind: 'switchover', from: 'db0', candidate: 'db1' });
-
-    await primary.fence();
-    expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
-    await replica.promote({ ackCount: 1 });
-    const after = decide(await observe([a, b], 'db1'));
-    expect(after.action).toMatchObject({ kind: 'repoint', instance: 'db0', source: 'db1' });
-    await primary.repoint(b.asSource(), { semiSync: true });
-    await eventually('old primary replicating', () => primary.status(), replicating);
-    await insertRows(b, 4, 6);
-    expect(await primary.waitForGtid((await replica.status()).executed, 5000)).toBe(true);
-    expect(await rowCount(a)).toBe(6);
-    expect(decide(await observe([a, b], 'db1'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
-  }, 30_000);
-});
-
-describe('seeding', () => {
-  it('streams a consistent dump into an empty server, which then replicates from the primary', async () => {
-    const [a, b, c] = servers();
-    await cluster(a, b);
-    await insertRows(a, 1, 50);
-    const target = await connect(c);
-    expect((await target.status()).dataDirEmpty).toBe(true);
-
-    const { position } = await seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true });
-    const primaryAfter = await (await connect(a)).status();
-    expect(position.toString()).toBe(primaryAfter.executed.toString());
-    const seeded = await eventually('seeded server replicating', () => target.status(), replicating);
-    expect(seeded).toMatchObject({ readOnly: true, dataDirEmpty: false, applicationTables: 1 });
-    expect(compareGtidSets(seeded.executed, primaryAfter.executed)).toBe('equal');
-    expect(await rowCount(c)).toBe(50);
-    await insertRows(a, 51, 55);
-    expect(await target.waitForGtid((await (await connect(a)).status()).executed, 5000)).toBe(true);
-    expect(await rowCount(c)).toBe(55);
-
-    await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true })).rejects.toThrow(/refusing to seed/);
-  }, 30_000);
-
-  it("gives the seeded server the donor's whole history, so a server that wrote before the snapshot does not look errant against it", async () => {
-    const [a, b, c] = servers();
-    const { primary, replicas } = await cluster(a, b);
-    const [replica] = replicas;
-    if (!replica) throw new Error('no replica');
-    await insertRows(a, 1, 5);
-    expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
-    // b becomes the primary and writes: the history now holds the last GTIDs of two servers.
-    await primary.fence();
-    await replica.promote({ ackCount: 1 });
-    await primary.repoint(b.asSource(), { semiSync: true });
-    await eventually('old primary replicating', () => primary.status(), replicating);
-    await insertRows(b, 6, 10);
-
-    await seedFromLogicalDump({ donor: b.target(), target: c.target(), source: b.asSource(), semiSync: true });
-    const seeded = await eventually('seeded server replicating', () => connect(c).then((i) => i.status()), replicating);
-    const old = await primary.status();
-    // Server a's last GTID is older than the snapshot's position, yet it is in the seeded state.
-    expect(old.executed.toString().split(',')).toHaveLength(2);
-    expect(seeded.executed.includes(old.executed)).toBe(true);
-    expect(holdsTransactionsMissingFrom(old.executed, seeded.executed)).toBe(false);
-  }, 30_000);
-
-  it('leaves the target as it was when the donor refuses the operator', async () => {
-    const [a, , c] = servers();
-    const donor = { ...a.target(), password: 'wrong' };
-    await expect(seedFromLogicalDump({ donor, target: c.target(), source: a.asSource(), semiSync: false })).rejects.toThrow(/Access denied/);
-    expect(await (await connect(c)).status()).toMatchObject({ dataDirEmpty: true, readOnly: false, replication: undefined });
+  describe('unreachable servers', () => {
+    it('reports a frozen server unreachable within the connect timeout, and reachable once it runs again', async () => {
+      const [a] = servers();
+      a.freeze(true);
+      try {
+        const started = Date.now();
+        const frozen = await observeInstance(mariadb, a.target());
+        expect(frozen).toMatchObject({ reachable: false, error: expect.stringMatching(/timeout|ETIMEDOUT/i) as unknown });
+        expect(Date.now() - started).toBeLessThan(5000);
+      } finally {
+        a.freeze(false);
+      }
+      expect((await observeInstance(mariadb, a.target())).reachable).toBe(true);
+    });
   });
 
-  it('reports a load that failed and starts no replication on the half-seeded target', async () => {
-    const [a, , c] = servers();
-    await (await app(a)).query('CREATE TABLE shop.t (id INT PRIMARY KEY, note VARCHAR(40))');
-    await insertRows(a, 1, 1);
-    const failing = { dump: 'mariadb-dump', client: 'false' };
-    await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: false, programs: failing })).rejects.toThrow(/false exited 1/);
-    expect(await (await connect(c)).status()).toMatchObject({ readOnly: true, replication: undefined });
+  describe('promote and repoint', () => {
+    it('makes a semi-sync primary and a read-only replica that verifies the primary over TLS', async () => {
+      const [a, b] = servers();
+      const { primary, replicas } = await cluster(a, b);
+      const [replica] = replicas;
+      if (!replica) throw new Error('no replica');
+      await insertRows(a, 1, 5);
+
+      const p = await primary.status();
+      expect(p).toMatchObject({ readOnly: false, replication: undefined });
+      expect(p.semiSync).toMatchObject({ sourceEnabled: true, sourceActive: true, sourceClients: 1, waitPoint: 'AFTER_SYNC', timeoutMs: 4294967295 });
+      expect(await replica.waitForGtid(p.executed, 5000)).toBe(true);
+      const r = await replica.status();
+      expect(r).toMatchObject({ readOnly: true, replication: { sourceHost: '127.0.0.1', sourcePort: a.port, autoPositioning: true } });
+      expect(r.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true, replicaActive: true });
+      expect(compareGtidSets(p.executed, r.executed)).toBe('equal');
+      expect(await rowCount(b)).toBe(5);
+
+      const [ssl] = await b.rootQuery('SHOW SLAVE STATUS');
+      expect(ssl).toMatchObject({ Master_SSL_Allowed: 'Yes', Master_SSL_Verify_Server_Cert: 'Yes' });
+      const readerOnReplica = await app(b);
+      await expect(readerOnReplica.query('INSERT INTO shop.t VALUES (99, ?)', ['not here'])).rejects.toThrow(/read-only|READ.ONLY/i);
+    });
+
+    it('waits until the relay log is applied, and says so when the timeout passes first', async () => {
+      const [a, b] = servers();
+      const { replicas } = await cluster(a, b);
+      const [replica] = replicas;
+      if (!replica) throw new Error('no replica');
+      await b.rootQuery('STOP SLAVE SQL_THREAD');
+      await insertRows(a, 1, 3); // acked: the IO thread still receives
+      const behind = await replica.status();
+      expect(behind.received.includes(behind.executed)).toBe(true);
+      expect(behind.executed.includes(behind.received)).toBe(false);
+      expect(await replica.waitUntilApplied(1000)).toBe(false);
+      await b.rootQuery('START SLAVE SQL_THREAD');
+      expect(await replica.waitUntilApplied(10_000)).toBe(true);
+      expect(await rowCount(b)).toBe(3);
+    });
+  });
+
+  describe('semi-sync and fencing', () => {
+    it('shows a commit waiting for an ack, and fencing never acknowledges it', async () => {
+      const [a, b] = servers();
+      const { primary, replica, pending, waiting } = await commitWaitingForAck('waits for an ack');
+      let settled = false;
+      void pending.finally(() => {
+        settled = true;
+      });
+      expect(waiting.semiSync.sourceActive).toBe(true);
+
+      // read_only waits for commits in progress: fencing cannot complete while the commit waits,
+      // and gives up after its lock wait instead of hanging or acknowledging the commit.
+      const started = Date.now();
+      await expect(primary.fence({ lockWaitSeconds: 1 })).rejects.toThrow(/lock wait timeout/i);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(settled).toBe(false);
+      const still = await primary.status();
+      expect(still).toMatchObject({ readOnly: false, semiSync: { sourceEnabled: true, waitingSessions: 1 } });
+
+      await replica.startReplication();
+      await pending;
+      await primary.fence();
+      expect((await primary.status()).readOnly).toBe(true);
+      const second = await app(a);
+      await expect(second.query('INSERT INTO shop.t VALUES (2, ?)', ['refused'])).rejects.toThrow(/read-only|READ.ONLY/i);
+      expect((await primary.status()).semiSync.waitingSessions).toBe(0);
+      expect(await rowCount(b)).toBe(1);
+    }, 20_000);
+
+    it('fences an old primary stuck on acks by interrupting its waiting commits: their clients get errors, and the commits are errant', async () => {
+      // The replica's IO thread stopped, as the first step of a failover does.
+      const { primary, replica, pending } = await commitWaitingForAck('never acknowledged');
+
+      await primary.fence({ lockWaitSeconds: 1, interruptCommitsWaitingForAck: true });
+      await expect(pending).rejects.toThrow(/connection|killed|interrupted/i);
+      const fenced = await primary.status();
+      expect(fenced).toMatchObject({ readOnly: true, semiSync: { waitingSessions: 0 } });
+      const replicaStatus = await replica.status();
+      expect(holdsTransactionsMissingFrom(fenced.executed, replicaStatus.executed)).toBe(true);
+    });
+
+    it('switches the source half off and the replica half on when a primary is repointed', async () => {
+      const [a, b] = servers();
+      const { primary, replicas } = await cluster(a, b);
+      const [replica] = replicas;
+      if (!replica) throw new Error('no replica');
+      await primary.fence();
+      await replica.promote({ ackCount: 1 });
+      await primary.repoint(b.asSource(), { semiSync: true });
+      const old = await eventually('old primary replicating', () => primary.status(), replicating);
+      expect(old).toMatchObject({ readOnly: true, replication: { sourcePort: b.port } });
+      expect(old.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true, replicaActive: true });
+      const promoted = await replica.status();
+      expect(promoted.semiSync).toMatchObject({ sourceEnabled: true, sourceActive: true, sourceClients: 1, replicaEnabled: false });
+      expect(promoted.replication).toBeUndefined();
+    });
+  });
+
+  describe('failover, driven by decide()', () => {
+    it('stops the IO threads, promotes the superset replica after it applied everything, repoints, then fences and excludes the errant old primary', async () => {
+      const [a, b, c] = servers();
+      const { replicas } = await cluster(a, b, c);
+      const [rb, rc] = replicas;
+      if (!rb || !rc) throw new Error('no replicas');
+      await insertRows(a, 1, 10);
+      await eventually('c caught up', () => rc.status(), (s) => s.executed.includes(MariadbGtidSet.parse('0-1-11')));
+      await rc.stopReplicationIo(); // c misses what follows; b still acks
+      await insertRows(a, 11, 15);
+      await a.kill();
+
+      const first = decide(await observe([a, b, c], 'db0', { podsDown: ['db0'] }));
+      expect(first).toMatchObject({ state: 'Failed', action: { kind: 'stopReplicationIo', instances: ['db1'] } });
+      await rb.stopReplicationIo();
+      const [sb, sc] = await Promise.all([rb.status(), rc.status()]);
+      expect(compareGtidSets(sb.received, sc.received)).toBe('superset');
+
+      const second = decide(await observe([a, b, c], 'db0', { podsDown: ['db0'] }));
+      expect(second.action).toMatchObject({ kind: 'failover', from: 'db0', candidate: 'db1' });
+      expect(await rb.waitUntilApplied(5000)).toBe(true);
+      await rb.promote({ ackCount: 1 });
+
+      const third = decide(await observe([a, b, c], 'db1', { podsDown: ['db0'] }));
+      expect(third.action).toMatchObject({ kind: 'repoint', instance: 'db2', source: 'db1' });
+      await rc.repoint(b.asSource(), { semiSync: true });
+      await eventually('c replicating from b', () => rc.status(), replicating);
+      await insertRows(b, 16, 20);
+      expect(await rc.waitForGtid((await rb.status()).executed, 5000)).toBe(true);
+      expect(await rowCount(c)).toBe(20);
+      const settled = decide(await observe([a, b, c], 'db1', { podsDown: ['db0'] }));
+      expect(settled).toMatchObject({ state: 'Degraded', action: { kind: 'none' } });
+
+      // The old primary restarts writable and takes a write no replica acknowledged.
+      await a.start();
+      const old = await connect(a);
+      await insertRows(a, 100, 100);
+      const [sa, newPrimary] = await Promise.all([old.status(), rb.status()]);
+      // By sequence number alone a (0-1-17) looks behind b (0-2-21); its server-1 write is errant.
+      expect([MariadbGtidSet.parse(sa.executed.toString()).position(), MariadbGtidSet.parse(newPrimary.executed.toString()).position()]).toEqual(['0-1-17', '0-2-21']);
+      expect(holdsTransactionsMissingFrom(sa.executed, newPrimary.executed)).toBe(true);
+
+      const fourth = decide(await observe([a, b, c], 'db1'));
+      expect(fourth.action).toMatchObject({ kind: 'fence', instance: 'db0' });
+      await old.fence();
+      expect((await old.status()).readOnly).toBe(true);
+      const fifth = decide(await observe([a, b, c], 'db1'));
+      expect(fifth.action).toMatchObject({ kind: 'exclude', instance: 'db0', remedy: expect.stringContaining('PersistentVolumeClaim data-db0') as unknown });
+    }, 30_000);
+
+    it('switches over on request and the old primary, holding nothing extra, rejoins as a replica', async () => {
+      const [a, b] = servers();
+      const { primary, replicas } = await cluster(a, b);
+      const [replica] = replicas;
+      if (!replica) throw new Error('no replica');
+      await insertRows(a, 1, 3);
+      expect(decide(await observe([a, b], 'db0'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
+      const planned = decide(await observe([a, b], 'db0', { switchover: 'node drain' }));
+      expect(planned.action).toMatchObject({ kind: 'switchover', from: 'db0', candidate: 'db1' });
+
+      await primary.fence();
+      expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
+      await replica.promote({ ackCount: 1 });
+      const after = decide(await observe([a, b], 'db1'));
+      expect(after.action).toMatchObject({ kind: 'repoint', instance: 'db0', source: 'db1' });
+      await primary.repoint(b.asSource(), { semiSync: true });
+      await eventually('old primary replicating', () => primary.status(), replicating);
+      await insertRows(b, 4, 6);
+      expect(await primary.waitForGtid((await replica.status()).executed, 5000)).toBe(true);
+      expect(await rowCount(a)).toBe(6);
+      expect(decide(await observe([a, b], 'db1'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
+    }, 30_000);
+  });
+
+  describe('seeding', () => {
+    it('streams a consistent dump into an empty server, which then replicates from the primary', async () => {
+      const [a, b, c] = servers();
+      await cluster(a, b);
+      await insertRows(a, 1, 50);
+      const target = await connect(c);
+      expect((await target.status()).dataDirEmpty).toBe(true);
+
+      const { position } = await seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true });
+      const primaryAfter = await (await connect(a)).status();
+      expect(position.toString()).toBe(primaryAfter.executed.toString());
+      const seeded = await eventually('seeded server replicating', () => target.status(), replicating);
+      expect(seeded).toMatchObject({ readOnly: true, dataDirEmpty: false, applicationTables: 1 });
+      expect(compareGtidSets(seeded.executed, primaryAfter.executed)).toBe('equal');
+      expect(await rowCount(c)).toBe(50);
+      await insertRows(a, 51, 55);
+      expect(await target.waitForGtid((await (await connect(a)).status()).executed, 5000)).toBe(true);
+      expect(await rowCount(c)).toBe(55);
+
+      await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true })).rejects.toThrow(/refusing to seed/);
+    }, 30_000);
+
+    it("gives the seeded server the donor's whole history, so a server that wrote before the snapshot does not look errant against it", async () => {
+      const [a, b, c] = servers();
+      const { primary, replicas } = await cluster(a, b);
+      const [replica] = replicas;
+      if (!replica) throw new Error('no replica');
+      await insertRows(a, 1, 5);
+      expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
+      // b becomes the primary and writes: the history now holds the last GTIDs of two servers.
+      await primary.fence();
+      await replica.promote({ ackCount: 1 });
+      await primary.repoint(b.asSource(), { semiSync: true });
+      await eventually('old primary replicating', () => primary.status(), replicating);
+      await insertRows(b, 6, 10);
+
+      await seedFromLogicalDump({ donor: b.target(), target: c.target(), source: b.asSource(), semiSync: true });
+      const seeded = await eventually('seeded server replicating', () => connect(c).then((i) => i.status()), replicating);
+      const old = await primary.status();
+      // Server a's last GTID is older than the snapshot's position, yet it is in the seeded state.
+      expect(old.executed.toString().split(',')).toHaveLength(2);
+      expect(seeded.executed.includes(old.executed)).toBe(true);
+      expect(holdsTransactionsMissingFrom(old.executed, seeded.executed)).toBe(false);
+    }, 30_000);
+
+    it('leaves the target as it was when the donor refuses the operator', async () => {
+      const [a, , c] = servers();
+      const donor = { ...a.target(), password: 'wrong' };
+      await expect(seedFromLogicalDump({ donor, target: c.target(), source: a.asSource(), semiSync: false })).rejects.toThrow(/Access denied/);
+      expect(await (await connect(c)).status()).toMatchObject({ dataDirEmpty: true, readOnly: false, replication: undefined });
+    });
+
+    it('reports a load that failed and starts no replication on the half-seeded target', async () => {
+      const [a, , c] = servers();
+      await (await app(a)).query('CREATE TABLE shop.t (id INT PRIMARY KEY, note VARCHAR(40))');
+      await insertRows(a, 1, 1);
+      const failing = { dump: 'mariadb-dump', client: 'false' };
+      await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: false, programs: failing })).rejects.toThrow(/false exited 1/);
+      expect(await (await connect(c)).status()).toMatchObject({ readOnly: true, replication: undefined });
+    });
   });
 });
