@@ -13,7 +13,7 @@ import { startCertManager, type RunningProgram } from '../support/cert-manager.j
 import { hackSetting } from '../../hack/settings.js';
 import { applyIn, image, localWebStack } from '../support/objects.js';
 import { certificateAuthority } from '../support/tls.js';
-import { WRITER_LABEL, acks, longestGap, uptime, writerPod } from './writer.js';
+import { WRITER_LABEL, acks, clientErrors, longestGap, pooledWriterPod, uptime, writerPod } from './writer.js';
 
 const RELEASE = 'webstack';
 const STACK = 'shipped';
@@ -120,17 +120,28 @@ interface DbStatus {
 
 const dbStatus = async (): Promise<DbStatus> => (await getJson<{ status?: { database?: DbStatus } }>(['webstack', '-n', stackNs, STACK])).status?.database ?? {};
 
-/** The rows on `pod`'s server, read in its container by the exporter's account (SELECT on every schema). */
-async function rowsOn(pod: string): Promise<Set<number>> {
-  const query = 'MYSQL_PWD="$WEBSTACK_EXPORTER_PASSWORD" mysql --protocol=socket --socket=/var/run/mysqld/mysqld.sock --user=exporter --batch --skip-column-names -e "SELECT id FROM app.acked"';
+/** The rows of a writer's table on `pod`'s server, read in its container by the exporter's account (SELECT on every schema). */
+async function rowsOn(pod: string, table: 'acked' | 'pooled' = 'acked'): Promise<Set<number>> {
+  const query = `MYSQL_PWD="$WEBSTACK_EXPORTER_PASSWORD" mysql --protocol=socket --socket=/var/run/mysqld/mysqld.sock --user=exporter --batch --skip-column-names -e "SELECT id FROM app.${table}"`;
   const { stdout } = await kubectl(['exec', '-n', stackNs, pod, '-c', 'mysql', '--', 'sh', '-c', query]);
   return new Set(stdout.split('\n').filter(Boolean).map(Number));
 }
 
+/** Every row each writer saw acknowledged is on `primary`. */
+async function expectNoRowLost(what: string, primary: string): Promise<void> {
+  for (const writer of ['writer', 'pooled'] as const) {
+    const rows = await rowsOn(primary, writer === 'writer' ? 'acked' : 'pooled');
+    const all = await acks(stackNs, writer);
+    expect(all.length).toBeGreaterThan(0);
+    await expectNoneLost(`${what} (${writer})`, all.filter((a) => !rows.has(a.id)).map((a) => a.id));
+  }
+}
+
 /**
- * A bounded drill on the defaults: after `pod` is deleted and made again, the database is Healthy with both instances,
- * acks are awaited again, and every row the writer saw acknowledged is on the primary. Prints the
- * write outage (the longest gap between acknowledgements) and returns it.
+ * A bounded drill on the defaults: after `pod` is deleted and made again, the database is Healthy
+ * with both instances, acks are awaited again, both writers write again, and every row either saw
+ * acknowledged is on the primary. Prints the write outage of each (the longest gap between its
+ * acknowledgements) and the errors the pooled app saw, and returns the per-connection writer's outage.
  */
 async function drill(what: string, pod: string): Promise<number> {
   const before = await dbStatus();
@@ -148,20 +159,24 @@ async function drill(what: string, pod: string): Promise<number> {
     async () => {
       const s = await dbStatus();
       if (s.state !== 'Healthy' || s.replicas?.length !== 1 || s.acksReleased !== undefined) throw new Error(`database ${JSON.stringify(s)}`);
-      if (!(await acks(stackNs)).some((a) => a.at > uptime() - 2)) throw new Error('no write acknowledged in the last 2 s');
+      for (const writer of ['writer', 'pooled'] as const) {
+        if (!(await acks(stackNs, writer)).some((a) => a.at > uptime() - 2)) throw new Error(`${writer}: no write acknowledged in the last 2 s`);
+      }
       return s;
     },
-    { timeoutMs: 240_000, intervalMs: 1000, description: `${what}: Healthy again, acks awaited, writes going on` },
+    { timeoutMs: 240_000, intervalMs: 1000, description: `${what}: Healthy again, acks awaited, both writers writing` },
   ).catch(async (err: unknown) => {
     throw new Error(`${String(err)}\noperator log:\n${await logsOfTheOperator()}`);
   });
-  const all = await acks(stackNs);
-  const outage = longestGap(all, start, uptime());
-  const rows = await rowsOn(after.primary ?? '');
-  const lost = all.filter((a) => !rows.has(a.id)).map((a) => a.id);
-  console.log(`defaults, ${what}: write outage ${outage.toFixed(1)} s, ${lost.length} of ${all.length} acknowledged rows lost, primary ${before.primary ?? ''} -> ${after.primary ?? ''}`);
-  expect(all.length).toBeGreaterThan(0);
-  await expectNoneLost(what, lost);
+  const end = uptime();
+  const outage = longestGap(await acks(stackNs), start, end);
+  const pooled = longestGap(await acks(stackNs, 'pooled'), start, end);
+  const errors = (await clientErrors(stackNs)).filter((e) => e.at >= start && e.at <= end);
+  const kinds = [...new Set(errors.map((e) => /Error (\d+)/.exec(e.message)?.[1] ?? e.message.slice(0, 40)))];
+  console.log(
+    `defaults, ${what}: write outage ${outage.toFixed(1)} s (a connection per row), ${pooled.toFixed(1)} s (pooled app, ${errors.length} errors: ${kinds.join(', ')}), primary ${before.primary ?? ''} -> ${after.primary ?? ''}`,
+  );
+  await expectNoRowLost(what, after.primary ?? '');
   return outage;
 }
 
@@ -175,13 +190,16 @@ async function expectNoneLost(what: string, lost: readonly number[]): Promise<vo
 describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, the operator from the chart', () => {
   beforeAll(async () => {
     const service = await getJson<{ spec: { clusterIP: string } }>(['service', `${STACK}-mysql-primary`, '-n', stackNs]);
-    await applyIn(stackNs, [writerPod({ stack: STACK, engine: 'mysql', serviceIp: service.spec.clusterIP })]);
-    await eventually(async () => ((await acks(stackNs)).length >= 10 ? true : Promise.reject(new Error('fewer than 10 acknowledged rows'))), {
-      timeoutMs: 120_000,
-      intervalMs: 1000,
-      description: 'the writer commits through the -primary Service',
-    });
-  }, 150_000);
+    const writers = { stack: STACK, engine: 'mysql', serviceIp: service.spec.clusterIP } as const;
+    await applyIn(stackNs, [writerPod(writers), pooledWriterPod(writers)]);
+    for (const writer of ['writer', 'pooled'] as const) {
+      await eventually(async () => ((await acks(stackNs, writer)).length >= 10 ? true : Promise.reject(new Error('fewer than 10 acknowledged rows'))), {
+        timeoutMs: 120_000,
+        intervalMs: 1000,
+        description: `${writer} commits through the -primary Service`,
+      });
+    }
+  }, 250_000);
 
   it("the replica's pod deleted: the primary stops waiting for acks, writes go on, the replica comes back in sync, no acknowledged row lost", async () => {
     const { primary, replicas } = await dbStatus();
@@ -239,7 +257,6 @@ describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, th
     ).catch(async (err: unknown) => {
       throw new Error(`${String(err)}\noperator log:\n${await logsOfTheOperator()}`);
     });
-    const rows = await rowsOn(healed.primary ?? '');
-    await expectNoneLost('bad image reverted', (await acks(stackNs)).filter((a) => !rows.has(a.id)).map((a) => a.id));
+    await expectNoRowLost('bad image reverted', healed.primary ?? '');
   }, 600_000);
 });

@@ -8,9 +8,15 @@
 // Environment: PORT (8080), DB_WRITE_HOST, DB_READ_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD,
 // DB_SSL_MODE (VERIFY_IDENTITY, VERIFY_CA, REQUIRED or DISABLED; default VERIFY_IDENTITY) and
 // DB_SSL_CA (a PEM file). Bind address: BIND (default all interfaces).
+//
+// WRITE_INTERVAL (e.g. 200ms) makes it also the drills' pooled writer: every interval it inserts
+// the next of rows 1, 2, ... into table WRITE_TABLE (default pooled) through the same pool, and
+// prints "ack N T" for each committed row and "err T message" for each error its pool returned,
+// T in seconds on the machine's boot clock (/proc/uptime, the same in every pod and on the host).
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
@@ -19,6 +25,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -97,10 +104,54 @@ func open(host string) (*sql.DB, error) {
 	return db, nil
 }
 
+// uptime is the boot clock, in seconds.
+func uptime() string {
+	raw, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return "0"
+	}
+	fields := strings.Fields(string(raw))
+	if len(fields) == 0 {
+		return "0"
+	}
+	return fields[0]
+}
+
+// writeLoop inserts rows 1, 2, ... through the pool, one every `every`, as an application would:
+// a connection that returns an error is kept unless the driver finds it broken.
+func writeLoop(db *sql.DB, table string, every time.Duration) {
+	create := "CREATE TABLE IF NOT EXISTS " + table + " (id BIGINT PRIMARY KEY)"
+	for {
+		if _, err := db.Exec(create); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	fmt.Println("ready")
+	for i := 1; ; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		_, err := db.ExecContext(ctx, "INSERT INTO "+table+" (id) VALUES (?)", i)
+		cancel()
+		if err != nil {
+			fmt.Printf("err %s %s\n", uptime(), strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			fmt.Printf("ack %d %s\n", i, uptime())
+		}
+		time.Sleep(every)
+	}
+}
+
 func main() {
 	writer, err := open(env("DB_WRITE_HOST", "127.0.0.1"))
 	if err != nil {
 		log.Fatal(err)
+	}
+	if every := os.Getenv("WRITE_INTERVAL"); every != "" {
+		interval, err := time.ParseDuration(every)
+		if err != nil {
+			log.Fatalf("WRITE_INTERVAL: %v", err)
+		}
+		go writeLoop(writer, env("WRITE_TABLE", "pooled"), interval)
 	}
 	hostname, _ := os.Hostname()
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
