@@ -743,7 +743,7 @@ const status = obj('What the operator observed. Written by the operator only.', 
   database: obj('The database cluster as the database controller sees it (written by it alone).', {
     primary: str('Pod that is the current primary (writes go to the -primary Service).', 253),
     replicas: list('Replicas in sync with the primary (reads through the -replicas Service).', 16, str('A replica pod.', 253), { 'x-kubernetes-list-type': 'atomic' }),
-    state: enumOf('Healthy, Degraded (writes go on, a replica is behind or broken), Failed (failing over), Lost (a human must choose) or Incomplete (setting up, or the controller cannot see enough to act).', ['Healthy', 'Degraded', 'Failed', 'Lost', 'Incomplete']),
+    state: enumOf('Healthy, Degraded (writes go on, a replica is behind or broken), Failed (failing over), Lost (a human must choose), Incomplete (setting up, or the controller cannot see enough to act) or Unreachable (every pod runs, yet no instance has answered the operator for 2 minutes: the path to them is cut).', ['Healthy', 'Degraded', 'Failed', 'Lost', 'Incomplete', 'Unreachable']),
     reason: str('Why the cluster is in this state, and what the controller does next.', 1024),
     commitsWaitingForAck: int32(
       "Commits on the primary waiting for a replica's acknowledgement: semi-sync never falls back to asynchronous, so while no replica acks, writes hang (DatabaseReady False, Event WaitingForAcks, alert WebStackMySQLWaitingForAcks). Absent when none wait.",

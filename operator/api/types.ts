@@ -222,7 +222,7 @@ export interface DatabaseStatus {
   primary?: string;
   /** Replicas in sync with the primary (the `-replicas` Service selects them). */
   replicas?: string[];
-  state?: 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
+  state?: 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete' | 'Unreachable';
   reason?: string;
   /** Commits on the primary waiting for a replica's acknowledgement (semi-sync); absent when none wait. */
   commitsWaitingForAck?: number;

@@ -34,7 +34,7 @@ import {
   type Reachable,
 } from './predicates.js';
 
-export type ClusterState = 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
+export type ClusterState = 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete' | 'Unreachable';
 
 export type Action =
   | { kind: 'none' }
@@ -84,6 +84,8 @@ const RESEED_REMEDY = (name: string): string =>
 
 export function decide(facts: ClusterFacts): Decision {
   const primary = facts.instances.find((i) => i.name === facts.primary);
+  const cutOff = operatorCutOff(facts, primary);
+  if (cutOff) return cutOff;
   if (primary === undefined) return chooseFirstPrimary(facts);
 
   // Two writable instances are a split brain in the making: fence before anything else.
@@ -98,6 +100,23 @@ export function decide(facts: ClusterFacts): Decision {
 
   if (!instanceIsReachable(primary) || primaryLostItsData(primary, facts)) return decideFailover(facts, primary);
   return decideWithLivePrimary(facts, primary);
+}
+
+/** How long no instance may answer the operator, while the API says every pod runs, before the operator says it is cut off. */
+export const CUT_OFF_AFTER_MS = 120_000;
+
+/**
+ * Every pod Ready on a Ready node, and yet no instance has answered the operator for
+ * CUT_OFF_AFTER_MS: not the servers failing (a power cut takes pods and nodes down first) but the
+ * path from the operator to them, which no database step can fix. Nothing is done until one answers.
+ */
+function operatorCutOff(facts: ClusterFacts, primary: InstanceFacts | undefined): Decision | undefined {
+  if (facts.instances.length === 0) return undefined;
+  const podsRun = facts.instances.every((i) => i.pod.exists && i.pod.ready && !i.pod.terminating && i.pod.nodeReady !== false);
+  const silentFor = Math.min(...facts.instances.map((i) => (instanceIsReachable(i) ? 0 : i.unreachableForMs)));
+  if (!podsRun || silentFor < CUT_OFF_AFTER_MS) return undefined;
+  const reason = `no instance has answered the operator for ${seconds(silentFor)} while every pod is Ready: the path from the operator to the servers is cut (the database firewall admits the operator as operatorPeer says; status.database.instances say what each connection got)`;
+  return finish(facts, primary, 'Unreachable', reason, NONE);
 }
 
 /** No primary recorded yet: wait for every instance, then take the one with the most data (or the first). */

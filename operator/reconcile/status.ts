@@ -125,11 +125,12 @@ function databaseVerdict(obs: Observation): Verdict {
   const w = workloadVerdict('MySQL', obs.workloads.database);
   if (w.status !== 'True') return w;
   if (!obs.database.controller) return ok('Available', 'database pods Ready; the database controller is off (--database-controller=false), so no primary is chosen');
-  if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
   // The database loop's verdict on the cluster, not only the pods': a replica out of sync or a
-  // primary failing over is not plainly Ready.
+  // primary failing over is not plainly Ready; two verdicts no wait fixes are Stalled.
   const { state, reason } = obs.database;
   if (state === 'Lost') return blocked('Lost', `no instance can be promoted without losing acknowledged writes: ${reason ?? ''}`);
+  if (state === 'Unreachable') return blocked('Unreachable', reason ?? 'the database controller cannot reach the servers');
+  if (!obs.database.primary) return waiting('NoPrimary', 'the database controller has not chosen a primary yet (status.database.reason says why)');
   if (state !== undefined && state !== 'Healthy') return waiting(state, reason ?? `the database cluster is ${state}`);
   return ok('Available', `primary ${obs.database.primary}, ${obs.database.replicas.length} replicas ready`);
 }

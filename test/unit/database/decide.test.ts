@@ -15,6 +15,24 @@ describe('decide: a reverted pod template', () => {
   });
 });
 
+describe('decide: the operator cut off from the servers', () => {
+  const silent = (name: string, ms: number, pod: Partial<{ ready: boolean; nodeReady: boolean }> = {}) => instance({ name, reachable: false, unreachableForMs: ms, pod });
+
+  it('says Unreachable and does nothing once no instance has answered for 2 minutes while every pod is Ready, primary chosen or not', () => {
+    for (const primaryName of ['db-0', undefined]) {
+      const d = decide(cluster([silent('db-0', 130_000), silent('db-1', 125_000)], { primary: primaryName }));
+      expect(d).toMatchObject({ state: 'Unreachable', action: { kind: 'none' }, reason: expect.stringContaining('no instance has answered the operator for 125 s') as unknown });
+    }
+  });
+
+  it('is not cut off before 2 minutes, when one instance answers, or when a pod or its node is down (a failure the loop handles)', () => {
+    expect(decide(cluster([silent('db-0', 110_000), silent('db-1', 130_000)])).state).not.toBe('Unreachable');
+    expect(decide(cluster([silent('db-0', 130_000), instance({ name: 'db-1' })])).state).not.toBe('Unreachable');
+    expect(decide(cluster([silent('db-0', 130_000, { ready: false }), silent('db-1', 130_000)])).state).not.toBe('Unreachable');
+    expect(decide(cluster([silent('db-0', 130_000, { nodeReady: false }), silent('db-1', 130_000)])).state).not.toBe('Unreachable');
+  });
+});
+
 describe('decide: a live primary', () => {
   it('is Healthy when every replica replicates from it in sync, and does nothing', () => {
     const d = decide(cluster([primary(), instance({ name: 'db-1' }), instance({ name: 'db-2' })]));

@@ -30,8 +30,8 @@ describe('computeStatus', () => {
     expect(cond(fine.conditions, 'LoggingReady')).toMatchObject({ status: 'True', reason: 'Shipping', message: expect.stringContaining('the sink accepts what the agent sends') as unknown });
   });
 
-  it("follows the database loop's verdict: Degraded is not Ready, Lost is Stalled, Healthy is Available", () => {
-    const withDatabase = (state: 'Healthy' | 'Degraded' | 'Lost', reason: string) => {
+  it("follows the database loop's verdict: Degraded is not Ready, Lost and Unreachable are Stalled, Healthy is Available", () => {
+    const withDatabase = (state: 'Healthy' | 'Degraded' | 'Lost' | 'Unreachable', reason: string) => {
       const obs = converged();
       obs.database = { ...obs.database, state, reason };
       return computeStatus(stack, obs, undefined, NOW);
@@ -43,6 +43,9 @@ describe('computeStatus', () => {
     const lost = withDatabase('Lost', 'no replica holds every acknowledged write');
     expect(cond(lost.conditions, 'DatabaseReady')).toMatchObject({ status: 'False', reason: 'Lost' });
     expect(cond(lost.conditions, 'Stalled')?.status).toBe('True');
+    const cut = withDatabase('Unreachable', 'no instance has answered the operator for 130 s while every pod is Ready');
+    expect(cond(cut.conditions, 'DatabaseReady')).toMatchObject({ status: 'False', reason: 'Unreachable', message: expect.stringContaining('130 s') as unknown });
+    expect(cond(cut.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'Unreachable' });
     expect(cond(withDatabase('Healthy', 'every replica is in sync').conditions, 'DatabaseReady')).toMatchObject({ status: 'True', reason: 'Available' });
   });
 
