@@ -43,6 +43,8 @@ export function databaseLoop(manager: Manager, o: DatabaseLoopOptions): Controll
     caches: manager.caches,
     objects: o.objects,
     failoverDelayMs: o.failoverDelayMs,
+    // One worker always left for the steps of other stacks (a failover) while seeds copy.
+    seedSlots: Math.max(1, o.concurrency - 1),
     onRoleChange: (kind, stack) => o.metrics.countRoleChange(kind, stack.metadata.namespace ?? '', stack.metadata.name),
   });
   return queuedController({

@@ -12,6 +12,8 @@ import type { Wiring } from './gather.js';
 
 /** How long a candidate may take to apply what it received, before the loop decides again. */
 const APPLY_TIMEOUT_MS = 30_000;
+/** How long a seed may take: a copy of tens of gigabytes, well within; a hung one, not forever. */
+export const SEED_DEADLINE_MS = 30 * 60_000;
 
 export interface ActContext {
   wiring: Wiring;
@@ -26,6 +28,8 @@ export interface ActContext {
   deletePod(name: string): Promise<void>;
   /** Records in status that the primary commits without acks since `since` (undefined: clears it). */
   recordAcksReleased(since: string | undefined, reason: string): Promise<void>;
+  /** One of the operator's seed slots (its release), or nothing when every one is taken. */
+  takeSeedSlot(): (() => void) | undefined;
 }
 
 async function withInstance<T>(ctx: ActContext, name: string, fn: (instance: Instance) => Promise<T>): Promise<T> {
@@ -88,10 +92,7 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       await withInstance(ctx, action.instance, (i) => i.fence({ interruptCommitsWaitingForAck: true }));
       return true;
     case 'seed':
-      // An excluded instance that came back empty had its remedy applied: it rejoins by this seed.
-      await ctx.include(action.instance);
-      await seed(ctx, action.instance, action.donor, semiSync);
-      return true;
+      return seedInASlot(ctx, action.instance, action.donor, semiSync);
     case 'restart':
       await ctx.deletePod(action.instance);
       return true;
@@ -125,16 +126,33 @@ async function changeAcks(action: Extract<Action, { kind: 'releaseAcks' | 'requi
   return true;
 }
 
+/**
+ * A seed holds its worker for as long as it copies. It takes one of the seed slots, fewer than the
+ * loop's workers, so another stack's failover always finds a worker; false when none is free.
+ */
+async function seedInASlot(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<boolean> {
+  const release = ctx.takeSeedSlot();
+  if (!release) return false;
+  try {
+    // An excluded instance that came back empty had its remedy applied: it rejoins by this seed.
+    await ctx.include(name);
+    await seed(ctx, name, donor, semiSync);
+  } finally {
+    release();
+  }
+  return true;
+}
+
 async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<void> {
   const target = ctx.wiring.target(name);
   const donorTarget = ctx.wiring.target(donor);
   if (!target || !donorTarget) throw new Error(`${name} or ${donor} has no pod IP`);
   if (ctx.wiring.adapter.engine === 'mariadb') {
-    await seedFromLogicalDump({ donor: donorTarget, target, source: ctx.wiring.source(donor), semiSync });
+    await seedFromLogicalDump({ donor: donorTarget, target, source: ctx.wiring.source(donor), semiSync, deadlineMs: SEED_DEADLINE_MS });
     return;
   }
   // The recipient restarts after a clone; the next decision repoints it.
   const source = ctx.wiring.source(donor);
   const donorEndpoint = { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password };
-  await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }));
+  await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }, SEED_DEADLINE_MS));
 }

@@ -16,6 +16,7 @@ import type { Lookup } from '../kube/lookup.js';
 import type { ProcessResult } from '../runtime/queue.js';
 import { act } from './act.js';
 import { decide, type Decision } from './decide.js';
+import { Slots } from '../support/slots.js';
 import { ExclusionGate } from './exclusion-gate.js';
 import type { ClusterFacts } from './facts.js';
 import { gatherCluster, wiring } from './gather.js';
@@ -31,6 +32,8 @@ export interface DatabaseLoopDeps {
   caches: Lookup;
   objects: Pick<ObjectApi, 'getObject' | 'mergePatch' | 'applyStatus' | 'createObject' | 'deleteObject'>;
   failoverDelayMs: number;
+  /** Seeds running at once, across stacks (default 1): fewer than the queue's workers. */
+  seedSlots?: number;
   onRoleChange?: (kind: 'failover' | 'switchover', stack: DefaultedWebStack) => void;
   now?: () => Date;
 }
@@ -40,9 +43,11 @@ export class DatabaseLoop {
   private readonly recorder: EventRecorder;
   private readonly unreachableSince = new Map<string, number>();
   private readonly exclusions = new ExclusionGate(EXCLUSION_CONFIRMATIONS);
+  private readonly seedSlots: Slots;
 
   constructor(private readonly deps: DatabaseLoopDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.seedSlots = new Slots(deps.seedSlots ?? 1);
     this.recorder = new EventRecorder(deps.objects, DATABASE_FIELD_MANAGER, this.now);
   }
 
@@ -105,6 +110,7 @@ export class DatabaseLoop {
         await this.deps.objects.deleteObject({ apiVersion: 'v1', kind: 'Pod', name: instance, namespace: ns }, { preconditions: { uid } });
         await this.event(stack, 'Normal', 'RollingUpdate', `${instance} restarted to run the current pod template`);
       },
+      takeSeedSlot: () => this.seedSlots.take(),
       recordAcksReleased: async (since, reason) => {
         const { acksReleased: _cleared, ...rest } = status;
         // A record already there is older, so it is the truer start of the window: it stays.

@@ -143,8 +143,9 @@ export class Instance {
   }
 
   /** For adapters' own sequences (seeding). */
-  async run(statements: readonly string[]): Promise<void> {
-    for (const sql of statements) await this.session.query(sql);
+  /** Runs `statements` in order; each gets `timeoutMs` (the session's default otherwise). */
+  async run(statements: readonly string[], options: { timeoutMs?: number } = {}): Promise<void> {
+    for (const sql of statements) await this.session.query(sql, options);
   }
 
   async query(sql: string): Promise<Row[]> {

@@ -35,6 +35,8 @@ export interface SeedRequest {
   /** The primary the seeded instance replicates from afterwards (often the donor). */
   source: ReplicationSource;
   semiSync: boolean;
+  /** The dump and load are stopped past this; the target stays read-only and unpointed. */
+  deadlineMs: number;
   programs?: SeedPrograms;
 }
 
@@ -117,11 +119,21 @@ async function streamDump(request: SeedRequest, databases: readonly string[]): P
     // A client that dies early shows in its exit code; the broken pipe itself says nothing more.
     load.stdin.on('error', () => undefined);
     dump.stdout.pipe(load.stdin);
-    const [dumpCode, loadCode] = await Promise.all([exitCode(dump), exitCode(load)]).catch((err: unknown) => {
+    const { deadlineMs } = request;
+    const deadline = { passed: false };
+    const timer = setTimeout(() => {
+      deadline.passed = true;
       dump.kill('SIGKILL');
       load.kill('SIGKILL');
-      throw err;
-    });
+    }, deadlineMs);
+    const [dumpCode, loadCode] = await Promise.all([exitCode(dump), exitCode(load)])
+      .catch((err: unknown) => {
+        dump.kill('SIGKILL');
+        load.kill('SIGKILL');
+        throw err;
+      })
+      .finally(() => clearTimeout(timer));
+    if (deadline.passed) throw new Error(`the seed did not finish within ${String(deadlineMs / 1000)} s: dump and load stopped`);
     if (dumpCode !== 0) throw new Error(`${programs.dump} exited ${String(dumpCode)}: ${dumpErrors().trim()}`);
     if (loadCode !== 0) throw new Error(`${programs.client} exited ${String(loadCode)}: ${loadErrors().trim()}`);
     if (position === undefined) throw new Error(`${programs.dump} wrote no GTID position (is binary logging on at the donor?)`);

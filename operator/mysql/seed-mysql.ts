@@ -13,7 +13,12 @@ const RESTART_ERRORS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET']);
 /** "Restart server failed (mysqld is not managed by supervisor process)": cloned, restart left to the container. */
 const ER_CLONE_RESTART_NOT_SUPERVISED = 3707;
 
-export async function seedByClone(target: Instance, donor: CloneDonor): Promise<void> {
+/**
+ * Clones `donor` into the empty `target`. The CLONE statement runs for as long as the copy takes:
+ * its deadline is `deadlineMs` (the seed's), not a statement's; past it the session is dropped,
+ * which ends the clone, and the next decision starts over.
+ */
+export async function seedByClone(target: Instance, donor: CloneDonor, deadlineMs: number): Promise<void> {
   if (target.adapter.engine !== 'mysql') throw new Error(`CLONE seeds MySQL instances, not ${target.adapter.engine}`);
   const before = await target.status();
   // CLONE replaces the recipient's data wholesale: only an empty instance is seeded.
@@ -21,7 +26,7 @@ export async function seedByClone(target: Instance, donor: CloneDonor): Promise<
     throw new Error(`refusing to clone into an instance with ${before.applicationTables} application tables and GTIDs ${before.executed.toString() || '(none)'}`);
   }
   try {
-    await target.run(cloneInstanceStatements(donor));
+    await target.run(cloneInstanceStatements(donor), { timeoutMs: deadlineMs });
   } catch (err) {
     if (!isRestart(err)) throw err;
   }

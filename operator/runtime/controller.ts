@@ -82,9 +82,19 @@ export function queuedController(o: QueuedControllerOptions): Controller {
  * compare-and-swap writes expect (e.g. a fresh stack's finalizer): the retry is routine, not a warning.
  */
 function logRetry(logger: Logger, key: string, error: unknown): void {
-  const fields = { key, err: error instanceof Error ? error.message : 'unknown error' };
+  const fields = { key, err: describe(error) };
   if (isConflict(error)) logger.debug(fields, 'run failed; retrying with backoff');
   else logger.warn(fields, 'run failed; retrying with backoff');
+}
+
+/** What a thrown value says, Error or not (a library may reject with a plain object). */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return typeof error === 'object' && error !== null ? JSON.stringify(error) : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }
 
 /** Status writes (ours included) change neither generation, deletion nor finalizers: no loop needs to run again for them. */

@@ -3,6 +3,9 @@
  * cluster"): every operation the database loop uses, over TLS verified with the test CA, on both
  * versions selectable in spec.database.version: 10.11 (this machine's) and 11.8 (from sid).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
 import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator/mysql/gtid.js';
@@ -240,7 +243,7 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       const target = await connect(c);
       expect((await target.status()).dataDirEmpty).toBe(true);
 
-      const { position } = await seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true });
+      const { position } = await seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true, deadlineMs: 60_000 });
       const primaryAfter = await (await connect(a)).status();
       expect(position.toString()).toBe(primaryAfter.executed.toString());
       const seeded = await eventually('seeded server replicating', () => target.status(), replicating);
@@ -251,7 +254,7 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       expect(await target.waitForGtid((await (await connect(a)).status()).executed, 5000)).toBe(true);
       expect(await rowCount(c)).toBe(55);
 
-      await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true })).rejects.toThrow(/refusing to seed/);
+      await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true, deadlineMs: 60_000 })).rejects.toThrow(/refusing to seed/);
     }, 30_000);
 
     it("gives the seeded server the donor's whole history, so a server that wrote before the snapshot does not look errant against it", async () => {
@@ -268,7 +271,7 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       await eventually('old primary replicating', () => primary.status(), replicating);
       await insertRows(b, 6, 10);
 
-      await seedFromLogicalDump({ donor: b.target(), target: c.target(), source: b.asSource(), semiSync: true });
+      await seedFromLogicalDump({ donor: b.target(), target: c.target(), source: b.asSource(), semiSync: true, deadlineMs: 60_000 });
       const seeded = await eventually('seeded server replicating', () => connect(c).then((i) => i.status()), replicating);
       const old = await primary.status();
       // Server a's last GTID is older than the snapshot's position, yet it is in the seeded state.
@@ -280,7 +283,7 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
     it('leaves the target as it was when the donor refuses the operator', async () => {
       const [a, , c] = servers();
       const donor = { ...a.target(), password: 'wrong' };
-      await expect(seedFromLogicalDump({ donor, target: c.target(), source: a.asSource(), semiSync: false })).rejects.toThrow(/Access denied/);
+      await expect(seedFromLogicalDump({ donor, target: c.target(), source: a.asSource(), semiSync: false, deadlineMs: 60_000 })).rejects.toThrow(/Access denied/);
       expect(await (await connect(c)).status()).toMatchObject({ dataDirEmpty: true, readOnly: false, replication: undefined });
     });
 
@@ -289,7 +292,19 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       await (await app(a)).query('CREATE TABLE shop.t (id INT PRIMARY KEY, note VARCHAR(40))');
       await insertRows(a, 1, 1);
       const failing = { dump: 'mariadb-dump', client: 'false' };
-      await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: false, programs: failing })).rejects.toThrow(/false exited 1/);
+      await expect(seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: false, deadlineMs: 60_000, programs: failing })).rejects.toThrow(/false exited 1/);
+      expect(await (await connect(c)).status()).toMatchObject({ readOnly: true, replication: undefined });
+    });
+
+    it('stops a seed that outlives its deadline, and leaves the target read-only and unpointed', async () => {
+      const [a, , c] = servers();
+      // A dump that never ends, as one stuck on a hung donor would.
+      const hanging = path.join(mkdtempSync(path.join(tmpdir(), 'hanging-dump-')), 'dump');
+      writeFileSync(hanging, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+      const started = Date.now();
+      const seeding = seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: false, deadlineMs: 1_000, programs: { dump: hanging, client: 'mariadb' } });
+      await expect(seeding).rejects.toThrow(/did not finish within 1 s/);
+      expect(Date.now() - started).toBeLessThan(10_000);
       expect(await (await connect(c)).status()).toMatchObject({ readOnly: true, replication: undefined });
     });
   });

@@ -3,6 +3,7 @@
  * suite, see servers.ts): every operation the database loop uses, over TLS verified with the
  * test CA, and seeding by CLONE.
  */
+import { Slots } from '../../../operator/support/slots.js';
 import { describe, expect, it } from '@jest/globals';
 import { act } from '../../../operator/database/act.js';
 import { decide } from '../../../operator/database/decide.js';
@@ -253,7 +254,7 @@ describe('seeding by CLONE', () => {
     const target = await connect(c);
     expect((await target.status()).dataDirEmpty).toBe(true);
 
-    await seedByClone(target, { host: a.asSource().host, port: a.port, ...OPERATOR, caFile: a.asSource().caFile ?? "" });
+    await seedByClone(target, { host: a.asSource().host, port: a.port, ...OPERATOR, caFile: a.asSource().caFile ?? "" }, 120_000);
     // Not under a supervisor, mysqld ends after the clone; in a pod the kubelet starts it again.
     expect(await c.exitedWithin(30_000)).toBe(true);
     await c.start();
@@ -270,7 +271,7 @@ describe('seeding by CLONE', () => {
     expect(await restarted.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
     expect(await rowCount(c)).toBe(55);
 
-    await expect(seedByClone(restarted, { host: '127.0.0.1', port: a.port, ...OPERATOR })).rejects.toThrow(/refusing to clone/);
+    await expect(seedByClone(restarted, { host: '127.0.0.1', port: a.port, ...OPERATOR }, 120_000)).rejects.toThrow(/refusing to clone/);
   }, 90_000);
 
   it("the loop's seed step: an excluded instance that came back empty leaves the excluded list, then is cloned from the primary (clone_ssl_ca set to the stack's CA)", async () => {
@@ -295,6 +296,7 @@ describe('seeding by CLONE', () => {
         exclude: unexpected,
         deletePod: unexpected,
         recordAcksReleased: unexpected,
+        takeSeedSlot: () => new Slots(1).take(),
       },
     );
     expect(included).toEqual([c.name]);

@@ -135,7 +135,7 @@ describe('MySQL seeding by CLONE', () => {
         return rows;
       },
     };
-    await seedByClone(new Instance(mysql84, restarting), donor);
+    await seedByClone(new Instance(mysql84, restarting), donor, 60_000);
     expect(session.sent.slice(-2)).toEqual([
       "SET GLOBAL clone_valid_donor_list = 'shop-mysql-0.shop-mysql.shop.svc:3306'",
       "CLONE INSTANCE FROM 'clone'@'shop-mysql-0.shop-mysql.shop.svc':3306 IDENTIFIED BY 'pw' REQUIRE SSL",
@@ -144,7 +144,7 @@ describe('MySQL seeding by CLONE', () => {
 
   it('refuses an instance that holds data, and passes on a real clone error', async () => {
     const full = scripted({ 'SHOW GLOBAL VARIABLES': vars({ gtid_executed: `${U1}:1-9` }), 'SELECT COUNT(*)': [{ n: '2' }] });
-    await expect(seedByClone(new Instance(mysql84, full), donor)).rejects.toThrow(/refusing to clone into an instance with 2 application tables/);
+    await expect(seedByClone(new Instance(mysql84, full), donor, 60_000)).rejects.toThrow(/refusing to clone into an instance with 2 application tables/);
     expect(full.sent.some((sql) => sql.startsWith('CLONE'))).toBe(false);
 
     const session = scripted(empty);
@@ -152,10 +152,10 @@ describe('MySQL seeding by CLONE', () => {
       ...session,
       query: (sql) => (sql.startsWith('CLONE') ? Promise.reject(Object.assign(new Error('Access denied; you need the BACKUP_ADMIN privilege'), { errno: 1227 })) : session.query(sql)),
     };
-    await expect(seedByClone(new Instance(mysql84, refused), donor)).rejects.toThrow(/BACKUP_ADMIN/);
+    await expect(seedByClone(new Instance(mysql84, refused), donor, 60_000)).rejects.toThrow(/BACKUP_ADMIN/);
   });
 
   it('is for MySQL only', async () => {
-    await expect(seedByClone(new Instance(mariadb, scripted(empty)), donor)).rejects.toThrow(/CLONE seeds MySQL instances, not mariadb/);
+    await expect(seedByClone(new Instance(mariadb, scripted(empty)), donor, 60_000)).rejects.toThrow(/CLONE seeds MySQL instances, not mariadb/);
   });
 });
