@@ -49,3 +49,11 @@ export function selectorLabels(stack: string, component: Component): Record<stri
 export function commonLabels(stack: string, component: Component): Record<string, string> {
   return { ...selectorLabels(stack, component), [PART_OF_LABEL]: stack, [MANAGED_BY_LABEL]: MANAGED_BY };
 }
+
+/** The ordinal of `pod` when it is one of the stack's database instances (`<stack>-mysql-<n>`). */
+export function databaseOrdinal(stack: string, pod: string | undefined): number | undefined {
+  const prefix = `${names(stack).mysql}-`;
+  if (!pod?.startsWith(prefix)) return undefined;
+  const ordinal = pod.slice(prefix.length);
+  return /^(0|[1-9]\d*)$/.test(ordinal) ? Number(ordinal) : undefined;
+}

@@ -14,7 +14,7 @@ import { semiSyncAckCount, type EngineAdapter } from '../mysql/engine.js';
 import { observeInstance } from '../mysql/instance.js';
 import type { ConnectionTarget, ReplicationSource } from '../mysql/types.js';
 import { MYSQL, TLS_FILES, podHost, stackNamespace } from '../blueprint/layout.js';
-import { names } from '../blueprint/names.js';
+import { databaseOrdinal, names } from '../blueprint/names.js';
 import { stackPlan } from '../blueprint/plan.js';
 import type { ClusterFacts, InstanceFacts, PodFacts } from './facts.js';
 
@@ -40,6 +40,17 @@ const decode = (secret: KubeObject | undefined, key: string): string | undefined
   const value = (secret as (KubeObject & { data?: Record<string, string> }) | undefined)?.data?.[key];
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 };
+
+/**
+ * The instances observed: those the spec asks for, and a recorded primary beyond them (a scale
+ * down), which must move first: the StatefulSet keeps its pod until then (render/database.ts).
+ */
+function members(stack: DefaultedWebStack, primary: string | undefined): { all: string[]; scaleDown?: { reason: string } } {
+  const asked = instanceNames(stack);
+  const ordinal = databaseOrdinal(stack.metadata.name, primary);
+  if (primary === undefined || ordinal === undefined || ordinal < asked.length) return { all: asked };
+  return { all: [...asked, primary], scaleDown: { reason: `spec.database.replicas is ${String(asked.length)}: ${primary} is beyond it (a scale down)` } };
+}
 
 export function instanceNames(stack: DefaultedWebStack): string[] {
   const base = names(stack.metadata.name).mysql;
@@ -147,9 +158,10 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
   // The replicas first, the recorded primary last: a replica's view may then lag the primary's,
   // never lead it. Read the other way round, a transaction the primary committed between the two
   // reads looks like one the replica has and the primary lacks, and the replica would be excluded.
-  const all = instanceNames(stack);
+  const { all, scaleDown } = members(stack, recorded?.primary);
   const replicas = await Promise.all(all.filter((n) => n !== recorded?.primary).map(observe));
   const primary = recorded?.primary !== undefined && all.includes(recorded.primary) ? [await observe(recorded.primary)] : [];
+  const switchoverRequested = input.switchoverRequested ?? scaleDown;
   const byName = new Map([...replicas, ...primary].map((i) => [i.name, i]));
   const instances = all.flatMap((name) => byName.get(name) ?? []);
   return {
@@ -161,6 +173,6 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
     durability: stack.spec.database.durability,
     ...(recorded?.acksReleased ? { acksReleasedSince: recorded.acksReleased.since } : {}),
     maxLagSeconds: MYSQL.maxReplicaLagSeconds,
-    ...(input.switchoverRequested ? { switchoverRequested: input.switchoverRequested } : {}),
+    ...(switchoverRequested ? { switchoverRequested } : {}),
   };
 }

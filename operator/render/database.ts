@@ -10,7 +10,7 @@ import { DEFAULTS } from '../api/defaults.js';
 import { DATA_VOLUME, MYSQL } from '../blueprint/layout.js';
 import { engineFiles, renderMysqlConfig } from './config/mysql.js';
 import { id, meta, type RenderContext } from './context.js';
-import { selectorLabels } from '../blueprint/names.js';
+import { databaseOrdinal, selectorLabels } from '../blueprint/names.js';
 import {
   SIDECAR_RESOURCES,
   UID,
@@ -145,6 +145,10 @@ export function renderDatabase(ctx: RenderContext): void {
     resources: SIDECAR_RESOURCES,
   });
 
+  // A scale down never takes the primary's pod: the StatefulSet keeps it until the database loop has
+  // moved the primary into the instances asked for (a switchover), and only then shrinks.
+  const primaryOrdinal = databaseOrdinal(ctx.name, ctx.stack.status?.database?.primary);
+  const replicas = Math.max(db.replicas, primaryOrdinal === undefined ? 0 : primaryOrdinal + 1);
   // volumeClaimTemplates are immutable: an existing StatefulSet keeps its own (facts.existing).
   const storage = ctx.facts.existing?.mysqlStorage ?? db.storage;
   const retention = db.deletionPolicy;
@@ -152,7 +156,7 @@ export function renderDatabase(ctx: RenderContext): void {
     metadata: meta(ctx, n.mysql, 'database'),
     spec: {
       serviceName: n.mysqlHeadless,
-      replicas: db.replicas,
+      replicas,
       // Roles are the controller's, not the ordinals': a replica is re-created while ordinal 0 is
       // down. An existing StatefulSet keeps its policy (the field is immutable).
       podManagementPolicy: ctx.facts.existing?.mysqlPodManagementPolicy ?? 'Parallel',

@@ -318,6 +318,21 @@ describe('render', () => {
     });
   });
 
+  it('never scales the database below its primary: the StatefulSet keeps the primary\'s pod until the database loop has moved it', () => {
+    const withPrimary = (replicas: number, primary: string | undefined): number => {
+      const stack = withSpec(minimal, (s) => (s.database.replicas = replicas));
+      stack.status = primary === undefined ? {} : { database: { primary } };
+      return (spec(find(render(stack, ALL_FACTS), 'StatefulSet', names(stack.metadata.name).mysql)) as { replicas: number }).replicas;
+    };
+    const base = names(minimal.metadata.name).mysql;
+    expect(withPrimary(2, undefined)).toBe(2);
+    expect(withPrimary(2, `${base}-1`)).toBe(2);
+    expect(withPrimary(2, `${base}-2`)).toBe(3);
+    expect(withPrimary(1, `${base}-4`)).toBe(5);
+    // Not one of this stack's instances: ignored.
+    expect(withPrimary(2, `other-mysql-7`)).toBe(2);
+  });
+
   it('renders no log agent: one agent serves every stack, rendered from all of them (render/agent.ts)', () => {
     const objects = render(full, { ...ALL_FACTS, agentNamespace: 'agents' });
     expect(byKind(objects, 'DaemonSet')).toEqual([]);

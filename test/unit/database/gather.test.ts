@@ -1,0 +1,41 @@
+import { describe, expect, it } from '@jest/globals';
+import { withDefaults } from '../../../operator/api/defaults.js';
+import { names } from '../../../operator/blueprint/names.js';
+import { gatherCluster } from '../../../operator/database/gather.js';
+import { mariadb } from '../../../operator/mysql/mariadb.js';
+import { FakeCluster } from '../../support/fake-cluster.js';
+import { example } from '../../support/render.js';
+
+/** The facts of a stack whose pods have no IP yet (no SQL is tried), asked for `replicas` instances, with `primary` recorded. */
+async function factsOf(replicas: number, primary: string | undefined) {
+  const stack = withDefaults(structuredClone(example('minimal')));
+  stack.spec.database.replicas = replicas;
+  stack.status = primary === undefined ? {} : { database: { primary } };
+  const cluster = new FakeCluster();
+  return gatherCluster({
+    stack,
+    wiring: { adapter: mariadb, target: () => undefined, source: (name) => ({ host: name, port: 3306, user: 'repl', password: 'x' }) },
+    caches: cluster,
+    objects: cluster,
+    unreachableSince: new Map(),
+    now: 0,
+    failoverDelayMs: 30_000,
+  });
+}
+
+describe('gather: the instances observed', () => {
+  const base = names(example('minimal').metadata.name).mysql;
+
+  it('are those spec.database.replicas asks for, in ordinal order', async () => {
+    const facts = await factsOf(2, `${base}-0`);
+    expect(facts.instances.map((i) => i.name)).toEqual([`${base}-0`, `${base}-1`]);
+    expect(facts.switchoverRequested).toBeUndefined();
+  });
+
+  it('include a primary beyond them (a scale down), and ask for its switchover first', async () => {
+    const facts = await factsOf(2, `${base}-2`);
+    expect(facts.instances.map((i) => i.name)).toEqual([`${base}-0`, `${base}-1`, `${base}-2`]);
+    expect(facts.primary).toBe(`${base}-2`);
+    expect(facts.switchoverRequested?.reason).toMatch(/spec.database.replicas is 2: .*-mysql-2 is beyond it \(a scale down\)/);
+  });
+});
