@@ -61,6 +61,18 @@ interface ImageSpec {
 
 const TMP: Dir = { path: '/tmp', mode: 0o1777 };
 
+/** The layout every database server image shares: user 999, its data and socket folders, the server as entrypoint. */
+function databaseServer(server: string, gecos: string): Pick<ImageSpec, 'busybox' | 'dirs' | 'users' | 'groups' | 'entrypoint' | 'user'> {
+  return {
+    busybox: true,
+    dirs: [TMP, { path: '/var/lib/mysql', mode: 0o750, uid: 999 }, { path: '/run/mysqld', mode: 0o755, uid: 999 }],
+    users: [`mysql:x:999:999:${gecos}:/var/lib/mysql:/bin/false`],
+    groups: ['mysql:x:999:'],
+    entrypoint: [`/usr/sbin/${server}`],
+    user: '999:999',
+  };
+}
+
 /** The images the real nodes run, tagged `webstack.local/NAME:TAG`. */
 export const IMAGES: ImageSpec[] = [
   { name: 'pause', tag: '1.0', go: [{ source: 'images/pause/main.go', to: '/pause' }], entrypoint: ['/pause'], user: '65535:65535' },
@@ -100,42 +112,17 @@ export const IMAGES: ImageSpec[] = [
     cmd: ['-g', 'daemon off;'],
     user: '101:101',
   },
-  {
-    name: 'mariadb',
-    tag: '10.11',
-    packages: ['mariadb-server', 'mariadb-server-core', 'mariadb-client', 'mariadb-client-core', 'mariadb-common', 'mysql-common'],
-    busybox: true,
-    dirs: [TMP, { path: '/var/lib/mysql', mode: 0o750, uid: 999 }, { path: '/run/mysqld', mode: 0o755, uid: 999 }],
-    users: ['mysql:x:999:999:MariaDB:/var/lib/mysql:/bin/false'],
-    groups: ['mysql:x:999:'],
-    entrypoint: ['/usr/sbin/mariadbd'],
-    user: '999:999',
-  },
+  { name: 'mariadb', tag: '10.11', packages: ['mariadb-server', 'mariadb-server-core', 'mariadb-client', 'mariadb-client-core', 'mariadb-common', 'mysql-common'], ...databaseServer('mariadbd', 'MariaDB') },
   // MariaDB 11.8 from Debian's sid suite (bookworm has 10.11), laid out as the 10.11 image.
   {
     name: 'mariadb',
     tag: '11.8',
     sid: { engine: 'mariadb', packages: ['mariadb-server-core', 'mariadb-client-core', 'mariadb-client', 'mariadb-common', 'mysql-common'] },
-    busybox: true,
-    dirs: [TMP, { path: '/var/lib/mysql', mode: 0o750, uid: 999 }, { path: '/run/mysqld', mode: 0o755, uid: 999 }],
-    users: ['mysql:x:999:999:MariaDB:/var/lib/mysql:/bin/false'],
-    groups: ['mysql:x:999:'],
-    entrypoint: ['/usr/sbin/mariadbd'],
-    user: '999:999',
+    ...databaseServer('mariadbd', 'MariaDB'),
   },
   // MySQL 9.7 from Debian's sid suite (bookworm has no MySQL server), laid out as the upstream
   // image for what the rendered pod uses: mysqld, the mysql client, the data and socket folders.
-  {
-    name: 'mysql',
-    tag: '9.7',
-    sid: { engine: 'mysql', packages: ['mysql-server-core', 'mysql-client-core'] },
-    busybox: true,
-    dirs: [TMP, { path: '/var/lib/mysql', mode: 0o750, uid: 999 }, { path: '/run/mysqld', mode: 0o755, uid: 999 }],
-    users: ['mysql:x:999:999:MySQL:/var/lib/mysql:/bin/false'],
-    groups: ['mysql:x:999:'],
-    entrypoint: ['/usr/sbin/mysqld'],
-    user: '999:999',
-  },
+  { name: 'mysql', tag: '9.7', sid: { engine: 'mysql', packages: ['mysql-server-core', 'mysql-client-core'] }, ...databaseServer('mysqld', 'MySQL') },
   // Debian's 0.14 behind a shim that takes the upstream (0.15+) command line the operator renders.
   {
     name: 'mysqld-exporter',
