@@ -10,6 +10,8 @@ import { seedFromLogicalDump } from '../mysql/seed-mariadb.js';
 import { seedByClone } from '../mysql/seed-mysql.js';
 import type { Wiring } from './gather.js';
 
+/** How long Service endpoints take to follow a moved label on the nodes, before clients are sent to reconnect. */
+const ENDPOINTS_SETTLE_MS = 2_000;
 /** How long a candidate may take to apply what it received, before the loop decides again. */
 const APPLY_TIMEOUT_MS = 30_000;
 /** How long a seed may take: a copy of tens of gigabytes, well within; a hung one, not forever. */
@@ -26,6 +28,8 @@ export interface ActContext {
   include(name: string): Promise<void>;
   /** Deletes the pod of `name` (the StatefulSet re-creates it). */
   deletePod(name: string): Promise<void>;
+  /** Moves the primary role label from `from` to `to` now, so the -primary Service routes new connections to `to`. */
+  movePrimaryLabel(from: string, to: string): Promise<void>;
   /** Records in status that the primary commits without acks since `since` (undefined: clears it). */
   recordAcksReleased(since: string | undefined, reason: string): Promise<void>;
   /** One of the operator's seed slots (its release), or nothing when every one is taken. */
@@ -79,6 +83,7 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       if (!caughtUp) return false;
       await ctx.record(action.candidate, { kind: 'switchover', from: action.from, reason: action.reason });
       await withInstance(ctx, action.candidate, (i) => i.promote({ ackCount: ctx.ackCount }));
+      await sendClientsToTheNewPrimary(ctx, action.from, action.candidate);
       // A stopping old primary (a deleted pod) may hold a statement until its shutdown ends, and the
       // new primary's writes would wait that long: the decision after its return repoints it.
       if (action.repointFrom) await withInstance(ctx, action.from, (i) => i.repoint(ctx.wiring.source(action.candidate), { semiSync })).catch(() => undefined);
@@ -103,6 +108,19 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
     default:
       return changeAcks(action, ctx);
   }
+}
+
+/**
+ * An application's pool keeps its connections to the old primary, now read-only, and gets errors
+ * on every write until they end (seen on the defaults: 39 s of read-only errors for a pooled app
+ * after a deleted primary pod). The label moves first and the Service's endpoints follow; then
+ * the old primary's client connections are ended, and the pool reconnects to the new primary.
+ * Best effort: a stopping old primary may not answer, and its shutdown ends them anyway.
+ */
+async function sendClientsToTheNewPrimary(ctx: ActContext, from: string, to: string): Promise<void> {
+  await ctx.movePrimaryLabel(from, to);
+  await new Promise((resolve) => setTimeout(resolve, ENDPOINTS_SETTLE_MS));
+  await withInstance(ctx, from, (i) => i.disconnectClients()).catch(() => undefined);
 }
 
 /** Durability Preferred: the primary stops or starts waiting for acks. */

@@ -111,6 +111,7 @@ export class DatabaseLoop {
         await this.event(stack, 'Normal', 'RollingUpdate', `${instance} restarted to run the current pod template`);
       },
       takeSeedSlot: () => this.seedSlots.take(),
+      movePrimaryLabel: (from, to) => this.movePrimaryLabel(stack, from, to),
       recordAcksReleased: async (since, reason) => {
         const { acksReleased: _cleared, ...rest } = status;
         // A record already there is older, so it is the truer start of the window: it stays.
@@ -142,6 +143,16 @@ export class DatabaseLoop {
       if ((pod.metadata.labels?.[DB_ROLE_LABEL] ?? null) === role) continue;
       await this.deps.objects.mergePatch({ apiVersion: 'v1', kind: 'Pod', name: verdict.name, namespace: ns }, { metadata: { labels: { [DB_ROLE_LABEL]: role } } });
     }
+  }
+
+  /** The primary label onto `to` and off `from` now (a switchover's clients reconnect to `to`). */
+  private async movePrimaryLabel(stack: DefaultedWebStack, from: string, to: string): Promise<void> {
+    const ns = stack.metadata.namespace ?? '';
+    const label = (name: string, role: string | null) =>
+      this.deps.objects.mergePatch({ apiVersion: 'v1', kind: 'Pod', name, namespace: ns }, { metadata: { labels: { [DB_ROLE_LABEL]: role } } });
+    // The new one first: for a moment both carry it, never neither (the old one is read-only already).
+    await label(to, 'primary');
+    await label(from, null).catch(() => undefined);
   }
 
   /** An Event when commits start waiting for a replica's ack (writes hang), and one when they stop. */

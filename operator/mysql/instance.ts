@@ -10,6 +10,7 @@ import {
   ER_LOCK_WAIT_TIMEOUT,
   ER_NO_SUCH_THREAD,
   fenceStatements,
+  clientConnectionsQuery,
   killConnectionStatement,
   offlineStatements,
   onlineStatements,
@@ -113,6 +114,18 @@ export class Instance {
     for (const id of ids) await this.killIfAlive(id);
     await this.run(semiSyncSourceOffStatements(this.adapter));
     await this.untilGone(ids, KILLED_CONNECTIONS_GONE_MS);
+  }
+
+  /**
+   * Ends the connections of clients (clientConnectionsQuery), as a switchover does on the old
+   * primary once it is fenced: an application's pool keeps its connections, and with them
+   * read-only errors, until they end; ended, the pool reconnects through the Service to the new
+   * primary. Returns how many it ended.
+   */
+  async disconnectClients(): Promise<number> {
+    const ids = (await this.session.query(clientConnectionsQuery())).map((row) => Number(row.id));
+    for (const id of ids) await this.killIfAlive(id);
+    return ids.length;
   }
 
   /** KILL, where the connection may have ended by itself since it was listed. */

@@ -129,6 +129,15 @@ export function otherAccountsConnectionsQuery(): string {
   ].join(' ');
 }
 
+/**
+ * Connections of clients (applications, exporters) that a switchover ends on the old primary: every
+ * account but the operator's, and no replica's binlog reader (another replica still reads from it
+ * until it is repointed).
+ */
+export function clientConnectionsQuery(): string {
+  return `${otherAccountsConnectionsQuery()} AND COMMAND NOT LIKE 'Binlog Dump%'`;
+}
+
 /** A SELECT of one column `n`: how many of the connections `ids` still exist. */
 export function connectionsAliveQuery(ids: readonly number[]): string {
   return `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (${ids.map(sqlInteger).join(', ')})`;

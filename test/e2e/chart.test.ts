@@ -127,11 +127,14 @@ async function rowsOn(pod: string, table: 'acked' | 'pooled' = 'acked'): Promise
   return new Set(stdout.split('\n').filter(Boolean).map(Number));
 }
 
-/** Every row each writer saw acknowledged is on `primary`. */
+/**
+ * Every row each writer saw acknowledged is on `primary`. The acks are read first: a row
+ * acknowledged after the SELECT would otherwise count as lost (the writers keep writing).
+ */
 async function expectNoRowLost(what: string, primary: string): Promise<void> {
   for (const writer of ['writer', 'pooled'] as const) {
-    const rows = await rowsOn(primary, writer === 'writer' ? 'acked' : 'pooled');
     const all = await acks(stackNs, writer);
+    const rows = await rowsOn(primary, writer === 'writer' ? 'acked' : 'pooled');
     expect(all.length).toBeGreaterThan(0);
     await expectNoneLost(`${what} (${writer})`, all.filter((a) => !rows.has(a.id)).map((a) => a.id));
   }

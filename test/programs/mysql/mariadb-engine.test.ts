@@ -144,6 +144,19 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       expect(holdsTransactionsMissingFrom(fenced.executed, replicaStatus.executed)).toBe(true);
     });
 
+    it('ends the clients of a fenced old primary, not the replica reading its binary log', async () => {
+      const [a, b] = servers();
+      const { primary, replicas } = await cluster(a, b);
+      const [replica] = replicas;
+      if (!replica) throw new Error('no replica');
+      const pooled = await app(a);
+      await pooled.query('SELECT 1');
+      await primary.fence();
+      expect(await primary.disconnectClients()).toBeGreaterThanOrEqual(1);
+      await expect(pooled.query('SELECT 1')).rejects.toThrow();
+      expect(replicating(await replica.status())).toBe(true);
+    });
+
     it('switches the source half off and the replica half on when a primary is repointed', async () => {
       const [a, b] = servers();
       const { primary, replicas } = await cluster(a, b);

@@ -159,6 +159,21 @@ describe('semi-sync and fencing', () => {
   }, 20_000);
 });
 
+describe('switchover', () => {
+  it('ends the clients of a fenced old primary, not the replica reading its binary log', async () => {
+    const [a, b] = servers();
+    const { primary, replicas } = await cluster(a, b);
+    const [replica] = replicas;
+    if (!replica) throw new Error('no replica');
+    const pooled = await app(a);
+    await pooled.query('SELECT 1');
+    await primary.fence();
+    expect(await primary.disconnectClients()).toBeGreaterThanOrEqual(1);
+    await expect(pooled.query('SELECT 1')).rejects.toThrow();
+    expect(replicating(await replica.status())).toBe(true);
+  });
+});
+
 describe('durability Preferred: the steps on a real server', () => {
   it('releasing acks lets the waiting commit and the next ones complete; requiring them again makes commits wait for the replica', async () => {
     const [a, b] = servers();
@@ -296,6 +311,7 @@ describe('seeding by CLONE', () => {
         exclude: unexpected,
         deletePod: unexpected,
         recordAcksReleased: unexpected,
+        movePrimaryLabel: unexpected,
         takeSeedSlot: () => new Slots(1).take(),
       },
     );

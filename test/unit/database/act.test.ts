@@ -21,6 +21,7 @@ function context(takeSeedSlot: ActContext['takeSeedSlot']): ActContext {
     include: refuse,
     deletePod: refuse,
     recordAcksReleased: refuse,
+    movePrimaryLabel: refuse,
     takeSeedSlot,
   };
 }
