@@ -361,7 +361,9 @@ function replicaIsHealthy(replica: InstanceFacts, primary: Reachable, facts: Clu
 
 /** The next step for one replica of a live primary, if it needs one. */
 function repairReplica(replica: InstanceFacts, primary: Reachable, facts: ClusterFacts): Action | undefined {
-  if (!instanceIsReachable(replica)) return undefined;
+  // A stopping server is left to stop: a repoint of it hung 30 s in START REPLICA on the defaults
+  // (an old primary whose pod was deleted), and its return is repointed anyway.
+  if (!instanceIsReachable(replica) || replica.pod.terminating) return undefined;
   const excluded = instanceIsExcluded(replica, facts);
   const seedable = instanceHasEmptyDataDir(replica) && instanceHoldsData(primary);
   // An excluded instance comes back only re-initialized (empty): then it is seeded like any other.

@@ -34,6 +34,12 @@ describe('decide: the operator cut off from the servers', () => {
 });
 
 describe('decide: a live primary', () => {
+  it('leaves a replica whose pod is terminating to stop, instead of repointing it', () => {
+    const stopping = instance({ name: 'db-1', source: null, pod: { terminating: true } });
+    expect(decide(cluster([primary(), stopping])).action.kind).not.toBe('repoint');
+    expect(decide(cluster([primary(), instance({ name: 'db-1', source: null })])).action).toMatchObject({ kind: 'repoint', instance: 'db-1' });
+  });
+
   it('is Healthy when every replica replicates from it in sync, and does nothing', () => {
     const d = decide(cluster([primary(), instance({ name: 'db-1' }), instance({ name: 'db-2' })]));
     expect(d).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
