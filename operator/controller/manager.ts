@@ -72,8 +72,16 @@ export class Manager {
     return { ...this.apis };
   }
 
+  /**
+   * Adds a loop. Each has a name and a field manager of its own: two loops applying under one
+   * field manager would each remove the fields the other set.
+   */
   register(controller: Controller): void {
-    if (this.controllers.has(controller.name)) throw new Error(`a controller named ${controller.name} is registered already`);
+    for (const c of this.controllers.values()) {
+      if (c.name === controller.name || c.fieldManager === controller.fieldManager) {
+        throw new Error(`${controller.name} (${controller.fieldManager}) clashes with ${c.name} (${c.fieldManager}): every loop needs its own name and field manager`);
+      }
+    }
     this.controllers.set(controller.name, controller);
   }
 
