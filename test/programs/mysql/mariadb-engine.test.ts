@@ -1,7 +1,8 @@
 /**
  * The MariaDB adapter against real mariadbd processes on 127.0.0.1 (tier "real programs, no
  * cluster"): every operation the database loop uses, over TLS verified with the test CA, on both
- * versions selectable in spec.database.version: 10.11 (this machine's) and 11.8 (from sid).
+ * versions selectable in spec.database.version: 10.11 (this machine's) and 11.8 (from sid). The
+ * scenarios every engine shares are in scenarios.ts; here, MariaDB's GTID text and its seeding.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,14 +10,20 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
 import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator/mysql/gtid.js';
-import { Instance, observeInstance } from '../../../operator/mysql/instance.js';
 import { mariadb } from '../../../operator/mysql/mariadb.js';
 import { MariadbGtidSet } from '../../../operator/mysql/mariadb-gtid.js';
 import { seedFromLogicalDump } from '../../../operator/mysql/seed-mariadb.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
+import { sharedScenarios } from './scenarios.js';
 
 describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind) => {
-  const { servers, otherCa, connect, app, cluster, commitWaitingForAck, insertRows, rowCount, observe } = engineFixture(kind, mariadb);
+  const fixture = engineFixture(kind, mariadb);
+  const { servers, connect, app, cluster, insertRows, rowCount, observe } = fixture;
+  sharedScenarios(fixture, mariadb, {
+    replicaStatus: { statement: 'SHOW SLAVE STATUS', sslAllowed: 'Master_SSL_Allowed', sslVerified: 'Master_SSL_Verify_Server_Cert' },
+    sqlThread: { stop: 'STOP SLAVE SQL_THREAD', start: 'START SLAVE SQL_THREAD' },
+    readOnly: 'read-only',
+  });
 
   describe('status over verified TLS', () => {
     it('reads a fresh server as reachable, writable, empty and not replicating, then sees its first data', async () => {
@@ -35,128 +42,9 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       expect(used.executed.toString()).toBe('0-1-2');
     });
 
-    it('refuses a server whose certificate the given CA did not sign, and reports it unreachable', async () => {
-      const [a] = servers();
-      const wrongCa = { ...a.target(), tls: { ca: otherCa() } };
-      await expect(Instance.connect(mariadb, wrongCa)).rejects.toThrow(/certificate/i);
-      const observed = await observeInstance(mariadb, wrongCa);
-      expect(observed.reachable).toBe(false);
-      const closedPort = await observeInstance(mariadb, { ...a.target(), port: 1 });
-      expect(closedPort).toMatchObject({ reachable: false, error: expect.stringMatching(/ECONNREFUSED/) as unknown });
-    });
   });
 
-  describe('unreachable servers', () => {
-    it('reports a frozen server unreachable within the connect timeout, and reachable once it runs again', async () => {
-      const [a] = servers();
-      a.freeze(true);
-      try {
-        const started = Date.now();
-        const frozen = await observeInstance(mariadb, a.target());
-        expect(frozen).toMatchObject({ reachable: false, error: expect.stringMatching(/timeout|ETIMEDOUT/i) as unknown });
-        expect(Date.now() - started).toBeLessThan(5000);
-      } finally {
-        a.freeze(false);
-      }
-      expect((await observeInstance(mariadb, a.target())).reachable).toBe(true);
-    });
-  });
-
-  describe('promote and repoint', () => {
-    it('makes a semi-sync primary and a read-only replica that verifies the primary over TLS', async () => {
-      const [a, b] = servers();
-      const { primary, replicas } = await cluster(a, b);
-      const [replica] = replicas;
-      if (!replica) throw new Error('no replica');
-      await insertRows(a, 1, 5);
-
-      const p = await primary.status();
-      expect(p).toMatchObject({ readOnly: false, replication: undefined });
-      expect(p.semiSync).toMatchObject({ sourceEnabled: true, sourceActive: true, sourceClients: 1, waitPoint: 'AFTER_SYNC', timeoutMs: 4294967295 });
-      expect(await replica.waitForGtid(p.executed, 5000)).toBe(true);
-      const r = await replica.status();
-      expect(r).toMatchObject({ readOnly: true, replication: { sourceHost: '127.0.0.1', sourcePort: a.port, autoPositioning: true } });
-      expect(r.semiSync).toMatchObject({ sourceEnabled: false, replicaEnabled: true, replicaActive: true });
-      expect(compareGtidSets(p.executed, r.executed)).toBe('equal');
-      expect(await rowCount(b)).toBe(5);
-
-      const [ssl] = await b.rootQuery('SHOW SLAVE STATUS');
-      expect(ssl).toMatchObject({ Master_SSL_Allowed: 'Yes', Master_SSL_Verify_Server_Cert: 'Yes' });
-      const readerOnReplica = await app(b);
-      await expect(readerOnReplica.query('INSERT INTO shop.t VALUES (99, ?)', ['not here'])).rejects.toThrow(/read-only|READ.ONLY/i);
-    });
-
-    it('waits until the relay log is applied, and says so when the timeout passes first', async () => {
-      const [a, b] = servers();
-      const { replicas } = await cluster(a, b);
-      const [replica] = replicas;
-      if (!replica) throw new Error('no replica');
-      await b.rootQuery('STOP SLAVE SQL_THREAD');
-      await insertRows(a, 1, 3); // acked: the IO thread still receives
-      const behind = await replica.status();
-      expect(behind.received.includes(behind.executed)).toBe(true);
-      expect(behind.executed.includes(behind.received)).toBe(false);
-      expect(await replica.waitUntilApplied(1000)).toBe(false);
-      await b.rootQuery('START SLAVE SQL_THREAD');
-      expect(await replica.waitUntilApplied(10_000)).toBe(true);
-      expect(await rowCount(b)).toBe(3);
-    });
-  });
-
-  describe('semi-sync and fencing', () => {
-    it('shows a commit waiting for an ack, and fencing never acknowledges it', async () => {
-      const [a, b] = servers();
-      const { primary, replica, pending, waiting } = await commitWaitingForAck('waits for an ack');
-      let settled = false;
-      void pending.finally(() => {
-        settled = true;
-      });
-      expect(waiting.semiSync.sourceActive).toBe(true);
-
-      // read_only waits for commits in progress: fencing cannot complete while the commit waits,
-      // and gives up after its lock wait instead of hanging or acknowledging the commit.
-      const started = Date.now();
-      await expect(primary.fence({ lockWaitSeconds: 1 })).rejects.toThrow(/lock wait timeout/i);
-      expect(Date.now() - started).toBeLessThan(5000);
-      expect(settled).toBe(false);
-      const still = await primary.status();
-      expect(still).toMatchObject({ readOnly: false, semiSync: { sourceEnabled: true, waitingSessions: 1 } });
-
-      await replica.startReplication();
-      await pending;
-      await primary.fence();
-      expect((await primary.status()).readOnly).toBe(true);
-      const second = await app(a);
-      await expect(second.query('INSERT INTO shop.t VALUES (2, ?)', ['refused'])).rejects.toThrow(/read-only|READ.ONLY/i);
-      expect((await primary.status()).semiSync.waitingSessions).toBe(0);
-      expect(await rowCount(b)).toBe(1);
-    }, 20_000);
-
-    it('fences an old primary stuck on acks by interrupting its waiting commits: their clients get errors, and the commits are errant', async () => {
-      // The replica's IO thread stopped, as the first step of a failover does.
-      const { primary, replica, pending } = await commitWaitingForAck('never acknowledged');
-
-      await primary.fence({ lockWaitSeconds: 1, interruptCommitsWaitingForAck: true });
-      await expect(pending).rejects.toThrow(/connection|killed|interrupted/i);
-      const fenced = await primary.status();
-      expect(fenced).toMatchObject({ readOnly: true, semiSync: { waitingSessions: 0 } });
-      const replicaStatus = await replica.status();
-      expect(holdsTransactionsMissingFrom(fenced.executed, replicaStatus.executed)).toBe(true);
-    });
-
-    it('ends the clients of a fenced old primary, not the replica reading its binary log', async () => {
-      const [a, b] = servers();
-      const { primary, replicas } = await cluster(a, b);
-      const [replica] = replicas;
-      if (!replica) throw new Error('no replica');
-      const pooled = await app(a);
-      await pooled.query('SELECT 1');
-      await primary.fence();
-      expect(await primary.disconnectClients()).toBeGreaterThanOrEqual(1);
-      await expect(pooled.query('SELECT 1')).rejects.toThrow();
-      expect(replicating(await replica.status())).toBe(true);
-    });
-
+  describe('semi-sync halves', () => {
     it('switches the source half off and the replica half on when a primary is repointed', async () => {
       const [a, b] = servers();
       const { primary, replicas } = await cluster(a, b);
@@ -224,28 +112,6 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       expect(fifth.action).toMatchObject({ kind: 'exclude', instance: 'db0', remedy: expect.stringContaining('PersistentVolumeClaim data-db0') as unknown });
     }, 30_000);
 
-    it('switches over on request and the old primary, holding nothing extra, rejoins as a replica', async () => {
-      const [a, b] = servers();
-      const { primary, replicas } = await cluster(a, b);
-      const [replica] = replicas;
-      if (!replica) throw new Error('no replica');
-      await insertRows(a, 1, 3);
-      expect(decide(await observe([a, b], 'db0'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
-      const planned = decide(await observe([a, b], 'db0', { switchover: 'node drain' }));
-      expect(planned.action).toMatchObject({ kind: 'switchover', from: 'db0', candidate: 'db1' });
-
-      await primary.fence();
-      expect(await replica.waitForGtid((await primary.status()).executed, 5000)).toBe(true);
-      await replica.promote({ ackCount: 1 });
-      const after = decide(await observe([a, b], 'db1'));
-      expect(after.action).toMatchObject({ kind: 'repoint', instance: 'db0', source: 'db1' });
-      await primary.repoint(b.asSource(), { semiSync: true });
-      await eventually('old primary replicating', () => primary.status(), replicating);
-      await insertRows(b, 4, 6);
-      expect(await primary.waitForGtid((await replica.status()).executed, 5000)).toBe(true);
-      expect(await rowCount(a)).toBe(6);
-      expect(decide(await observe([a, b], 'db1'))).toMatchObject({ state: 'Healthy', action: { kind: 'none' } });
-    }, 30_000);
   });
 
   describe('seeding', () => {
