@@ -61,6 +61,17 @@ function localCluster(): { kubeConfig: KubeConfig; file: string; owned: boolean 
   return { kubeConfig, file, owned };
 }
 
+/** Every node of the cluster is one of KWOK's: none runs a container. False when the nodes cannot be listed. */
+async function onlyFakeNodes(client: KubeClient): Promise<boolean> {
+  try {
+    const nodes = (await client.request({ method: 'GET', path: '/api/v1/nodes' })) as { items?: { metadata: { annotations?: Record<string, string> } }[] };
+    const items = nodes.items ?? [];
+    return items.length > 0 && items.every((n) => n.metadata.annotations?.['kwok.x-k8s.io/node'] === 'fake');
+  } catch {
+    return false;
+  }
+}
+
 async function applyAll(objects: ObjectApi, docs: KubeObject[]): Promise<void> {
   for (const doc of docs) await objects.applyObject(doc, { fieldManager: 'webstack-start', force: true });
 }
@@ -93,8 +104,8 @@ function examples(): KubeObject[] {
 }
 
 async function main(): Promise<void> {
-  const config = parseConfig(['--leader-elect=false', ...process.argv.slice(2)]);
-  let kubeConfig = currentKubeConfig(config.kubeconfig);
+  const parsed = parseConfig(['--leader-elect=false', ...process.argv.slice(2)]);
+  let kubeConfig = currentKubeConfig(parsed.kubeconfig);
   let local: string | undefined;
   let ownCluster = false;
   if (!kubeConfig || !(await reachable(kubeConfig))) {
@@ -104,6 +115,10 @@ async function main(): Promise<void> {
     ownCluster = cluster.owned;
   }
   const client = new KubeClient(kubeConfig, { requestTimeoutMs: 30_000 });
+  // KWOK's nodes run no containers: its pods have made-up addresses, which a database controller
+  // would dial (routed off this machine) and never reach. On fake nodes only, it is off.
+  const fake = local !== undefined || (await onlyFakeNodes(client));
+  const config = fake ? { ...parsed, databaseController: false } : parsed;
   const objects = new ObjectApi(client, new Discovery(client));
   const crds = parseAllDocuments(readFileSync(path.join(root, 'crds/webstack.dev_webstacks.yaml'), 'utf8')).map((d) => d.toJS() as KubeObject);
   await applyAll(objects, crds);
@@ -122,6 +137,10 @@ async function main(): Promise<void> {
   } else {
     say(`\nThe operator is running against your current cluster. Apply a WebStack, e.g.:`);
     say(`  ${kubectl} apply -f manifests/examples/minimal.yaml && ${kubectl} get ws -w`);
+  }
+  if (fake) {
+    say('The nodes are KWOK\'s: they run no containers, so no database runs here and the database controller is off');
+    say('(no primary is chosen; DatabaseReady reports the pods only). The real-node cluster (hack/cluster up --real-nodes 3, as root) runs them.');
   }
   say(`Metrics: http://localhost:${operator.port}/metrics   Ctrl-C stops ${ownCluster ? 'the operator and the local cluster' : 'the operator'}.\n`);
 
