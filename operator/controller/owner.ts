@@ -1,4 +1,5 @@
 /** Which WebStack a changed child belongs to, so its event reconciles that stack. */
+import { stackKey } from '../api/keys.js';
 import { INSTANCE_LABEL, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/identity.js';
 import type { KubeObject } from '../kube/types.js';
 import { NONE, type Wake } from '../runtime/controller.js';
@@ -14,9 +15,9 @@ export function stackKeyOf(obj: KubeObject): string | undefined {
   const labels = obj.metadata.labels ?? {};
   const ns = labels[OWNER_NAMESPACE_LABEL];
   const name = labels[OWNER_NAME_LABEL];
-  if (ns && name) return `${ns}/${name}`;
+  if (ns && name) return stackKey({ namespace: ns, name });
   const instance = labels[INSTANCE_LABEL];
-  if ((obj.kind === 'Pod' || obj.kind === 'PersistentVolumeClaim') && obj.metadata.namespace && instance) return `${obj.metadata.namespace}/${instance}`;
+  if ((obj.kind === 'Pod' || obj.kind === 'PersistentVolumeClaim') && obj.metadata.namespace && instance) return stackKey({ namespace: obj.metadata.namespace, name: instance });
   return undefined;
 }
 

@@ -9,6 +9,7 @@
  * details, in a list of rendered objects. ConfigMap data is hidden too, which costs little: it is
  * bulky and the operator renders it, so it is reproducible anyway.
  */
+import { stackKey, type StackRef } from '../api/keys.js';
 import { randomUUID } from 'node:crypto';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 
@@ -78,6 +79,6 @@ export function newReconcileId(): string {
 }
 
 /** The logger for one reconcile of one WebStack. */
-export function reconcileLogger(base: Logger, stack: { namespace: string; name: string }, reconcileId: string = newReconcileId()): Logger {
-  return base.child({ webstack: `${stack.namespace}/${stack.name}`, reconcileId });
+export function reconcileLogger(base: Logger, stack: StackRef, reconcileId: string = newReconcileId()): Logger {
+  return base.child({ webstack: stackKey(stack), reconcileId });
 }
