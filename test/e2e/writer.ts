@@ -19,7 +19,13 @@ const CLIENTS = {
   mysql: { image: 'mysql:9.7', command: (host: string) => `mysql --host=${host} --user=app --ssl-mode=VERIFY_CA --ssl-ca=/ca/ca.crt --connect-timeout=2 app` },
 } as const;
 
-interface WriterOptions { stack: string; engine: keyof typeof CLIENTS; serviceIp: string }
+interface WriterOptions {
+  stack: string;
+  engine: keyof typeof CLIENTS;
+  serviceIp: string;
+  /** The node the writer runs on: a drill that cuts a database node's power must not cut the writer. */
+  nodeName?: string;
+}
 
 /** Seconds on the boot clock, in the writer's shell (the same clock in every pod and in this process). */
 const NOW = 'read up _ </proc/uptime';
@@ -73,6 +79,7 @@ function clientPod(name: string, o: WriterOptions, script: string): object {
     kind: 'Pod',
     metadata: { name, labels: { [WRITER_LABEL]: 'true' } },
     spec: {
+      ...(o.nodeName === undefined ? {} : { nodeName: o.nodeName }),
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 1,
       containers: [
