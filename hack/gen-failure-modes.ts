@@ -12,7 +12,6 @@ interface Drill {
   engine: string;
   instances: number;
   durability: string;
-  operator: string;
   scenario: string;
   recovered: boolean;
   outageSeconds: number | null;
@@ -38,7 +37,7 @@ function median(values: number[]): number {
 
 const seconds = (values: number[]): string => (values.length === 0 ? '-' : `${median(values).toFixed(1)} s (max ${Math.max(...values).toFixed(1)} s)`);
 
-const configuration = (d: Drill): string => `${d.engine} | ${String(d.instances)} | ${d.durability} | ${d.operator}`;
+const configuration = (d: Drill): string => `${d.engine} | ${String(d.instances)} | ${d.durability}`;
 
 /** One row per configuration and scenario; runs that did not recover are counted, never dropped. */
 function table(drills: Drill[], files: readonly string[]): string {
@@ -65,8 +64,8 @@ function table(drills: Drill[], files: readonly string[]): string {
   return [
     `From ${String(files.length)} result files in [docs/drills/](drills/) (${files.map((f) => `\`${f}\``).join(', ')}), up to ${String(acknowledged)} rows acknowledged in one run:`,
     '',
-    '| engine | instances | durability | operator | scenario | runs | recovered | write outage, a connection per row: median (max) | pooled app: median (max) | pooled app errors, median | acknowledged rows lost | the primary moved |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| engine | instances | durability | scenario | runs | recovered | write outage, a connection per row: median (max) | pooled app: median (max) | pooled app errors, median | acknowledged rows lost | the primary moved |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r} |`),
   ].join('\n');
 }

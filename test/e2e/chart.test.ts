@@ -1,84 +1,51 @@
 /**
- * The shipped artefacts run: the operator image is built from the repository's Dockerfile
- * (hack/operator-image/build.sh: buildah, on a local stand-in for node:20-bookworm-slim), loaded
- * into the real nodes, and installed with the Helm chart as users install it (its RBAC, its
- * NetworkPolicy enforced by kube-router, the restricted pod security level). That operator pod,
- * and nothing else, reconciles a WebStack to Ready, its database controller included.
+ * The shipped artefacts run, on the defaults: the operator installed by the chart from the image
+ * built from the Dockerfile (chart-operator.ts), and that operator pod, and nothing else,
+ * reconciles a WebStack without database fields to Ready, its database controller included; then
+ * the database drill matrix (drills.ts) runs on that stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import path from 'node:path';
-import { deleteNamespace, eventually, getJson, installCrds, kubeconfigPath, kubectl, newNamespace, repoRoot, run } from '../support/cluster.js';
-import { CHART_DIR, helm } from '../support/helm.js';
+import { deleteNamespace, eventually, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
 import { startCertManager, type RunningProgram } from '../support/cert-manager.js';
-import { hackSetting } from '../../hack/settings.js';
 import { applyIn, image, localWebStack } from '../support/objects.js';
 import { certificateAuthority } from '../support/tls.js';
+import { installChartOperator, OPERATOR_IMAGE, type ChartOperator } from './chart-operator.js';
 import { registerDrills } from './drills.js';
 import { WRITER_LABEL } from './writer.js';
 
-const RELEASE = 'webstack';
 const STACK = 'shipped';
-const REPOSITORY = 'webstack.local/operator';
-const TAG = 'dev';
-const IMAGE = `${REPOSITORY}:${TAG}`;
 
-let operatorNs: string;
+let operator: ChartOperator | undefined;
 let stackNs: string;
 let certManager: RunningProgram | undefined;
 let operatorNode = '';
 
-interface OperatorPod {
-  metadata: { name: string };
-  spec: { nodeName: string; containers: { image: string }[] };
-  status: { containerStatuses?: { ready: boolean; restartCount: number }[] };
-}
-
-const operatorPods = async () =>
-  (await getJson<{ items: OperatorPod[] }>(['pods', '-n', operatorNs, '-l', 'app.kubernetes.io/name=webstack-operator'])).items;
-
-const logsOfTheOperator = async () => (await kubectl(['logs', '-n', operatorNs, '-l', 'app.kubernetes.io/name=webstack-operator', '--tail=40'], { allowFail: true })).stdout;
+const operatorPods = async () => (operator ? operator.pods() : []);
+const logsOfTheOperator = async () => (operator ? operator.log(40) : '');
 
 beforeAll(async () => {
-  const archive = path.join(hackSetting('CACHE_ROOT'), 'operator-image.oci.tar');
-  // A cold build (debootstrap, npm ci twice, apt) takes a few minutes; later ones reuse its layers.
-  await run(path.join(repoRoot, 'hack/operator-image/build.sh'), [archive], { timeoutMs: 1_500_000 });
-  await run(path.join(repoRoot, 'hack/cluster'), ['load-image', '--real', archive], { timeoutMs: 300_000 });
   await installCrds();
-  operatorNs = await newNamespace('operator', { restricted: true });
   stackNs = await newNamespace('shipped', { restricted: true });
   certManager = await startCertManager(stackNs, 'e2e-public', certificateAuthority('e2e shipped public CA'));
-  const set = (key: string, value: string) => ['--set', `${key}=${value}`];
-  await helm(
-    [
-      'install', RELEASE, path.join(repoRoot, CHART_DIR), '--kubeconfig', kubeconfigPath(), '--namespace', operatorNs,
-      ...set('image.repository', REPOSITORY), ...set('image.tag', TAG), ...set('image.pullPolicy', 'Never'),
-      ...set('replicaCount', '1'), ...set('watchNamespaces', `{${stackNs}}`), ...set('logLevel', 'info'),
-      ...set('logAgent.namespace', `${operatorNs}-agents`),
-      ...set('images.haproxy', image('haproxy:2.6')), ...set('images.nginx', image('nginx:1.22')),
-      ...set('images.nginxExporter', image('nginx-exporter:0.11.0')), ...set('images.mysqldExporter', image('mysqld-exporter:0.14.0')),
-      ...set('images.mariadb1011', image('mariadb:10.11')), ...set('images.mysql97', image('mysql:9.7')),
-      '--wait', '--timeout', '180s',
-    ],
-  );
+  operator = await installChartOperator('webstack', stackNs);
 }, 1_900_000);
 
 afterAll(async () => {
   if (stackNs) await kubectl(['delete', 'webstack', '-n', stackNs, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
-  if (operatorNs) await helm(['uninstall', RELEASE, '--kubeconfig', kubeconfigPath(), '--namespace', operatorNs, '--wait'], { allowFail: true });
+  await operator?.uninstall();
   certManager?.stop();
   if (stackNs) await deleteNamespace(stackNs);
-  if (operatorNs) await deleteNamespace(operatorNs);
 }, 300_000);
 
 describe('the Helm chart with the image built from the Dockerfile, on real nodes', () => {
   it('runs the operator from that image as the chart says: non-root, read-only root filesystem, ready', async () => {
     const [pod] = await operatorPods();
-    expect(pod?.spec.containers[0]?.image).toBe(IMAGE);
+    expect(pod?.spec.containers[0]?.image).toBe(OPERATOR_IMAGE);
     expect(pod?.status.containerStatuses?.[0]?.ready).toBe(true);
     // The kubelet enforces these; asked from inside the container, the process says what it got.
-    const id = await kubectl(['exec', '-n', operatorNs, pod?.metadata.name ?? '', '--', 'node', '-e', 'process.stdout.write(`${process.getuid()}`)']);
+    const id = await kubectl(['exec', '-n', operator?.namespace ?? '', pod?.metadata.name ?? '', '--', 'node', '-e', 'process.stdout.write(`${process.getuid()}`)']);
     expect(id.stdout).toBe('65532');
-    const write = await kubectl(['exec', '-n', operatorNs, pod?.metadata.name ?? '', '--', 'node', '-e', "require('fs').writeFileSync('/app/x', '')"], { allowFail: true });
+    const write = await kubectl(['exec', '-n', operator?.namespace ?? '', pod?.metadata.name ?? '', '--', 'node', '-e', "require('fs').writeFileSync('/app/x', '')"], { allowFail: true });
     expect(write.stderr).toContain('EROFS');
   }, 120_000);
 
@@ -136,10 +103,9 @@ describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, th
     engine: 'mysql',
     instances: 2,
     durability: 'Preferred',
-    operator: 'chart',
-    database: {},
+      database: {},
     missingImage: image('mysql:9.7-missing'),
     writerNode: operatorNode,
-    operatorLog: async () => (await kubectl(['logs', '-n', operatorNs, '-l', 'app.kubernetes.io/name=webstack-operator', '--tail=400'], { allowFail: true })).stdout,
+    operatorLog: async () => (operator ? operator.log(400) : ''),
   }));
 });

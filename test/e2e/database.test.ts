@@ -1,17 +1,16 @@
 /**
- * The drill matrix (drills.ts) on the friendlier configuration beside the defaults: a WebStack
- * with engine mariadb and three instances on local volumes, a failover delay of 5 s, the operator
- * running in this process. The defaults (MySQL, two instances, the chart-installed operator) run
- * the same matrix in chart.test.ts.
+ * The drill matrix (drills.ts) on the second configuration: a WebStack with engine mariadb and
+ * three instances on local volumes, reconciled by the chart-installed operator (chart-operator.ts)
+ * with its default failover delay. The defaults (MySQL, two instances) run the same matrix in
+ * chart.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { RunningOperator } from '../../operator/main.js';
 import type { DatabaseSpec, WebStack } from '../../operator/api/types.js';
 import { deleteNamespace, getJson, installCrds, kubectl, newNamespace } from '../support/cluster.js';
-import { startTestOperator } from '../support/operator.js';
 import { startCertManager, type RunningProgram } from '../support/cert-manager.js';
 import { applyIn, image } from '../support/objects.js';
 import { certificateAuthority } from '../support/tls.js';
+import { installChartOperator, type ChartOperator } from './chart-operator.js';
 import { registerDrills, type DrillTarget } from './drills.js';
 import { WRITER_LABEL } from './writer.js';
 
@@ -25,7 +24,7 @@ const DATABASE: DatabaseSpec = {
   deletionPolicy: 'Delete',
 };
 let ns: string;
-let operator: RunningOperator;
+let operator: ChartOperator | undefined;
 let certManager: RunningProgram | undefined;
 let writerNode: string;
 
@@ -53,25 +52,16 @@ beforeAll(async () => {
   await installCrds();
   ns = await newNamespace('db', { restricted: true });
   certManager = await startCertManager(ns, 'e2e-public', certificateAuthority('e2e public CA'));
-  operator = await startTestOperator(ns, [
-    '--operator-cidr', '10.250.0.1/32',
-    '--database-failover-delay', '5s',
-    '--image-mariadb-10.11', image('mariadb:10.11'),
-    '--image-mysqld-exporter', image('mysqld-exporter:0.14.0'),
-    '--image-haproxy', image('haproxy:2.6'),
-    '--image-nginx', image('nginx:1.22'),
-    '--image-nginx-exporter', image('nginx-exporter:0.11.0'),
-  ]);
+  operator = await installChartOperator('webstack-db', ns);
   await applyIn(ns, [stack()]);
-  // Every node holds a database pod here: the writers take the first one, and a power-cut drill
-  // moves the primary off it first.
-  const nodes = await getJson<{ items: { metadata: { name: string } }[] }>(['nodes']);
-  writerNode = nodes.items.map((n) => n.metadata.name).filter((n) => n.startsWith('real-')).sort()[0] ?? '';
-}, 120_000);
+  // Every node holds a database pod here: the writers run on the operator's node, and a power-cut
+  // drill moves the primary off it first and cuts only another replica's node.
+  writerNode = (await operator.pods())[0]?.spec.nodeName ?? '';
+}, 1_900_000);
 
 afterAll(async () => {
   if (ns) await kubectl(['delete', 'webstack', '-n', ns, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
-  await operator.stop();
+  await operator?.uninstall();
   certManager?.stop();
   if (ns) await deleteNamespace(ns);
   // The stack's deletion may wait up to 120 s (a node just back from a power cut), then the namespace's.
@@ -84,15 +74,13 @@ const target = (): DrillTarget => ({
   engine: 'mariadb',
   instances: 3,
   durability: 'Preferred',
-  operator: 'beside',
   database: DATABASE,
   missingImage: image('mariadb:10.11-missing'),
   writerNode,
-  // The operator runs in this process: its warnings are on stderr (WEBSTACK_E2E_LOG_LEVEL=info for every decision).
-  operatorLog: () => Promise.resolve('(the operator runs in the test process: see its output above)'),
+  operatorLog: async () => (operator ? operator.log(400) : ''),
 });
 
-describe('the database controller on real MariaDB servers: three instances, the operator beside the cluster', () => {
+describe('the database controller on real MariaDB servers: three instances, the operator from the chart', () => {
   it('chooses a primary, seeds and points two replicas, and labels the pods by role', async () => {
     const status = (await getJson<{ status?: { database?: { primary?: string } } }>(['webstack', STACK, '-n', ns])).status?.database ?? {};
     expect(status.primary).toMatch(new RegExp(`^${DB}-[0-2]$`));

@@ -35,8 +35,6 @@ export interface DrillTarget {
   engine: 'mysql' | 'mariadb';
   instances: number;
   durability: 'Required' | 'Preferred';
-  /** Where the operator runs: `chart` (a pod on the real nodes) or `beside` (this process). */
-  operator: 'chart' | 'beside';
   /** The WebStack's spec.database as applied ({} for the defaults): a drill that changes it restores it. */
   database: DatabaseSpec;
   /** An image that does not exist, for the bad-image drill. */
@@ -53,7 +51,6 @@ export interface DrillRecord {
   engine: string;
   instances: number;
   durability: string;
-  operator: string;
   scenario: string;
   run: number;
   recovered: boolean;
@@ -240,8 +237,8 @@ class Drills {
   }
 
   private base(scenario: string, run: number, before: DbStatus, instances: number) {
-    const { configuration, engine, durability, operator } = this.t;
-    return { configuration, engine, instances, durability, operator, scenario, run, primaryBefore: before.primary ?? '' };
+    const { configuration, engine, durability } = this.t;
+    return { configuration, engine, instances, durability, scenario, run, primaryBefore: before.primary ?? '' };
   }
 
   /** Records a drill that did not recover within its bound, then fails the test with the operator's log. */

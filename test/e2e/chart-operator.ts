@@ -1,0 +1,59 @@
+/**
+ * The operator as users install it: the image built from the repository's Dockerfile
+ * (hack/operator-image/build.sh: buildah, on a local stand-in for node:20-bookworm-slim), loaded
+ * into the real nodes, installed with the Helm chart (its RBAC, its NetworkPolicy enforced by
+ * kube-router, the restricted pod security level), one replica watching one namespace.
+ */
+import path from 'node:path';
+import { deleteNamespace, getJson, kubeconfigPath, kubectl, newNamespace, repoRoot, run } from '../support/cluster.js';
+import { CHART_DIR, helm } from '../support/helm.js';
+import { hackSetting } from '../../hack/settings.js';
+import { image } from '../support/objects.js';
+
+const REPOSITORY = 'webstack.local/operator';
+const TAG = 'dev';
+export const OPERATOR_IMAGE = `${REPOSITORY}:${TAG}`;
+
+export interface OperatorPod {
+  metadata: { name: string };
+  spec: { nodeName: string; containers: { image: string }[] };
+  status: { containerStatuses?: { ready: boolean; restartCount: number }[] };
+}
+
+export interface ChartOperator {
+  namespace: string;
+  pods(): Promise<OperatorPod[]>;
+  /** The last `tail` lines the operator logged. */
+  log(tail: number): Promise<string>;
+  uninstall(): Promise<void>;
+}
+
+/** Builds (cached) and loads the image, then installs release `release` watching `watchNamespace`. */
+export async function installChartOperator(release: string, watchNamespace: string): Promise<ChartOperator> {
+  const archive = path.join(hackSetting('CACHE_ROOT'), 'operator-image.oci.tar');
+  // A cold build (debootstrap, npm ci twice, apt) takes a few minutes; later ones reuse its layers.
+  await run(path.join(repoRoot, 'hack/operator-image/build.sh'), [archive], { timeoutMs: 1_500_000 });
+  await run(path.join(repoRoot, 'hack/cluster'), ['load-image', '--real', archive], { timeoutMs: 300_000 });
+  const namespace = await newNamespace('operator', { restricted: true });
+  const set = (key: string, value: string) => ['--set', `${key}=${value}`];
+  await helm([
+    'install', release, path.join(repoRoot, CHART_DIR), '--kubeconfig', kubeconfigPath(), '--namespace', namespace,
+    ...set('image.repository', REPOSITORY), ...set('image.tag', TAG), ...set('image.pullPolicy', 'Never'),
+    ...set('replicaCount', '1'), ...set('watchNamespaces', `{${watchNamespace}}`), ...set('logLevel', 'info'),
+    ...set('logAgent.namespace', `${namespace}-agents`),
+    ...set('images.haproxy', image('haproxy:2.6')), ...set('images.nginx', image('nginx:1.22')),
+    ...set('images.nginxExporter', image('nginx-exporter:0.11.0')), ...set('images.mysqldExporter', image('mysqld-exporter:0.14.0')),
+    ...set('images.mariadb1011', image('mariadb:10.11')), ...set('images.mysql97', image('mysql:9.7')),
+    '--wait', '--timeout', '180s',
+  ]);
+  const selector = ['-n', namespace, '-l', 'app.kubernetes.io/name=webstack-operator'];
+  return {
+    namespace,
+    pods: async () => (await getJson<{ items: OperatorPod[] }>(['pods', ...selector])).items,
+    log: async (tail) => (await kubectl(['logs', ...selector, `--tail=${tail}`], { allowFail: true })).stdout,
+    uninstall: async () => {
+      await helm(['uninstall', release, '--kubeconfig', kubeconfigPath(), '--namespace', namespace, '--wait'], { allowFail: true });
+      await deleteNamespace(namespace);
+    },
+  };
+}
