@@ -93,8 +93,9 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       await withInstance(ctx, action.instance, (i) => i.repoint(ctx.wiring.source(action.source), { semiSync }));
       return true;
     case 'fence':
-      // A stray writer (an old primary back after a failover): its commits waiting for an ack become errors, not successes.
-      await withInstance(ctx, action.instance, (i) => i.fence({ interruptCommitsWaitingForAck: true }));
+      // A stray writer (an old primary back after a failover, an emptied primary): read-only at
+      // once, its clients cut off (Instance.fenceStrayWriter).
+      await withInstance(ctx, action.instance, (i) => i.fenceStrayWriter());
       return true;
     case 'seed':
       return seedInASlot(ctx, action.instance, action.donor, semiSync);

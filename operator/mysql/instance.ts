@@ -28,6 +28,8 @@ import type { ConnectionTarget, InstanceObservation, InstanceStatus, Replication
 
 /** How long fencing waits for the connections it killed to end before it tries again. */
 const KILLED_CONNECTIONS_GONE_MS = 5000;
+/** A stray writer's fence waits this long for a lock before its clients are cut off: every second it stays writable is a second of two writers. */
+const STRAY_WRITER_LOCK_WAIT_SECONDS = 1;
 
 export class Instance {
   constructor(
@@ -88,6 +90,27 @@ export class Instance {
       await this.run(fenceStatements(this.adapter, options));
       await this.run(onlineStatements(this.adapter));
     }
+  }
+
+  /**
+   * Fences a writable instance that is not the primary (an old primary back after a failover),
+   * before anything else and without waiting on its clients: a commit waiting for an ack becomes
+   * an error (fence), and when another client's transaction or lock still holds read-only back
+   * (seen on the real nodes: such a fence waited 85 s, the old primary writable beside the new
+   * one), the clients are cut off first. Then every client connection ends, so an application's
+   * pool reconnects through the Service to the primary instead of collecting read-only errors.
+   * What those clients had not committed was never acknowledged. Returns the clients ended last.
+   */
+  async fenceStrayWriter(): Promise<number> {
+    const options = { lockWaitSeconds: STRAY_WRITER_LOCK_WAIT_SECONDS, interruptCommitsWaitingForAck: true };
+    try {
+      await this.fence(options);
+    } catch (err) {
+      if (errorCode(err) !== ER_LOCK_WAIT_TIMEOUT) throw err;
+      await this.disconnectClients();
+      await this.fence(options);
+    }
+    return this.disconnectClients();
   }
 
   /**

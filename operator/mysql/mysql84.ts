@@ -81,6 +81,11 @@ export type CloneDonor = Endpoint & Credentials & { caFile?: string };
  */
 export function cloneInstanceStatements(donor: CloneDonor): string[] {
   return [
+    // A pod's server starts super-read-only (my.cnf), and CLONE refuses to run so ("running with
+    // the --super-read-only option"), seen under the chart on the real nodes. read_only stays on:
+    // no application account can write into the empty instance meanwhile, and the restart after
+    // the clone brings super_read_only back from my.cnf.
+    'SET GLOBAL super_read_only = OFF',
     `SET GLOBAL clone_valid_donor_list = ${sqlString(`${donor.host}:${sqlInteger(donor.port)}`)}`,
     // With a CA the recipient verifies the donor's certificate; without one the copy is encrypted only.
     ...(donor.caFile === undefined ? [] : [`SET GLOBAL clone_ssl_ca = ${sqlString(donor.caFile)}`]),

@@ -299,12 +299,19 @@ class Drills {
     return after;
   }
 
-  /** A planned switchover when the primary shares the writers' node, so cutting its node leaves the writers. */
-  async primaryAwayFromTheWriters(): Promise<void> {
+  /**
+   * A planned switchover when `onTheWritersNode` holds for the primary's pod, so that cutting a
+   * node leaves the writers: a lost volume may have brought an instance onto their node.
+   */
+  async switchOverWhen(onTheWritersNode: (primary: string, replicas: string[]) => Promise<boolean>): Promise<void> {
     const before = await this.healthyWith();
-    if ((await this.pod(before.primary ?? '')).spec.nodeName !== this.t.writerNode) return;
+    if (!(await onTheWritersNode(before.primary ?? '', before.replicas ?? []))) return;
     await kubectl(['delete', 'pod', '-n', this.t.namespace, before.primary ?? '', '--wait=false']);
     await eventually(async () => ((await this.primaryMovedFrom(before)()) ? true : Promise.reject(new Error('primary not moved yet'))), { timeoutMs: 120_000, intervalMs: 1000, description: "a switchover away from the writers' node" });
+  }
+
+  async onTheWritersNode(pod: string): Promise<boolean> {
+    return (await this.pod(pod)).spec.nodeName === this.t.writerNode;
   }
 
   /** Cuts the power of `node` until `during` returns (or throws); the node boots again in any case. */
@@ -554,9 +561,14 @@ export function registerDrills(target: () => DrillTarget): void {
   }, 900_000);
 
   (realNodeCount() > 1 ? it.each(REPEATS) : it.skip.each(REPEATS))("a power cut of a replica's node: writes go on (Preferred: after the API server shows it down), the replica rejoins when the node is back (run %i)", async (run) => {
+    // A replica off the writers' node: with two instances, the primary moves when the replica is there.
+    await d.switchOverWhen(async (_, replicas) => {
+      for (const r of replicas) if (!(await d.onTheWritersNode(r))) return false;
+      return true;
+    });
     const before = await d.healthyWith();
     const candidates = [];
-    for (const r of before.replicas ?? []) if ((await d.pod(r)).spec.nodeName !== d.t.writerNode) candidates.push(r);
+    for (const r of before.replicas ?? []) if (!(await d.onTheWritersNode(r))) candidates.push(r);
     const replica = candidates[0] ?? '';
     const node = (await d.pod(replica)).spec.nodeName;
     const { restarts } = await d.server(replica);
@@ -577,7 +589,7 @@ export function registerDrills(target: () => DrillTarget): void {
   }, 600_000);
 
   (realNodeCount() > 1 ? it.each(REPEATS) : it.skip.each(REPEATS))("a power cut of the primary's node: a replica takes over, the old primary rejoins as a replica when the node is back (run %i)", async (run) => {
-    await d.primaryAwayFromTheWriters();
+    await d.switchOverWhen((primary) => d.onTheWritersNode(primary));
     const before = await d.healthyWith();
     const primary = before.primary ?? '';
     const node = (await d.pod(primary)).spec.nodeName;

@@ -121,6 +121,8 @@ describe('seeding by CLONE', () => {
     await insertRows(a, 1, 50);
     const target = await connect(c);
     expect((await target.status()).dataDirEmpty).toBe(true);
+    // As in a pod: the rendered my.cnf starts every server super-read-only.
+    await c.rootQuery('SET GLOBAL super_read_only = ON');
 
     await seedByClone(target, { host: a.asSource().host, port: a.port, ...OPERATOR, caFile: a.asSource().caFile ?? "" }, 120_000);
     // Not under a supervisor, mysqld ends after the clone; in a pod the kubelet starts it again.

@@ -149,6 +149,24 @@ export function sharedScenarios(f: EngineFixture, adapter: EngineAdapter, dialec
       await expect(reader.query('SELECT COUNT(*) FROM shop.t')).resolves.toBeDefined();
       await expect(reader.query('INSERT INTO shop.t VALUES (2, ?)', ['refused'])).rejects.toThrow(/read-only|READ.ONLY/i);
     }, 20_000);
+    it('fences a stray writer at once though a client holds an open transaction, and ends its clients', async () => {
+      const [a, b] = servers();
+      const { primary } = await cluster(a, b);
+      // An application in the middle of a transaction, and one idle in its pool.
+      const busy = await app(a);
+      await busy.query('BEGIN');
+      await busy.query('INSERT INTO shop.t VALUES (90, ?)', ['never committed']);
+      const idle = await app(a);
+      await idle.query('SELECT 1');
+      const started = Date.now();
+      await primary.fenceStrayWriter();
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await primary.status()).readOnly).toBe(true);
+      await expect(busy.query('COMMIT')).rejects.toThrow();
+      await expect(idle.query('SELECT 1')).rejects.toThrow();
+      const [rows] = await (await app(a)).query('SELECT id FROM shop.t WHERE id = 90');
+      expect(rows).toEqual([]);
+    }, 20_000);
   });
 
   describe('switchover', () => {
