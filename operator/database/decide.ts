@@ -32,6 +32,7 @@ import {
   replicaIsStillReceiving,
   replicaLagsMoreThan,
   type Reachable,
+  silentSinceItsFailover,
 } from './predicates.js';
 
 export type ClusterState = 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete' | 'Unreachable';
@@ -261,8 +262,10 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
 
 /**
  * Durability Preferred: whether the primary commits without acks now, and the step that changes it.
- * It stops waiting only when the API server reports every replica down (never because the
- * operator cannot reach one), and waits again as soon as a replica replicates with no lag.
+ * It stops waiting only when every replica is down by a witness besides the operator: the API
+ * server reports it so, or it is the old primary a failover left, silent since (the failover's
+ * evidence); never because the operator alone cannot reach one. It waits again as soon as a
+ * replica replicates with no lag.
  */
 function acksDecision(facts: ClusterFacts, primary: Reachable, replicas: readonly InstanceFacts[], healthy: readonly InstanceFacts[]): { runsWithoutAcks: boolean; action?: Action; reason: string } {
   if (facts.ackCount === 0) return { runsWithoutAcks: false, reason: '' };
@@ -278,9 +281,12 @@ function acksDecision(facts: ClusterFacts, primary: Reachable, replicas: readonl
   if (facts.durability !== 'Preferred') return { runsWithoutAcks: false, reason: '' };
   // A replica that replicates in sync acks, whatever its pod's Ready says (a restarted one is in
   // sync before its readiness probe passes): only with none in sync is there no one to wait for.
-  const everyReplicaDown = replicas.length > 0 && replicas.every(kubernetesReportsInstanceDown) && inSync === undefined;
+  const down = (r: InstanceFacts): string | undefined =>
+    kubernetesReportsInstanceDown(r) ? `${r.name}: Kubernetes reports it down` : silentSinceItsFailover(r, facts) ? `${r.name}: the old primary, silent since the failover` : undefined;
+  const evidence = replicas.map(down);
+  const everyReplicaDown = replicas.length > 0 && evidence.every((e) => e !== undefined) && inSync === undefined;
   if (everyReplicaDown && !runsWithoutAcks) {
-    const why = `Kubernetes reports every replica down (${replicas.map((r) => r.name).join(', ')}): with durability Preferred, ${primary.name} commits without a replica's ack`;
+    const why = `every replica is down (${evidence.join('; ')}): with durability Preferred, ${primary.name} commits without a replica's ack`;
     return { runsWithoutAcks, action: { kind: 'releaseAcks', instance: primary.name, reason: why }, reason: why };
   }
   if (!released) return { runsWithoutAcks: false, reason: '' };

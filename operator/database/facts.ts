@@ -43,8 +43,10 @@ export interface ClusterFacts {
   failoverDelayMs: number;
   /** Semi-sync acks each commit waits for (0 for a single instance). */
   ackCount: number;
-  /** Preferred: the primary may commit without acks while Kubernetes reports every replica down. */
+  /** Preferred: the primary may commit without acks while every replica is down (acksDecision says how that is known). */
   durability: DataDurability;
+  /** The instance the last failover left (status.database.lastFailover.from), and how long ago that was. */
+  failedOverFrom?: { name: string; agoMs: number };
   /** Recorded in status when the primary stopped waiting for acks: its GTID set then. */
   acksReleasedSince?: string;
   /** A replica further behind than this serves stale reads: not healthy. */

@@ -133,6 +133,14 @@ export interface GatherInput {
   switchoverRequested?: { reason: string };
 }
 
+/** What status.database recorded that the decision needs: the release of acks, the last failover. */
+function recordedFacts(recorded: DatabaseStatus | undefined, now: number): Pick<ClusterFacts, 'acksReleasedSince' | 'failedOverFrom'> {
+  return {
+    ...(recorded?.acksReleased ? { acksReleasedSince: recorded.acksReleased.since } : {}),
+    ...(recorded?.lastFailover ? { failedOverFrom: { name: recorded.lastFailover.from, agoMs: now - Date.parse(recorded.lastFailover.time) } } : {}),
+  };
+}
+
 export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
   const { stack, wiring: w } = input;
   const ns = stackNamespace(stack);
@@ -171,7 +179,7 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
     failoverDelayMs: input.failoverDelayMs,
     ackCount: semiSyncAckCount(w.adapter.engine, instances.length),
     durability: stack.spec.database.durability,
-    ...(recorded?.acksReleased ? { acksReleasedSince: recorded.acksReleased.since } : {}),
+    ...recordedFacts(recorded, input.now),
     maxLagSeconds: MYSQL.maxReplicaLagSeconds,
     ...(switchoverRequested ? { switchoverRequested } : {}),
   };

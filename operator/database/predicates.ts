@@ -73,6 +73,19 @@ export function kubernetesReportsInstanceDown(instance: InstanceFacts): boolean 
   return !instance.pod.exists || !instance.pod.ready || instance.pod.terminating || instance.pod.nodeReady === false;
 }
 
+/**
+ * The old primary the last failover left, silent ever since: the failover's own evidence (no
+ * answer past the delay, and Kubernetes or every replica agreeing) stands for it being down until
+ * it answers again. After a power cut Kubernetes says so only once the node is NotReady (50 s with
+ * the default node-monitor-grace-period), and a two-instance cluster's writes would wait that long.
+ * The operator's own memory of when it last answered: after a restart of the operator this is
+ * false again until Kubernetes speaks.
+ */
+export function silentSinceItsFailover(instance: InstanceFacts, facts: Pick<ClusterFacts, 'failedOverFrom'>): boolean {
+  const left = facts.failedOverFrom;
+  return left?.name === instance.name && !instanceIsReachable(instance) && instance.unreachableForMs >= left.agoMs;
+}
+
 /** Every replica that answers has lost its connection to the primary too (and at least one answers). */
 export function everyReplicaLostTheSource(replicas: readonly InstanceFacts[]): boolean {
   const answering = replicas.filter(instanceIsReachable);

@@ -21,6 +21,21 @@ describe('durability Preferred, two instances', () => {
     expect(cutOff.action.kind).not.toBe('releaseAcks');
   });
 
+  it('after a failover, stops waiting while the old primary it left stays silent, without waiting for its node to be NotReady', () => {
+    // A power cut: the old primary's pod still looks Ready on a Ready node until the node controller's grace period ends.
+    const left = instance({ name: 'db-1', reachable: false, unreachableForMs: 25_000 });
+    const afterFailover = { ...preferred, failedOverFrom: { name: 'db-1', agoMs: 12_000 } };
+    expect(decide(cluster([primary(), left], afterFailover))).toMatchObject({ state: 'Degraded', action: { kind: 'releaseAcks', instance: 'db-0' } });
+    expect(decide(cluster([primary(), left], afterFailover)).reason).toContain('silent since the failover');
+    // It answered after the failover and went silent again: only Kubernetes' word counts now.
+    const answeredSince = instance({ name: 'db-1', reachable: false, unreachableForMs: 5_000 });
+    expect(decide(cluster([primary(), answeredSince], afterFailover)).action.kind).not.toBe('releaseAcks');
+    // Another instance than the one the failover left.
+    expect(decide(cluster([primary(), left], { ...preferred, failedOverFrom: { name: 'db-2', agoMs: 12_000 } })).action.kind).not.toBe('releaseAcks');
+    // Required waits whatever the failover left.
+    expect(decide(cluster([primary(), left], { failedOverFrom: { name: 'db-1', agoMs: 12_000 } })).action.kind).not.toBe('releaseAcks');
+  });
+
   it('never stops waiting under Required: writes wait for the replica, and say so', () => {
     const d = decide(cluster([primary({ semiSync: { waitingSessions: 3 } }), instance({ name: 'db-1', reachable: false, pod: { exists: false } })]));
     expect(d.action.kind).toBe('none');

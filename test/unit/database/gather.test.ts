@@ -7,10 +7,10 @@ import { FakeCluster } from '../../support/fake-cluster.js';
 import { example } from '../../support/render.js';
 
 /** The facts of a stack whose pods have no IP yet (no SQL is tried), asked for `replicas` instances, with `primary` recorded. */
-async function factsOf(replicas: number, primary: string | undefined) {
+async function factsOf(replicas: number, primary: string | undefined, recorded: Record<string, unknown> = {}) {
   const stack = withDefaults(structuredClone(example('minimal')));
   stack.spec.database.replicas = replicas;
-  stack.status = primary === undefined ? {} : { database: { primary } };
+  stack.status = primary === undefined ? {} : { database: { primary, ...recorded } };
   const cluster = new FakeCluster();
   return gatherCluster({
     stack,
@@ -18,7 +18,7 @@ async function factsOf(replicas: number, primary: string | undefined) {
     caches: cluster,
     objects: cluster,
     unreachableSince: new Map(),
-    now: 0,
+    now: Date.parse('2026-12-07T08:00:30Z'),
     failoverDelayMs: 30_000,
   });
 }
@@ -37,5 +37,12 @@ describe('gather: the instances observed', () => {
     expect(facts.instances.map((i) => i.name)).toEqual([`${base}-0`, `${base}-1`, `${base}-2`]);
     expect(facts.primary).toBe(`${base}-2`);
     expect(facts.switchoverRequested?.reason).toMatch(/spec.database.replicas is 2: .*-mysql-2 is beyond it \(a scale down\)/);
+  });
+
+  it('carry the last failover: which instance it left, and how long ago', async () => {
+    const lastFailover = { from: `${base}-1`, to: `${base}-0`, reason: 'power cut', time: '2026-12-07T08:00:18Z' };
+    const facts = await factsOf(2, `${base}-0`, { lastFailover });
+    expect(facts.failedOverFrom).toEqual({ name: `${base}-1`, agoMs: 12_000 });
+    expect((await factsOf(2, `${base}-0`)).failedOverFrom).toBeUndefined();
   });
 });
