@@ -545,11 +545,22 @@ export function registerDrills(target: () => DrillTarget): void {
     const rows = await d.rowsOn(added, 'writer');
     expect(ackedBefore.filter((id) => !rows.has(id))).toEqual([]);
     // The case that made two writers: the primary is the instance the scale-down removes. A planned
-    // switchover picks among the in-sync replicas, so the primary is moved there by pod deletions.
-    for (let attempt = 0; attempt < 4 && (await d.status()).primary !== added; attempt++) {
-      const s = await d.healthyWith(instances + 1);
-      await kubectl(['delete', 'pod', '-n', d.t.namespace, s.primary ?? '', '--wait=false']);
-      await eventually(async () => ((await d.primaryMovedFrom(s)()) ? true : Promise.reject(new Error('primary not moved'))), { timeoutMs: 120_000, intervalMs: 1000, description: 'a switchover' });
+    // switchover picks the first in-sync replica, so the others are frozen (SIGSTOP: they neither
+    // answer nor ack) while the primary's pod is deleted, and the added instance takes over.
+    const moving = await d.healthyWith(instances + 1);
+    if (moving.primary !== added) {
+      const others = await Promise.all((moving.replicas ?? []).filter((r) => r !== added).map((r) => d.serverPid(r)));
+      for (const pid of others) execFileSync('kill', ['-STOP', String(pid)]);
+      try {
+        await kubectl(['delete', 'pod', '-n', d.t.namespace, moving.primary ?? '', '--wait=false']);
+        await eventually(async () => ((await d.status()).primary === added ? true : Promise.reject(new Error(`primary ${(await d.status()).primary ?? ''}`))), {
+          timeoutMs: 120_000,
+          intervalMs: 1000,
+          description: `a switchover to ${added}`,
+        }).catch(() => undefined);
+      } finally {
+        for (const pid of others) execFileSync('kill', ['-CONT', String(pid)]);
+      }
     }
     const down = await d.healthyWith(instances + 1);
     console.log(`${d.t.configuration}: scaling down with the primary on ${down.primary ?? ''} (the removed instance is ${added})`);
