@@ -91,6 +91,8 @@ type Writer = (typeof WRITERS)[number];
 const TABLES: Record<Writer, string> = { writer: 'acked', pooled: 'pooled' };
 /** The bound a drill has to recover in: past it, its row says it did not. */
 const RECOVERY_BOUND_MS = 300_000;
+/** An outage longer than this prints the database loop's steps, for the figure's why. */
+const SLOW_OUTAGE_SECONDS = 5;
 const SERVER_PROCESS = { mysql: 'mysqld', mariadb: 'mariadbd' } as const;
 const CLIENT = { mysql: 'mysql', mariadb: 'mariadb' } as const;
 
@@ -296,7 +298,26 @@ class Drills {
       `${this.t.configuration}, ${scenario} (run ${run}): write outage ${outage.toFixed(1)} s (a connection per row), ${pooled.toFixed(1)} s (pooled app, ${errors.length} errors${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}), ${lost.length} of ${acknowledged} acknowledged rows lost, primary ${before.primary ?? ''} -> ${after.primary ?? ''}`,
     );
     if (lost.length > 0) throw new Error(`${scenario}: acknowledged rows ${lost.join(', ')} are not on the primary\noperator log:\n${await this.t.operatorLog()}`);
+    if (Math.max(outage, pooled) > SLOW_OUTAGE_SECONDS) console.log(`${this.t.configuration}, ${scenario}: what the database loop did\n${await this.timeline(start)}`);
     return after;
+  }
+
+  /** The database loop's steps since `start` (boot clock), in seconds after it: where a long outage went. */
+  private async timeline(start: number): Promise<string> {
+    const wallStart = Date.now() - (uptime() - start) * 1000;
+    return (await this.t.operatorLog())
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const entry = JSON.parse(line) as { time?: string; msg?: string; state?: string; action?: { kind?: string; reason?: string }; err?: string };
+          const at = Date.parse(entry.time ?? '');
+          if (!(at >= wallStart) || !/^database|retrying/.test(entry.msg ?? '')) return [];
+          return [`  +${((at - wallStart) / 1000).toFixed(1)} s ${entry.msg ?? ''} ${entry.state ?? ''} ${entry.action?.kind ?? ''} ${entry.action?.reason ?? entry.err ?? ''}`.slice(0, 300)];
+        } catch {
+          return [];
+        }
+      })
+      .join('\n');
   }
 
   /**
