@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 /** One drill, as test/e2e/drills.ts records it. */
 interface Drill {
   configuration: string;
+  commit: string;
   engine: string;
   instances: number;
   durability: string;
@@ -62,7 +63,7 @@ function table(drills: Drill[], files: readonly string[]): string {
   });
   const acknowledged = Math.max(0, ...drills.map((d) => d.acknowledged));
   return [
-    `From ${String(files.length)} result files in [docs/drills/](drills/) (${files.map((f) => `\`${f}\``).join(', ')}), up to ${String(acknowledged)} rows acknowledged in one run:`,
+    `From ${String(files.length)} result files in [docs/drills/](drills/) (${files.map((f) => `\`${f}\``).join(', ')}; commits ${[...new Set(drills.map((d) => d.commit))].join(', ')}), up to ${String(acknowledged)} rows acknowledged in one run:`,
     '',
     '| engine | instances | durability | scenario | runs | recovered | write outage, a connection per row: median (max) | pooled app: median (max) | pooled app errors, median | acknowledged rows lost | the primary moved |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSpec } from '../../operator/api/types.js';
 import { MYSQL } from '../../operator/blueprint/layout.js';
-import { eventually, getJson, kubectl } from '../support/cluster.js';
+import { eventually, getJson, kubectl, repoRoot } from '../support/cluster.js';
 import { applyIn } from '../support/objects.js';
 import { realCluster, realNodeCount } from './host.js';
 import { acks, clientErrors, longestGap, pooledWriterPod, uptime, writerPod } from './writer.js';
@@ -48,6 +48,8 @@ export interface DrillTarget {
 /** One drill's record: a drill that did not recover keeps its row. */
 export interface DrillRecord {
   configuration: string;
+  /** The commit the drill ran (the operator image is built from it), with `+` when the checkout had changes. */
+  commit: string;
   engine: string;
   instances: number;
   durability: string;
@@ -93,6 +95,14 @@ const TABLES: Record<Writer, string> = { writer: 'acked', pooled: 'pooled' };
 const RECOVERY_BOUND_MS = 300_000;
 /** An outage longer than this prints the database loop's steps, for the figure's why. */
 const SLOW_OUTAGE_SECONDS = 5;
+const COMMIT = ((): string => {
+  const git = (...args: string[]) => execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8' }).trim();
+  try {
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') === '' ? '' : '+'}`;
+  } catch {
+    return 'unknown';
+  }
+})();
 const SERVER_PROCESS = { mysql: 'mysqld', mariadb: 'mariadbd' } as const;
 const CLIENT = { mysql: 'mysql', mariadb: 'mariadb' } as const;
 
@@ -240,7 +250,7 @@ class Drills {
 
   private base(scenario: string, run: number, before: DbStatus, instances: number) {
     const { configuration, engine, durability } = this.t;
-    return { configuration, engine, instances, durability, scenario, run, primaryBefore: before.primary ?? '' };
+    return { configuration, engine, instances, durability, commit: COMMIT, scenario, run, primaryBefore: before.primary ?? '' };
   }
 
   /** Records a drill that did not recover within its bound, then fails the test with the operator's log. */
