@@ -542,6 +542,35 @@ export function registerDrills(target: () => DrillTarget): void {
     await d.recovers('primary node drained', run, before, start, 'switchover', d.primaryMovedFrom(before));
   }, 420_000);
 
+  it.each(REPEATS)('a replica with an errant transaction is excluded with its remedy; applied, the remedy brings it back seeded, and the list empties (run %i)', async (run) => {
+    const before = await d.healthyWith();
+    const replica = before.replicas?.[0] ?? '';
+    const start = uptime();
+    // A write on the replica itself, as a person with the operator's password might make: a
+    // transaction the primary never had. MySQL's super_read_only stops every account, so it is lifted for it.
+    const lift = d.t.engine === 'mysql' ? ['SET GLOBAL super_read_only = OFF', 'INSERT INTO app.acked (id) VALUES (-1)', 'SET GLOBAL super_read_only = ON'] : ['INSERT INTO app.acked (id) VALUES (-1)'];
+    const client = `MYSQL_PWD="$${MYSQL.env.operatorPassword}" ${CLIENT[d.t.engine]} --protocol=TCP --host=127.0.0.1 --user=${MYSQL.users.operator} -e "${lift.join('; ')}"`;
+    await kubectl(['exec', '-n', d.t.namespace, replica, '-c', 'mysql', '--', 'sh', '-c', client]);
+    const excluded = await eventually(
+      async () => {
+        const ws = await getJson<{ status?: { database?: { excluded?: { name: string; remedy: string }[] } } }>(['webstack', d.t.stack, '-n', d.t.namespace]);
+        return ws.status?.database?.excluded?.find((e) => e.name === replica) ?? Promise.reject(new Error(`${replica} not excluded yet`));
+      },
+      { timeoutMs: 120_000, intervalMs: 1000, description: `${replica} excluded` },
+    ).catch((err: unknown) => d.didNotRecover('errant replica excluded, remedied, rejoined', run, before, err));
+    console.log(`${d.t.configuration}, ${replica} excluded after ${(uptime() - start).toFixed(1)} s; remedy: ${excluded.remedy}`);
+    expect(excluded.remedy).toContain(`delete PersistentVolumeClaim data-${replica}`);
+    // The remedy, as the status says it.
+    await kubectl(['delete', 'pvc', `data-${replica}`, '-n', d.t.namespace, '--wait=false']);
+    await kubectl(['delete', 'pod', replica, '-n', d.t.namespace, '--wait=false']);
+    const rejoined = async () => {
+      const ws = await getJson<{ status?: { database?: { excluded?: unknown[] } } }>(['webstack', d.t.stack, '-n', d.t.namespace]);
+      return (ws.status?.database?.excluded ?? []).length === 0 && (await d.server(replica).catch(() => ({ ready: false }))).ready;
+    };
+    await d.recovers('errant replica excluded, remedied, rejoined', run, before, start, 'remedy applied, seeded', rejoined);
+    expect((await d.rowsOn(replica, 'writer')).has(-1)).toBe(false);
+  }, 600_000);
+
   it.each(REPEATS)('a bad spec.database.image stalls with the reason while writes go on; reverting it heals the tier without a human (run %i)', async (run) => {
     const before = await d.healthyWith();
     const start = uptime();
