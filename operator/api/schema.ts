@@ -132,6 +132,7 @@ const enumOf = (description: string, values: readonly string[], extra: Extra = {
   enum: values,
   ...extra,
 });
+const int64 = (description: string): SchemaProps => ({ type: 'integer', format: 'int64', description, minimum: 0 });
 const int32 = (description: string, minimum: number, maximum: number, extra: Extra = {}): SchemaProps => ({
   type: 'integer',
   format: 'int32',
@@ -757,6 +758,19 @@ const status = obj('What the operator observed. Written by the operator only.', 
         time: str('When acks were released (RFC 3339).', 64),
       },
       { required: ['since', 'time'] },
+    ),
+    seeding: obj(
+      'Set while an empty instance is being filled from another one (a lost volume, a scale-up, a remedy applied), and gone when the seed ends.',
+      {
+        instance: str('The instance being filled.', 253),
+        donor: str('The instance it is copied from.', 253),
+        method: enumOf('clone (MySQL: the server copies from the donor itself) or dump (MariaDB: a consistent dump streamed through the operator).', ['clone', 'dump']),
+        started: str('When the seed started (RFC 3339).', 64),
+        deadline: str('When it is given up and started over (RFC 3339).', 64),
+        copiedBytes: int64('Bytes copied so far (clone: data files; dump: the dump text).'),
+        estimatedBytes: int64("The whole copy's size, where the engine estimates it (clone)."),
+      },
+      { required: ['instance', 'donor', 'method', 'started', 'deadline'] },
     ),
     instances: list(
       'Each instance.',

@@ -232,10 +232,24 @@ export interface DatabaseStatus {
    * promoted while it is set; cleared once a replica has caught up and acks are awaited again.
    */
   acksReleased?: { since: string; time: string };
+  /** Set while an empty instance is being filled from another one. */
+  seeding?: SeedProgress;
   instances?: DatabaseInstanceStatus[];
   excluded?: { name: string; reason: string; remedy: string }[];
   lastFailover?: RoleChange;
   lastSwitchover?: RoleChange;
+}
+
+export interface SeedProgress {
+  instance: string;
+  donor: string;
+  method: 'clone' | 'dump';
+  /** RFC 3339. */
+  started: string;
+  /** RFC 3339: past it the seed is stopped and started over. */
+  deadline: string;
+  copiedBytes?: number;
+  estimatedBytes?: number;
 }
 
 export interface DatabaseInstanceStatus {

@@ -7,7 +7,8 @@
 import type { Action } from './decide.js';
 import { Instance } from '../mysql/instance.js';
 import { seedFromLogicalDump } from '../mysql/seed-mariadb.js';
-import { seedByClone } from '../mysql/seed-mysql.js';
+import { cloneProgress, seedByClone } from '../mysql/seed-mysql.js';
+import type { SeedProgress } from '../api/types.js';
 import type { Wiring } from './gather.js';
 
 /** How long Service endpoints take to follow a moved label on the nodes, before clients are sent to reconnect. */
@@ -16,6 +17,8 @@ const ENDPOINTS_SETTLE_MS = 2_000;
 const APPLY_TIMEOUT_MS = 30_000;
 /** How long a seed may take: a copy of tens of gigabytes, well within; a hung one, not forever. */
 export const SEED_DEADLINE_MS = 30 * 60_000;
+/** How often a seed's progress goes to status. */
+const SEED_PROGRESS_EVERY_MS = 5_000;
 
 export interface ActContext {
   wiring: Wiring;
@@ -34,6 +37,8 @@ export interface ActContext {
   recordAcksReleased(since: string | undefined, reason: string): Promise<void>;
   /** One of the operator's seed slots (its release), or nothing when every one is taken. */
   takeSeedSlot(): (() => void) | undefined;
+  /** Shows a seed's progress in status (undefined: the seed ended). */
+  seedProgress(progress: SeedProgress | undefined): Promise<void>;
 }
 
 async function withInstance<T>(ctx: ActContext, name: string, fn: (instance: Instance) => Promise<T>): Promise<T> {
@@ -167,13 +172,41 @@ async function seedInASlot(ctx: ActContext, name: string, donor: string, semiSyn
 async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<void> {
   const target = ctx.wiring.target(name);
   const donorTarget = ctx.wiring.target(donor);
-  if (!target || !donorTarget) throw new Error(`${name} or ${donor} has no pod IP`);
-  if (ctx.wiring.adapter.engine === 'mariadb') {
-    await seedFromLogicalDump({ donor: donorTarget, target, source: ctx.wiring.source(donor), semiSync, deadlineMs: SEED_DEADLINE_MS });
-    return;
+  if (!target || !donorTarget) throw new Error(`${name} has no pod IP`);
+  const started = Date.now();
+  const shown: SeedProgress = {
+    instance: name,
+    donor,
+    method: ctx.wiring.adapter.engine === 'mariadb' ? 'dump' : 'clone',
+    started: new Date(started).toISOString(),
+    deadline: new Date(started + SEED_DEADLINE_MS).toISOString(),
+  };
+  // One status write after the other, so that none lands after the seed's end; best effort: a
+  // write that fails does not stop the copy.
+  let writes = ctx.seedProgress(shown);
+  let ended = false;
+  const show = (copied: { copiedBytes: number; estimatedBytes?: number }) => {
+    if (!ended) writes = writes.then(() => ctx.seedProgress({ ...shown, ...copied })).catch(() => undefined);
+  };
+  await writes;
+  try {
+    if (ctx.wiring.adapter.engine === 'mariadb') {
+      await seedFromLogicalDump({ donor: donorTarget, target, source: ctx.wiring.source(donor), semiSync, deadlineMs: SEED_DEADLINE_MS, onProgress: (copiedBytes) => show({ copiedBytes }), progressEveryMs: SEED_PROGRESS_EVERY_MS });
+      return;
+    }
+    // The recipient copies by itself; a second session reads how far it is.
+    const timer = setInterval(() => void withInstance(ctx, name, cloneProgress).then(show, () => undefined), SEED_PROGRESS_EVERY_MS);
+    // The recipient restarts after a clone; the next decision repoints it.
+    const source = ctx.wiring.source(donor);
+    const donorEndpoint = { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password };
+    try {
+      await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }, SEED_DEADLINE_MS));
+    } finally {
+      clearInterval(timer);
+    }
+  } finally {
+    ended = true;
+    await writes;
+    await ctx.seedProgress(undefined).catch(() => undefined);
   }
-  // The recipient restarts after a clone; the next decision repoints it.
-  const source = ctx.wiring.source(donor);
-  const donorEndpoint = { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password };
-  await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }, SEED_DEADLINE_MS));
 }

@@ -115,6 +115,11 @@ export class DatabaseLoop {
         await this.event(stack, 'Normal', 'RollingUpdate', `${instance} restarted to run the current pod template`);
       },
       takeSeedSlot: () => this.seedSlots.take(),
+      seedProgress: async (seeding) => {
+        const { seeding: _ended, ...rest } = status;
+        status = seeding === undefined ? rest : { ...status, seeding };
+        await this.writeStatus(stack, status);
+      },
       movePrimaryLabel: (from, to) => this.movePrimaryLabel(stack, from, to),
       recordAcksReleased: async (since, reason) => {
         const { acksReleased: _cleared, ...rest } = status;

@@ -70,6 +70,12 @@ export const mysql84: EngineAdapter = {
     `SELECT WAIT_FOR_EXECUTED_GTID_SET(${sqlString(set.toString())}, ${sqlInteger(timeoutSeconds)}) = 0 AS reached`,
 };
 
+/**
+ * The bytes the last (or running) clone has copied and expects to copy, from the recipient's
+ * performance_schema.clone_progress (kept across the restart that ends a clone).
+ */
+export const CLONE_PROGRESS_QUERY = 'SELECT COALESCE(SUM(DATA), 0) AS copied, COALESCE(SUM(ESTIMATE), 0) AS estimated FROM performance_schema.clone_progress';
+
 /** Where a clone copies from: `caFile` is a path on the recipient's filesystem, as for a replication source. */
 export type CloneDonor = Endpoint & Credentials & { caFile?: string };
 

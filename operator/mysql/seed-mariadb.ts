@@ -38,6 +38,9 @@ export interface SeedRequest {
   /** The dump and load are stopped past this; the target stays read-only and unpointed. */
   deadlineMs: number;
   programs?: SeedPrograms;
+  /** Told the bytes of dump streamed so far, every `progressEveryMs` and once at the end. */
+  onProgress?: (copiedBytes: number) => void;
+  progressEveryMs?: number;
 }
 
 export interface SeedResult {
@@ -46,6 +49,7 @@ export interface SeedResult {
 }
 
 const DEFAULT_PROGRAMS: SeedPrograms = { dump: 'mariadb-dump', client: 'mariadb' };
+const DEFAULT_PROGRESS_EVERY_MS = 5_000;
 
 /** mariadb-dump writes the snapshot's position near its end, as a comment under --master-data=2. */
 const POSITION_LINE = /^-- SET GLOBAL gtid_slave_pos='([0-9,-]*)';$/m;
@@ -111,7 +115,10 @@ async function streamDump(request: SeedRequest, databases: readonly string[]): P
     const loadErrors = collect(load.stderr);
     let tail = '';
     let position: string | undefined;
+    let copied = 0;
+    const progress = setInterval(() => request.onProgress?.(copied), request.progressEveryMs ?? DEFAULT_PROGRESS_EVERY_MS);
     dump.stdout.on('data', (chunk: Buffer) => {
+      copied += chunk.length;
       // The position line may straddle two chunks: scan each chunk with the end of the previous.
       tail = (tail + chunk.toString('utf8')).slice(-4096);
       position ??= POSITION_LINE.exec(tail)?.[1];
@@ -132,7 +139,11 @@ async function streamDump(request: SeedRequest, databases: readonly string[]): P
         load.kill('SIGKILL');
         throw err;
       })
-      .finally(() => clearTimeout(timer));
+      .finally(() => {
+        clearTimeout(timer);
+        clearInterval(progress);
+      });
+    request.onProgress?.(copied);
     if (deadline.passed) throw new Error(`the seed did not finish within ${String(deadlineMs / 1000)} s: dump and load stopped`);
     if (dumpCode !== 0) throw new Error(`${programs.dump} exited ${String(dumpCode)}: ${dumpErrors().trim()}`);
     if (loadCode !== 0) throw new Error(`${programs.client} exited ${String(loadCode)}: ${loadErrors().trim()}`);

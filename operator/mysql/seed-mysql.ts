@@ -6,7 +6,7 @@
  * mysqld, not under a supervisor, answers ER_CLONE_RESTART_NOT_SUPERVISED and exits.
  */
 import type { Instance } from './instance.js';
-import { cloneInstanceStatements, type CloneDonor } from './mysql84.js';
+import { CLONE_PROGRESS_QUERY, cloneInstanceStatements, type CloneDonor } from './mysql84.js';
 
 /** MySQL ends the recipient's session when it restarts after a clone: the sign of success. */
 const RESTART_ERRORS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET']);
@@ -37,4 +37,10 @@ function isRestart(err: unknown): boolean {
   const code = 'code' in err ? err.code : undefined;
   const errno = 'errno' in err ? err.errno : undefined;
   return (typeof code === 'string' && RESTART_ERRORS.has(code)) || errno === ER_CLONE_RESTART_NOT_SUPERVISED;
+}
+
+/** What the recipient's clone has copied, and expects to copy in all (bytes). */
+export async function cloneProgress(recipient: Instance): Promise<{ copiedBytes: number; estimatedBytes: number }> {
+  const [row] = await recipient.query(CLONE_PROGRESS_QUERY);
+  return { copiedBytes: Number(row?.copied ?? 0), estimatedBytes: Number(row?.estimated ?? 0) };
 }

@@ -122,7 +122,11 @@ describe.each(['mariadb-10.11', 'mariadb-11.8'] as const)('MariaDB (%s)', (kind)
       const target = await connect(c);
       expect((await target.status()).dataDirEmpty).toBe(true);
 
-      const { position } = await seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true, deadlineMs: 60_000 });
+      const copied: number[] = [];
+      const { position } = await seedFromLogicalDump({ donor: a.target(), target: c.target(), source: a.asSource(), semiSync: true, deadlineMs: 60_000, onProgress: (bytes) => copied.push(bytes) });
+      // The dump's bytes were counted, the last report at the end holding them all.
+      expect(copied.at(-1)).toBeGreaterThan(1000);
+      expect([...copied].sort((x, y) => x - y)).toEqual(copied);
       const primaryAfter = await (await connect(a)).status();
       expect(position.toString()).toBe(primaryAfter.executed.toString());
       const seeded = await eventually('seeded server replicating', () => target.status(), replicating);

@@ -10,7 +10,8 @@ import { act } from '../../../operator/database/act.js';
 import { decide } from '../../../operator/database/decide.js';
 import { compareGtidSets, holdsTransactionsMissingFrom } from '../../../operator/mysql/gtid.js';
 import { mysql84 } from '../../../operator/mysql/mysql84.js';
-import { seedByClone } from '../../../operator/mysql/seed-mysql.js';
+import { cloneProgress, seedByClone } from '../../../operator/mysql/seed-mysql.js';
+import type { SeedProgress } from '../../../operator/api/types.js';
 import { OPERATOR } from '../../support/mysql-servers.js';
 import { engineFixture, eventually, replicating } from './engine-fixture.js';
 import { sharedScenarios } from './scenarios.js';
@@ -155,6 +156,7 @@ describe('seeding by CLONE', () => {
       return found;
     };
     const included: string[] = [];
+    const shown: (SeedProgress | undefined)[] = [];
     const unexpected = () => Promise.reject(new Error('not part of a seed'));
     await act(
       { kind: 'seed', instance: c.name, donor: a.name, reason: `${c.name} has an empty data directory` },
@@ -168,11 +170,19 @@ describe('seeding by CLONE', () => {
         recordAcksReleased: unexpected,
         movePrimaryLabel: unexpected,
         takeSeedSlot: () => new Slots(1).take(),
+        seedProgress: (progress) => Promise.resolve(void shown.push(progress)),
       },
     );
     expect(included).toEqual([c.name]);
+    // Status showed the seed while it ran, and nothing once it ended.
+    expect(shown[0]).toMatchObject({ instance: c.name, donor: a.name, method: 'clone' });
+    expect(shown.at(-1)).toBeUndefined();
     expect(await c.exitedWithin(30_000)).toBe(true);
     await c.start();
     expect(await rowCount(c)).toBe(20);
+    // What the progress reads during a clone, kept by the recipient across its restart.
+    const progress = await cloneProgress(await connect(c));
+    expect(progress.copiedBytes).toBeGreaterThan(0);
+    expect(progress.estimatedBytes).toBeGreaterThanOrEqual(progress.copiedBytes);
   }, 90_000);
 });

@@ -23,6 +23,7 @@ function context(takeSeedSlot: ActContext['takeSeedSlot']): ActContext {
     recordAcksReleased: refuse,
     movePrimaryLabel: refuse,
     takeSeedSlot,
+    seedProgress: () => Promise.resolve(),
   };
 }
 
