@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DatabaseSpec } from '../../operator/api/types.js';
+import type { DatabaseSpec, SeedProgress } from '../../operator/api/types.js';
 import { MYSQL } from '../../operator/blueprint/layout.js';
 import { eventually, getJson, kubectl, repoRoot } from '../support/cluster.js';
 import { applyIn } from '../support/objects.js';
@@ -78,6 +78,7 @@ export interface DbStatus {
   replicas?: string[];
   acksReleased?: { since: string };
   commitsWaitingForAck?: number;
+  seeding?: SeedProgress;
   lastFailover?: { from: string; to: string; reason: string };
   lastSwitchover?: { from: string; to: string; reason: string };
 }
@@ -450,7 +451,14 @@ export function registerDrills(target: () => DrillTarget): void {
       const pvc = await getJson<{ metadata: { uid: string }; status?: { phase?: string } }>(['pvc', claim, '-n', d.t.namespace]).catch(() => undefined);
       return pvc !== undefined && pvc.metadata.uid !== claimUid && pvc.status?.phase === 'Bound';
     };
-    const after = await d.recovers('primary volume and pod lost', run, before, start, 'switchover, then seeding', async () => (await moved()) && (await newVolume()) && (await d.server(primary)).ready);
+    // What status showed of the seed (a small database seeds in seconds, so it may show only its start).
+    const seen: SeedProgress[] = [];
+    const watch = setInterval(() => void d.status().then((s) => s.seeding && seen.push(s.seeding), () => undefined), 500);
+    const after = await d
+      .recovers('primary volume and pod lost', run, before, start, 'switchover, then seeding', async () => (await moved()) && (await newVolume()) && (await d.server(primary)).ready)
+      .finally(() => clearInterval(watch));
+    const last = seen.at(-1);
+    console.log(`${d.t.configuration}, seeding as status showed it: ${last ? `${last.method} of ${last.instance} from ${last.donor}, ${String(last.copiedBytes ?? 0)} bytes copied (${seen.length} looks)` : 'never seen (over between two looks)'}`);
     expect(after.replicas).toContain(primary);
     // The re-created instance started empty and was seeded: it has every row acknowledged before.
     const rows = await d.rowsOn(primary, 'writer');
