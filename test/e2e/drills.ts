@@ -505,6 +505,14 @@ export function registerDrills(target: () => DrillTarget): void {
 
   it.each(REPEATS)('every replica frozen: commits wait for an ack and say so, then complete; the primary stays (run %i)', async (run) => {
     const before = await d.healthyWith();
+    // A report left from an earlier drill would count as this one's: none may be there before the freeze.
+    await eventually(
+      async () => {
+        const [s, ready] = await Promise.all([d.status(), d.condition('DatabaseReady')]);
+        if (s.commitsWaitingForAck !== undefined || ready?.reason === 'WaitingForAcks') throw new Error(`still reported: ${String(s.commitsWaitingForAck)} waiting, DatabaseReady ${ready?.reason ?? ''}`);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, description: 'no commit reported waiting before the freeze' },
+    );
     const pids = await Promise.all((before.replicas ?? []).map((r) => d.serverPid(r)));
     const start = uptime();
     // SIGSTOP: the replicas neither ack nor close their connections, as on a partitioned network.
@@ -557,8 +565,12 @@ export function registerDrills(target: () => DrillTarget): void {
     // A write on the replica itself, as a person with the operator's password might make: a
     // transaction the primary never had. MySQL's super_read_only stops every account, so it is lifted for it.
     const lift = d.t.engine === 'mysql' ? ['SET GLOBAL super_read_only = OFF', 'INSERT INTO app.acked (id) VALUES (-1)', 'SET GLOBAL super_read_only = ON'] : ['INSERT INTO app.acked (id) VALUES (-1)'];
-    const client = `MYSQL_PWD="$${MYSQL.env.operatorPassword}" ${CLIENT[d.t.engine]} --protocol=TCP --host=127.0.0.1 --user=${MYSQL.users.operator} -e "${lift.join('; ')}"`;
-    await kubectl(['exec', '-n', d.t.namespace, replica, '-c', 'mysql', '--', 'sh', '-c', client]);
+    // Over TCP with TLS (the server requires secure transport); the password is the operator's, from its Secret.
+    const credentials = await getJson<{ data: Record<string, string> }>(['secret', `${d.t.stack}-mysql-credentials`, '-n', d.t.namespace]);
+    const password = Buffer.from(credentials.data[MYSQL.secretKeys.operatorPassword] ?? '', 'base64').toString();
+    const tls = d.t.engine === 'mysql' ? '--ssl-mode=REQUIRED' : '--ssl';
+    const client = [CLIENT[d.t.engine], '--protocol=TCP', '--host=127.0.0.1', tls, `--user=${MYSQL.users.operator}`, '-e', lift.join('; ')];
+    await kubectl(['exec', '-n', d.t.namespace, replica, '-c', 'mysql', '--', 'env', `MYSQL_PWD=${password}`, ...client]);
     const excluded = await eventually(
       async () => {
         const ws = await getJson<{ status?: { database?: { excluded?: { name: string; remedy: string }[] } } }>(['webstack', d.t.stack, '-n', d.t.namespace]);
