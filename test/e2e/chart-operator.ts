@@ -14,7 +14,7 @@ const REPOSITORY = 'webstack.local/operator';
 const TAG = 'dev';
 export const OPERATOR_IMAGE = `${REPOSITORY}:${TAG}`;
 
-export interface OperatorPod {
+interface OperatorPod {
   metadata: { name: string };
   spec: { nodeName: string; containers: { image: string }[] };
   status: { containerStatuses?: { ready: boolean; restartCount: number }[] };

@@ -76,7 +76,7 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
         const ws = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[]; database?: { primary?: string; state?: string } } }>(['webstack', '-n', stackNs, STACK]);
         const ready = ws.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready?.status !== 'True') throw new Error(`Ready ${ready?.reason ?? 'missing'}: ${JSON.stringify(ws.status?.conditions)}`);
-        // Ready can come while the replica is still seeding (Degraded): issue 25's "Ready ignores the database state".
+        // DatabaseReady reads the database loop's state, so Ready means Healthy; said again here, as the drills start from it.
         if (ws.status?.database?.state !== 'Healthy') throw new Error(`database ${JSON.stringify(ws.status?.database)}`);
         return ws.status;
       },

@@ -24,7 +24,7 @@ import { acks, clientErrors, longestGap, pooledWriterPod, uptime, writerPod } fr
  * Each drill runs this many times: WEBSTACK_DB_DRILL_REPEATS, 1 in `npm test` (one bounded case of
  * each kind), 5 in `npm run test:drills` (the matrix the failure table is made from).
  */
-export const REPEATS = Array.from({ length: Number(process.env.WEBSTACK_DB_DRILL_REPEATS ?? '1') }, (_, i) => i + 1);
+const REPEATS = Array.from({ length: Number(process.env.WEBSTACK_DB_DRILL_REPEATS ?? '1') }, (_, i) => i + 1);
 
 /** A stack the drills run on, and what its test file knows of it. */
 export interface DrillTarget {
@@ -46,7 +46,7 @@ export interface DrillTarget {
 }
 
 /** One drill's record: a drill that did not recover keeps its row. */
-export interface DrillRecord {
+interface DrillRecord {
   configuration: string;
   /** The commit the drill ran (the operator image is built from it), with `+` when the checkout had changes. */
   commit: string;
@@ -71,7 +71,7 @@ export interface DrillRecord {
   reason: string;
 }
 
-export interface DbStatus {
+interface DbStatus {
   primary?: string;
   state?: string;
   reason?: string;
