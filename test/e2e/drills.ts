@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DatabaseSpec, SeedProgress } from '../../operator/api/types.js';
 import { MYSQL } from '../../operator/blueprint/layout.js';
+import type { DrillRecord } from '../../hack/drill-record.js';
 import { eventually, getJson, kubectl, repoRoot } from '../support/cluster.js';
 import { applyIn } from '../support/objects.js';
 import { realCluster, realNodeCount } from './host.js';
@@ -43,32 +44,6 @@ export interface DrillTarget {
   writerNode: string;
   /** What the operator logged lately, for a drill that fails. */
   operatorLog(): Promise<string>;
-}
-
-/** One drill's record: a drill that did not recover keeps its row. */
-interface DrillRecord {
-  configuration: string;
-  /** The commit the drill ran (the operator image is built from it), with `+` when the checkout had changes. */
-  commit: string;
-  engine: string;
-  instances: number;
-  durability: string;
-  scenario: string;
-  run: number;
-  recovered: boolean;
-  /** The longest gap between the per-row writer's acks; null when the cluster did not recover within the bound. */
-  outageSeconds: number | null;
-  /** The same for the pooled app. */
-  pooledOutageSeconds: number | null;
-  /** Errors the pooled app's clients saw during the drill. */
-  clientErrors: number;
-  acknowledged: number;
-  /** null when no primary was left to count them on. */
-  lost: number | null;
-  primaryBefore: string;
-  primaryAfter: string;
-  /** What the drill waited for, or why it did not recover. */
-  reason: string;
 }
 
 interface DbStatus {
