@@ -172,7 +172,7 @@ async function seedInASlot(ctx: ActContext, name: string, donor: string, semiSyn
 async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<void> {
   const target = ctx.wiring.target(name);
   const donorTarget = ctx.wiring.target(donor);
-  if (!target || !donorTarget) throw new Error(`${name} has no pod IP`);
+  if (!target || !donorTarget) throw new Error(`${name} or ${donor} has no pod IP`);
   const started = Date.now();
   const shown: SeedProgress = {
     instance: name,
