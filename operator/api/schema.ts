@@ -434,7 +434,7 @@ const database = defaultedObject('The database tier: one primary and GTID replic
   ),
   durability: withDefault(
     enumOf(
-      "What the primary does when every replica is down: Kubernetes reports it (pod gone, not Ready, or its node not Ready), or it is the old primary a failover left, silent since; never merely 'the operator cannot reach it'. Required: commits wait for a replica's acknowledgement, so writes stop until one is back. Preferred: commits go on without one, status.database.acksReleased says from which GTID set on the replicas lack them, no replica is promoted until one has caught up, and acks are awaited again as soon as a replica is in sync. Preferred is the default: with the default two instances, Required stops every write during any outage or planned restart of the one replica.",
+      "What the primary does when every replica is down: Kubernetes reports it (pod gone, not Ready, its node not Ready, or its node's kubelet stopped renewing its Lease while the instance does not answer), or it is the old primary a failover left, silent since; never merely 'the operator cannot reach it'. Required: commits wait for a replica's acknowledgement, so writes stop until one is back. Preferred: commits go on without one, status.database.acksReleased says from which GTID set on the replicas lack them, no replica is promoted until one has caught up, and acks are awaited again as soon as a replica is in sync. Preferred is the default: with the default two instances, Required stops every write during any outage or planned restart of the one replica.",
       ['Required', 'Preferred'],
     ),
     D.database.durability,

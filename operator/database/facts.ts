@@ -12,8 +12,17 @@ export interface PodFacts {
   ready: boolean;
   /** metadata.deletionTimestamp is set: a planned stop (deletion, eviction, rollout). */
   terminating: boolean;
-  /** The node's Ready condition; undefined when the pod is unscheduled or the node is unknown. */
+  /**
+   * The node's Ready condition; undefined when the pod is unscheduled, the node is unknown, or the
+   * instance answers over SQL (the node is read only for an instance that does not).
+   */
   nodeReady: boolean | undefined;
+  /**
+   * The kubelet's heartbeat, its Lease in kube-node-lease: how long ago it was last renewed and the
+   * lease's duration (the kubelet renews every quarter of it). Read, like nodeReady, only for an
+   * instance that does not answer; undefined when there is none or it cannot be read.
+   */
+  nodeLease?: { renewedAgoMs: number; durationMs: number };
   /**
    * The pod runs an older revision of the StatefulSet's template than it asks for. The StatefulSet
    * rolls nothing itself (OnDelete): the loop restarts such pods in role order.

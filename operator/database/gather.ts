@@ -107,17 +107,40 @@ const condition = (obj: { status?: { conditions?: { type: string; status: string
 /** The StatefulSet controller's label naming the template revision a pod was made from. */
 const REVISION_LABEL = 'controller-revision-hash';
 
-async function podFacts(pod: PodLike | undefined, updateRevision: string | undefined, objects: Pick<ObjectApi, 'getObject'>): Promise<PodFacts> {
+/** Where the kubelets' heartbeats live (one Lease per node, named after it). */
+const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+interface LeaseLike extends KubeObject {
+  spec?: { renewTime?: string; leaseDurationSeconds?: number };
+}
+
+/**
+ * The pod as the API server reports it. Its node's Ready condition and heartbeat are read only
+ * for an instance that does not answer over SQL: they are evidence for that case alone, and two
+ * GETs per instance and look would be most of the loop's requests at a thousand stacks.
+ */
+async function podFacts(pod: PodLike | undefined, answers: boolean, updateRevision: string | undefined, objects: Pick<ObjectApi, 'getObject'>, now: number): Promise<PodFacts> {
   if (!pod) return { exists: false, ready: false, terminating: false, nodeReady: undefined, outdated: false };
-  const nodeName = pod.spec?.nodeName;
-  const node = nodeName ? await objects.getObject<PodLike>({ apiVersion: 'v1', kind: 'Node', name: nodeName }).catch(() => undefined) : undefined;
   const revision = pod.metadata.labels?.[REVISION_LABEL];
-  return {
+  const facts: PodFacts = {
     exists: true,
     ready: condition(pod, 'Ready') === true,
     terminating: pod.metadata.deletionTimestamp !== undefined,
-    nodeReady: condition(node, 'Ready'),
+    nodeReady: undefined,
     outdated: updateRevision !== undefined && revision !== undefined && revision !== updateRevision,
+  };
+  const nodeName = pod.spec?.nodeName;
+  if (answers || !nodeName) return facts;
+  const [node, lease] = await Promise.all([
+    objects.getObject<PodLike>({ apiVersion: 'v1', kind: 'Node', name: nodeName }).catch(() => undefined),
+    objects.getObject<LeaseLike>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: nodeName, namespace: NODE_LEASE_NAMESPACE }).catch(() => undefined),
+  ]);
+  const renewed = lease?.spec?.renewTime === undefined ? NaN : Date.parse(lease.spec.renewTime);
+  const duration = lease?.spec?.leaseDurationSeconds;
+  return {
+    ...facts,
+    nodeReady: condition(node, 'Ready'),
+    ...(Number.isNaN(renewed) || duration === undefined ? {} : { nodeLease: { renewedAgoMs: now - renewed, durationMs: duration * 1000 } }),
   };
 }
 
@@ -141,6 +164,20 @@ function recordedFacts(recorded: DatabaseStatus | undefined, now: number): Pick<
   };
 }
 
+/**
+ * The replicas first, the primary last: a replica's view may then lag the primary's, never lead
+ * it. Read the other way round, a transaction the primary committed between the two reads looks
+ * like one the replica has and the primary lacks, and the replica would be excluded. A primary
+ * that did not answer the last look is dialled beside the replicas: its connect timeout would
+ * otherwise lengthen every look of a failover; should it answer again, an exclusion needs more
+ * than this one look (ExclusionGate).
+ */
+async function observeInOrder(all: readonly string[], primary: string | undefined, silent: boolean, observe: (name: string) => Promise<InstanceFacts>): Promise<InstanceFacts[]> {
+  const early = primary !== undefined && silent ? observe(primary) : undefined;
+  const replicas = await Promise.all(all.filter((n) => n !== primary).map(observe));
+  return primary === undefined ? replicas : [...replicas, await (early ?? observe(primary))];
+}
+
 export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
   const { stack, wiring: w } = input;
   const ns = stackNamespace(stack);
@@ -158,20 +195,17 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
     return {
       name,
       address: { host: w.source(name).host, port: MYSQL.port },
-      pod: await podFacts(pod, updateRevision, input.objects),
+      pod: await podFacts(pod, sql.reachable, updateRevision, input.objects, input.now),
       sql,
       unreachableForMs: since === undefined ? 0 : input.now - since,
     };
   };
-  // The replicas first, the recorded primary last: a replica's view may then lag the primary's,
-  // never lead it. Read the other way round, a transaction the primary committed between the two
-  // reads looks like one the replica has and the primary lacks, and the replica would be excluded.
   const { all, scaleDown } = members(stack, recorded?.primary);
-  const replicas = await Promise.all(all.filter((n) => n !== recorded?.primary).map(observe));
-  const primary = recorded?.primary !== undefined && all.includes(recorded.primary) ? [await observe(recorded.primary)] : [];
-  const switchoverRequested = input.switchoverRequested ?? scaleDown;
-  const byName = new Map([...replicas, ...primary].map((i) => [i.name, i]));
+  const primary = recorded?.primary !== undefined && all.includes(recorded.primary) ? recorded.primary : undefined;
+  const silent = primary !== undefined && input.unreachableSince.has(`${ns}/${primary}`);
+  const byName = new Map((await observeInOrder(all, primary, silent, observe)).map((i) => [i.name, i]));
   const instances = all.flatMap((name) => byName.get(name) ?? []);
+  const switchoverRequested = input.switchoverRequested ?? scaleDown;
   return {
     instances,
     primary: recorded?.primary,

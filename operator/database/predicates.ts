@@ -70,8 +70,26 @@ export function primaryIsUnreachableLongerThan(primary: InstanceFacts, ms: numbe
 
 /** The witness: the API server, from the kubelet's own probes and node heartbeats, says it is down. */
 export function kubernetesReportsInstanceDown(instance: InstanceFacts): boolean {
-  return !instance.pod.exists || !instance.pod.ready || instance.pod.terminating || instance.pod.nodeReady === false;
+  return !instance.pod.exists || !instance.pod.ready || instance.pod.terminating || instance.pod.nodeReady === false || nodeStoppedHeartbeating(instance);
 }
+
+/**
+ * The kubelet renews its node's Lease every quarter of the lease's duration (10 s by default).
+ * Missed for one and a half of those, the node is taken as gone, for an instance that does not
+ * answer either. The node controller waits for the node-monitor-grace-period (50 s by default)
+ * before it marks the node NotReady and its pods not Ready: after a replica's power cut, a
+ * two-instance cluster's writes waited that long. A heartbeat renewed at the node's clock and
+ * read at the operator's assumes the two agree within a few seconds (NTP).
+ */
+export function nodeStoppedHeartbeating(instance: InstanceFacts): boolean {
+  const lease = instance.pod.nodeLease;
+  return !instanceIsReachable(instance) && lease !== undefined && lease.renewedAgoMs >= lease.durationMs * NODE_LEASE_MISSED_RENEWALS * KUBELET_RENEW_FRACTION;
+}
+
+/** The kubelet renews its Lease every quarter of the lease's duration (kubelet's renewInterval). */
+const KUBELET_RENEW_FRACTION = 0.25;
+/** Renewals missed before a node counts as silent: one, and half of the next for its retries. */
+const NODE_LEASE_MISSED_RENEWALS = 1.5;
 
 /**
  * The old primary the last failover left, silent ever since: the failover's own evidence (no

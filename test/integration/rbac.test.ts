@@ -57,7 +57,7 @@ const CHILD_RESOURCES =
 // ---------------------------------------------------------------------------------------------
 // Permissions, by the Role that grants them.
 
-type RoleName = 'stack' | 'agents' | 'cluster' | 'lease';
+type RoleName = 'stack' | 'agents' | 'cluster' | 'heartbeats' | 'lease';
 interface Perm {
   role: RoleName;
   group: string;
@@ -76,6 +76,7 @@ function roleName(obj: K8sObject, ns: { release: string; stack: string; agents: 
   if (obj.metadata.namespace === ns.stack) return 'stack';
   if (obj.metadata.namespace === ns.agents) return 'agents';
   if (obj.metadata.namespace === ns.release) return 'lease';
+  if (obj.metadata.namespace === 'kube-node-lease') return 'heartbeats';
   throw new Error(`unexpected ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
 }
 
@@ -200,10 +201,10 @@ function plan(all: Perm[]): PlanEntry[] {
 const PLAN_NS = { release: 'plan-release', stack: 'plan-stack', agents: 'plan-agents' };
 const PLANNED_ROLES = render(PLAN_NS, 'namespaced').filter((o): o is Role => o.kind === 'ClusterRole' || o.kind === 'Role');
 const ALL_PERMS = PLANNED_ROLES.flatMap((r) => permsOf(roleName(r, PLAN_NS), r.rules));
-// Only the database controller labels and restarts pods, and it does not run on fake nodes (no
-// database answers there): those grants are used by the e2e suite on real nodes
-// (test/e2e/database.test.ts), not here.
-const DATABASE_CONTROLLER_ONLY = new Set(['stack: patch pods', 'stack: delete pods']);
+// Only the database controller labels and restarts pods and reads nodes and their heartbeats, and
+// it does not run on fake nodes (no database answers there): those grants are used by the e2e
+// suite on real nodes (test/e2e/chart.test.ts), not here.
+const DATABASE_CONTROLLER_ONLY = new Set(['stack: patch pods', 'stack: delete pods', 'cluster: get nodes', 'heartbeats: get leases.coordination.k8s.io']);
 const PLAN = plan(ALL_PERMS.filter((p) => !DATABASE_CONTROLLER_ONLY.has(keyOf(p))));
 
 // ---------------------------------------------------------------------------------------------
@@ -284,12 +285,17 @@ function secret(namespace: string, name: string, data: Record<string, string>) {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data };
 }
 
+/** Where a Role of that name applies; undefined for the ClusterRole. */
+function namespaceOf(release: Release, role: RoleName): string | undefined {
+  return { stack: release.ns.stack, agents: release.ns.agents, heartbeats: 'kube-node-lease', lease: release.ns.release, cluster: undefined }[role];
+}
+
 /** Asks the API server whether the operator's user may do `p` where `p`'s Role applies. */
 async function expectCan(release: Release, p: Perm, allowed: boolean): Promise<void> {
   const [resource, subresource] = p.resource.split('/');
   const args = ['auth', 'can-i', p.verb, `${resource ?? ''}${p.group ? `.${p.group}` : ''}`, '--as', release.user];
   if (subresource) args.push(`--subresource=${subresource}`);
-  const ns = { stack: release.ns.stack, agents: release.ns.agents, lease: release.ns.release, cluster: undefined }[p.role];
+  const ns = namespaceOf(release, p.role);
   if (ns) args.push('-n', ns);
   const { stdout } = await kubectl(args, { allowFail: true });
   if ((stdout.trim() === 'yes') !== allowed) throw new Error(`can-i ${keyOf(p)}: ${stdout.trim()}`);
@@ -366,7 +372,7 @@ class OperatorLog {
 }
 
 function refuses(release: Release, p: Perm, r: Refusal): boolean {
-  const ns = { stack: release.ns.stack, agents: release.ns.agents, lease: release.ns.release, cluster: undefined }[p.role];
+  const ns = namespaceOf(release, p.role);
   return r.verb === p.verb && r.resource === p.resource && r.group === p.group && r.namespace === ns;
 }
 

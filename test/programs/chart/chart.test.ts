@@ -120,6 +120,8 @@ describe('with default values', () => {
         'PodDisruptionBudget',
         'Role',
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'RoleBinding',
         'Service',
@@ -216,11 +218,11 @@ describe('with ci/custom-values.yaml (watchNamespaces, ServiceMonitor, 3 replica
   it('grants stack rights by Role in each watched namespace, and no namespaced right cluster-wide', () => {
     const roles = ofKind<Role>(objects, 'Role');
     const namespaces = roles.map((r) => r.metadata.namespace).sort();
-    expect(namespaces).toEqual(['blog', RELEASE_NAMESPACE, 'shop', 'webstack-agents'].sort());
+    expect(namespaces).toEqual(['blog', 'kube-node-lease', RELEASE_NAMESPACE, 'shop', 'webstack-agents'].sort());
     const [clusterRole] = ofKind<Role>(objects, 'ClusterRole');
     const clusterResources = clusterRole?.rules.flatMap((r) => r.resources ?? []) ?? [];
     // Only cluster-scoped kinds may remain in the ClusterRole.
-    expect(clusterResources.filter((r) => !['clusterissuers', 'namespaces'].includes(r))).toEqual([]);
+    expect(clusterResources.filter((r) => !['clusterissuers', 'namespaces', 'nodes'].includes(r))).toEqual([]);
     const bindings = ofKind<K8sObject & { roleRef: { name: string } }>(objects, 'RoleBinding');
     expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual(namespaces);
     expectLeastPrivilege(objects);

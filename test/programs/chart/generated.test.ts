@@ -35,7 +35,8 @@ describe('generated files', () => {
 
   it(`${INSTALL_FILE} creates the namespaces before anything in them`, () => {
     const objects = parseObjects(read(INSTALL_FILE));
-    const seen = new Set<string>();
+    // kube-node-lease is the API server's own: it creates it at start, like default and kube-system.
+    const seen = new Set<string>(['kube-node-lease']);
     for (const obj of objects) {
       if (obj.kind === 'Namespace') seen.add(obj.metadata.name);
       else if (obj.metadata.namespace !== undefined) expect({ obj: `${obj.kind}/${obj.metadata.name}`, ns: seen.has(obj.metadata.namespace) }).toEqual({ obj: `${obj.kind}/${obj.metadata.name}`, ns: true });

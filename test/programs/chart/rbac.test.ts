@@ -15,7 +15,7 @@ const AGENTS = 'webstack-system';
 const WATCHED = 'shop';
 
 /** Resources the operator touches besides its children. */
-const OWN_RESOURCES = ['webstacks', 'webstacks/status', 'webstacks/finalizers', 'events', 'clusterissuers', 'leases'];
+const OWN_RESOURCES = ['webstacks', 'webstacks/status', 'webstacks/finalizers', 'events', 'clusterissuers', 'nodes', 'leases'];
 
 let clusterMode: Role[];
 let namespacedMode: Role[];
@@ -56,10 +56,12 @@ describe('RBAC of the chart', () => {
     expect(stray).toEqual([]);
   });
 
-  it('writes Leases only in the release namespace', () => {
+  it('writes Leases only in the release namespace, and reads the kubelets\' in kube-node-lease only', () => {
     for (const roles of [clusterMode, namespacedMode]) {
-      const withLeases = roles.filter((r) => r.rules.some((rule) => rule.resources?.includes('leases')));
-      expect(withLeases.map((r) => `${r.kind}/${r.metadata.namespace ?? ''}`)).toEqual([`Role/${RELEASE_NAMESPACE}`]);
+      const withLeases = (verbs: string[]) =>
+        roles.filter((r) => r.rules.some((rule) => rule.resources?.includes('leases') && rule.verbs.some((v) => verbs.includes(v)))).map((r) => `${r.kind}/${r.metadata.namespace ?? ''}`);
+      expect(withLeases(['create', 'update', 'patch', 'delete'])).toEqual([`Role/${RELEASE_NAMESPACE}`]);
+      expect(withLeases(['get', 'list', 'watch']).sort()).toEqual(['Role/kube-node-lease', `Role/${RELEASE_NAMESPACE}`].sort());
     }
   });
 
@@ -107,6 +109,7 @@ describe('docs/rbac.md', () => {
       ['Stack rules (where WebStacks live)', role(namespacedMode, 'Role', WATCHED)],
       ['Agent rules (the log agent namespace)', role(namespacedMode, 'Role', AGENTS, '-log-agents')],
       ['Cluster rules', role(namespacedMode, 'ClusterRole')],
+      ['Heartbeat rules (kube-node-lease)', role(namespacedMode, 'Role', 'kube-node-lease', '-node-heartbeats')],
       ['Lease rules (release namespace)', role(namespacedMode, 'Role', RELEASE_NAMESPACE, '-leader-election')],
     ];
     for (const [section, granted] of sections) {

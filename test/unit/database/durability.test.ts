@@ -21,6 +21,19 @@ describe('durability Preferred, two instances', () => {
     expect(cutOff.action.kind).not.toBe('releaseAcks');
   });
 
+  it('takes a node whose kubelet stopped renewing its Lease as down, long before the node controller says NotReady', () => {
+    const lease = (renewedAgoMs: number) => ({ nodeLease: { renewedAgoMs, durationMs: 40_000 } });
+    // 40 s leases are renewed every 10 s: missed for 15 s, the node is silent.
+    const silentNode = decide(cluster([primary(), instance({ name: 'db-1', reachable: false, pod: lease(15_000) })], preferred));
+    expect(silentNode).toMatchObject({ state: 'Degraded', action: { kind: 'releaseAcks', instance: 'db-0' } });
+    expect(silentNode.reason).toContain('db-1: Kubernetes reports it down');
+    // A heartbeat late by less than half a renewal, or an instance that answers, is no evidence.
+    expect(decide(cluster([primary(), instance({ name: 'db-1', reachable: false, pod: lease(14_000) })], preferred)).action.kind).not.toBe('releaseAcks');
+    expect(decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-12', io: 'connecting', pod: lease(60_000) })], preferred)).action.kind).not.toBe('releaseAcks');
+    // Under Required, the evidence changes nothing: writes wait.
+    expect(decide(cluster([primary(), instance({ name: 'db-1', reachable: false, pod: lease(60_000) })])).action.kind).not.toBe('releaseAcks');
+  });
+
   it('after a failover, stops waiting while the old primary it left stays silent, without waiting for its node to be NotReady', () => {
     // A power cut: the old primary's pod still looks Ready on a Ready node until the node controller's grace period ends.
     const left = instance({ name: 'db-1', reachable: false, unreachableForMs: 25_000 });

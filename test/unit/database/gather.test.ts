@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { withDefaults } from '../../../operator/api/defaults.js';
+import { stackNamespace } from '../../../operator/blueprint/layout.js';
 import { names } from '../../../operator/blueprint/names.js';
 import { gatherCluster } from '../../../operator/database/gather.js';
 import { mariadb } from '../../../operator/mysql/mariadb.js';
@@ -7,11 +8,10 @@ import { FakeCluster } from '../../support/fake-cluster.js';
 import { example } from '../../support/render.js';
 
 /** The facts of a stack whose pods have no IP yet (no SQL is tried), asked for `replicas` instances, with `primary` recorded. */
-async function factsOf(replicas: number, primary: string | undefined, recorded: Record<string, unknown> = {}) {
+async function factsOf(replicas: number, primary: string | undefined, recorded: Record<string, unknown> = {}, cluster = new FakeCluster()) {
   const stack = withDefaults(structuredClone(example('minimal')));
   stack.spec.database.replicas = replicas;
   stack.status = primary === undefined ? {} : { database: { primary, ...recorded } };
-  const cluster = new FakeCluster();
   return gatherCluster({
     stack,
     wiring: { adapter: mariadb, target: () => undefined, source: (name) => ({ host: name, port: 3306, user: 'repl', password: 'x' }) },
@@ -44,5 +44,17 @@ describe('gather: the instances observed', () => {
     const facts = await factsOf(2, `${base}-0`, { lastFailover });
     expect(facts.failedOverFrom).toEqual({ name: `${base}-1`, agoMs: 12_000 });
     expect((await factsOf(2, `${base}-0`)).failedOverFrom).toBeUndefined();
+  });
+
+  it('of an instance that does not answer, carry its node\'s Ready condition and kubelet heartbeat', async () => {
+    const cluster = new FakeCluster();
+    const ns = stackNamespace(withDefaults(example('minimal')));
+    cluster.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${base}-0`, namespace: ns }, spec: { nodeName: 'node-a' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    cluster.seed({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    cluster.seed({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'node-a', namespace: 'kube-node-lease' }, spec: { renewTime: '2026-12-07T08:00:12.000000Z', leaseDurationSeconds: 40 } });
+    const [silent, unscheduled] = (await factsOf(2, `${base}-0`, {}, cluster)).instances;
+    expect(silent?.pod).toMatchObject({ exists: true, ready: true, nodeReady: true, nodeLease: { renewedAgoMs: 18_000, durationMs: 40_000 } });
+    expect(unscheduled?.pod).toMatchObject({ exists: false, nodeReady: undefined });
+    expect(unscheduled?.pod.nodeLease).toBeUndefined();
   });
 });
