@@ -75,7 +75,11 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       const applied = await withInstance(ctx, action.candidate, (i) => i.waitUntilApplied(APPLY_TIMEOUT_MS));
       if (!applied) return false;
       await ctx.record(action.candidate, { kind: 'failover', from: action.from, reason: action.reason });
-      await withInstance(ctx, action.candidate, (i) => i.promote({ ackCount: ctx.ackCount }));
+      await withInstance(ctx, action.candidate, async (i) => {
+        // Recorded before it commits anything without an ack: the replicas lack what follows.
+        if (action.withoutAcks !== undefined) await ctx.recordAcksReleased((await i.status()).executed.toString(), action.withoutAcks);
+        await i.promote({ ackCount: action.withoutAcks === undefined ? ctx.ackCount : 0 });
+      });
       return true;
     }
     case 'switchover': {

@@ -107,6 +107,9 @@ const condition = (obj: { status?: { conditions?: { type: string; status: string
 /** The StatefulSet controller's label naming the template revision a pod was made from. */
 const REVISION_LABEL = 'controller-revision-hash';
 
+/** The connect timeout for an instance that did not answer the last look (others: 2 s). */
+const SILENT_CONNECT_TIMEOUT_MS = 1000;
+
 /** Where the kubelets' heartbeats live (one Lease per node, named after it). */
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
@@ -186,9 +189,11 @@ export async function gatherCluster(input: GatherInput): Promise<ClusterFacts> {
   const updateRevision = statefulSet?.status?.updateRevision;
   const observe = async (name: string): Promise<InstanceFacts> => {
     const pod = input.caches.get('Pod', ns, name) as PodLike | undefined;
-    const target = w.target(name);
-    const sql = target ? await observeInstance(w.adapter, target) : { reachable: false as const, error: 'the pod has no IP' };
     const key = `${ns}/${name}`;
+    const target = w.target(name);
+    // One that did not answer the last look gets a shorter connect timeout: each look of a failover waits for it.
+    const dial = target && input.unreachableSince.has(key) ? { ...target, connectTimeoutMs: SILENT_CONNECT_TIMEOUT_MS } : target;
+    const sql = dial ? await observeInstance(w.adapter, dial) : { reachable: false as const, error: 'the pod has no IP' };
     if (sql.reachable) input.unreachableSince.delete(key);
     else if (!input.unreachableSince.has(key)) input.unreachableSince.set(key, input.now);
     const since = input.unreachableSince.get(key);

@@ -67,13 +67,14 @@ export class DatabaseLoop {
       await this.writeStatus(stack, { ...stack.status?.database, state: 'Incomplete', reason: wired.reason });
       return { requeueAfterMs: RECHECK_MS.busy };
     }
+    const lookedAt = this.now().getTime();
     const facts = await gatherCluster({
       stack,
       wiring: wired.wiring,
       caches: this.deps.caches,
       objects: this.deps.objects,
       unreachableSince: this.unreachableSince,
-      now: this.now().getTime(),
+      now: lookedAt,
       failoverDelayMs: this.deps.failoverDelayMs,
     });
     const decision = this.exclusions.pass(key, decide(facts));
@@ -137,8 +138,7 @@ export class DatabaseLoop {
     });
     await this.labelPods(stack, decision, status.primary);
     await this.writeStatus(stack, status);
-    if (done && decision.action.kind !== 'none') return { requeueAfterMs: RECHECK_MS.afterStep };
-    return { requeueAfterMs: done && decision.state === 'Healthy' ? RECHECK_MS.healthy : RECHECK_MS.busy };
+    return { requeueAfterMs: recheckAfterMs(decision, done, failoverDueInMs(facts, lookedAt, this.now().getTime())) };
   }
 
   /**
@@ -187,6 +187,22 @@ export class DatabaseLoop {
     const { name, namespace, uid } = stack.metadata;
     await this.recorder.record({ apiVersion: API_VERSION, kind: KIND, name, namespace, uid }, { type, reason, message });
   }
+}
+
+function recheckAfterMs(decision: Decision, done: boolean, failoverDueMs: number | undefined): number {
+  if (done && decision.action.kind !== 'none') return RECHECK_MS.afterStep;
+  if (failoverDueMs !== undefined && failoverDueMs < RECHECK_MS.busy) return failoverDueMs;
+  return done && decision.state === 'Healthy' ? RECHECK_MS.healthy : RECHECK_MS.busy;
+}
+
+/**
+ * How soon the failover delay of a silent primary ends, when it has not yet: the look that may
+ * fail over then comes at that moment, not up to a busy recheck later.
+ */
+function failoverDueInMs(facts: ClusterFacts, lookedAt: number, now: number): number | undefined {
+  const primary = facts.instances.find((i) => i.name === facts.primary);
+  if (!primary || primary.sql.reachable || primary.unreachableForMs >= facts.failoverDelayMs) return undefined;
+  return Math.max(0, facts.failoverDelayMs - primary.unreachableForMs - (now - lookedAt));
 }
 
 /** One line per change of state or reason: what a failed drill or an operator's log reader follows. */

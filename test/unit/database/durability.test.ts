@@ -21,6 +21,18 @@ describe('durability Preferred, two instances', () => {
     expect(cutOff.action.kind).not.toBe('releaseAcks');
   });
 
+  it('does not count a replica that replicates from the primary as down while its pod is not Ready yet: it acks', () => {
+    // A restarted replica catching up: connected and applying, a few seconds behind, its readiness probe not yet passed.
+    const catchingUp = instance({ name: 'db-1', gtid: '0-1-18', lagSeconds: 3, pod: { ready: false } });
+    expect(decide(cluster([primary(), catchingUp], preferred)).action.kind).not.toBe('releaseAcks');
+    // Its pod on the way out is: it stops acking when its server stops.
+    const leaving = instance({ name: 'db-1', gtid: '0-1-18', lagSeconds: 3, pod: { terminating: true } });
+    expect(decide(cluster([primary(), leaving], preferred)).action).toMatchObject({ kind: 'releaseAcks' });
+    // Not replicating (its IO thread reconnecting), not Ready: down.
+    const reconnecting = instance({ name: 'db-1', gtid: '0-1-18', io: 'connecting', pod: { ready: false } });
+    expect(decide(cluster([primary(), reconnecting], preferred)).action).toMatchObject({ kind: 'releaseAcks' });
+  });
+
   it('takes a node whose kubelet stopped renewing its Lease as down, long before the node controller says NotReady', () => {
     const lease = (renewedAgoMs: number) => ({ nodeLease: { renewedAgoMs, durationMs: 40_000 } });
     // 40 s leases are renewed every 10 s: missed for 15 s, the node is silent.
@@ -86,6 +98,19 @@ describe('durability Preferred, two instances', () => {
     // Without the record, the same facts fail over.
     const ordinary = decide(cluster([primary({ reachable: false, unreachableForMs: 120_000, pod: { ready: false, nodeReady: false } }), instance({ name: 'db-1', gtid: '0-1-20', io: 'connecting' })], preferred));
     expect(['stopReplicationIo', 'failover']).toContain(ordinary.action.kind);
+  });
+
+  it('fails over to the one replica committing without acks, recorded first, when no other replica is left to ack', () => {
+    const lost = primary({ reachable: false, unreachableForMs: 120_000, pod: { ready: false, nodeReady: false } });
+    const stopped = instance({ name: 'db-1', gtid: '0-1-20', io: 'stopped' });
+    const d = decide(cluster([lost, stopped], preferred));
+    expect(d.action).toMatchObject({ kind: 'failover', candidate: 'db-1', withoutAcks: expect.stringContaining('db-1 commits without a replica') });
+    // Required keeps semi-sync on: writes wait for the old primary to come back as a replica.
+    expect(decide(cluster([lost, stopped])).action).not.toHaveProperty('withoutAcks');
+    // A third instance that answers will ack.
+    const third = instance({ name: 'db-2', gtid: '0-1-19', io: 'stopped' });
+    expect(decide(cluster([lost, stopped, third], preferred)).action).toMatchObject({ kind: 'failover', candidate: 'db-1' });
+    expect(decide(cluster([lost, stopped, third], preferred)).action).not.toHaveProperty('withoutAcks');
   });
 
   it('does not stop waiting for a replica that replicates in sync while its pod is not Ready yet (no flapping after a restart)', () => {
