@@ -18,6 +18,7 @@ import {
   instanceMayBecomeWritable,
   instanceRunsAnOldRevision,
   kubernetesReportsInstanceDown,
+  nodeStoppedHeartbeating,
   mostAdvanced,
   podIsGoingAway,
   primaryIsConfiguredAsPrimary,
@@ -220,7 +221,7 @@ function decideFailover(facts: ClusterFacts, primary: InstanceFacts): Decision {
   // The instances left beside the new primary: the old one (down: that is why it fails over) and
   // the other replicas. With none of them to ack, a semi-sync promotion would hold every write until
   // the next look released acks (3 s on the defaults' power cut).
-  const othersDown = replicas.every((r) => r === candidate || (!instanceIsReachable(r) && kubernetesReportsInstanceDown(r)));
+  const othersDown = replicas.every((r) => r === candidate || (!instanceIsReachable(r) && (kubernetesReportsInstanceDown(r) || nodeStoppedHeartbeating(r))));
   const withoutAcks = facts.durability === 'Preferred' && facts.ackCount > 0 && othersDown;
   return finish(facts, primary, 'Failed', `${why}: failing over to ${candidate.name}`, {
     kind: 'failover',
@@ -303,6 +304,7 @@ function acksDecision(facts: ClusterFacts, primary: Reachable, replicas: readonl
   const down = (r: InstanceFacts): string | undefined => {
     if (replicaIsReplicatingFrom(r, primary) && !podIsGoingAway(r)) return undefined;
     if (kubernetesReportsInstanceDown(r)) return `${r.name}: Kubernetes reports it down`;
+    if (nodeStoppedHeartbeating(r)) return `${r.name}: its node's kubelet stopped renewing its Lease`;
     return silentSinceItsFailover(r, facts) ? `${r.name}: the old primary, silent since the failover` : undefined;
   };
   const evidence = replicas.map(down);

@@ -138,7 +138,7 @@ export class DatabaseLoop {
     });
     await this.labelPods(stack, decision, status.primary);
     await this.writeStatus(stack, status);
-    return { requeueAfterMs: recheckAfterMs(decision, done, failoverDueInMs(facts, lookedAt, this.now().getTime())) };
+    return { requeueAfterMs: nextLookInMs(decision, done, facts, lookedAt, this.now().getTime()) };
   }
 
   /**
@@ -189,9 +189,11 @@ export class DatabaseLoop {
   }
 }
 
-function recheckAfterMs(decision: Decision, done: boolean, failoverDueMs: number | undefined): number {
+/** When the loop looks again at a stack it looked at `lookedAt`; always > 0 (the queue's "again"). */
+export function nextLookInMs(decision: Decision, done: boolean, facts: ClusterFacts, lookedAt: number, now: number): number {
   if (done && decision.action.kind !== 'none') return RECHECK_MS.afterStep;
-  if (failoverDueMs !== undefined && failoverDueMs < RECHECK_MS.busy) return failoverDueMs;
+  const failoverDue = failoverDueInMs(facts, lookedAt, now);
+  if (failoverDue !== undefined && failoverDue < RECHECK_MS.busy) return failoverDue;
   return done && decision.state === 'Healthy' ? RECHECK_MS.healthy : RECHECK_MS.busy;
 }
 
@@ -202,7 +204,8 @@ function recheckAfterMs(decision: Decision, done: boolean, failoverDueMs: number
 function failoverDueInMs(facts: ClusterFacts, lookedAt: number, now: number): number | undefined {
   const primary = facts.instances.find((i) => i.name === facts.primary);
   if (!primary || primary.sql.reachable || primary.unreachableForMs >= facts.failoverDelayMs) return undefined;
-  return Math.max(0, facts.failoverDelayMs - primary.unreachableForMs - (now - lookedAt));
+  // At least 1 ms: the queue takes 0 as "no requeue" (a drill then waited 29 s for a pod event).
+  return Math.max(1, facts.failoverDelayMs - primary.unreachableForMs - (now - lookedAt));
 }
 
 /** One line per change of state or reason: what a failed drill or an operator's log reader follows. */

@@ -70,7 +70,7 @@ export function primaryIsUnreachableLongerThan(primary: InstanceFacts, ms: numbe
 
 /** The witness: the API server, from the kubelet's own probes and node heartbeats, says it is down. */
 export function kubernetesReportsInstanceDown(instance: InstanceFacts): boolean {
-  return !instance.pod.exists || !instance.pod.ready || instance.pod.terminating || instance.pod.nodeReady === false || nodeStoppedHeartbeating(instance);
+  return !instance.pod.exists || !instance.pod.ready || instance.pod.terminating || instance.pod.nodeReady === false;
 }
 
 /**
@@ -79,7 +79,9 @@ export function kubernetesReportsInstanceDown(instance: InstanceFacts): boolean 
  * answer either. The node controller waits for the node-monitor-grace-period (50 s by default)
  * before it marks the node NotReady and its pods not Ready: after a replica's power cut, a
  * two-instance cluster's writes waited that long. A heartbeat renewed at the node's clock and
- * read at the operator's assumes the two agree within a few seconds (NTP).
+ * read at the operator's assumes the two agree within a few seconds (NTP). Evidence for a
+ * replica's absence (who acks), not for a failover: there a replica connected to the primary
+ * outweighs a silent kubelet, and the replicas' own view decides in seconds.
  */
 export function nodeStoppedHeartbeating(instance: InstanceFacts): boolean {
   const lease = instance.pod.nodeLease;

@@ -64,6 +64,7 @@ const generatedInstance = (index: number, names: string[], odds: Odds) =>
       ready: fc.boolean(),
       terminating: chance(odds.terminating),
       nodeReady: fc.constantFrom(true, false, undefined),
+      leaseRenewedAgoMs: fc.constantFrom(undefined, 2_000, 15_000, 60_000),
       outdated: fc.boolean(),
     })
     .map((g) => {
@@ -82,7 +83,14 @@ const generatedInstance = (index: number, names: string[], odds: Odds) =>
         sqlRunning: g.sqlRunning,
         lagSeconds: g.lagSeconds,
         semiSync: { sourceEnabled: g.sourceHalf, replicaEnabled: g.replicaHalf },
-        pod: { exists: g.exists || g.reachable, ready: g.ready, terminating: g.terminating, nodeReady: g.nodeReady, outdated: g.outdated },
+        pod: {
+          exists: g.exists || g.reachable,
+          ready: g.ready,
+          terminating: g.terminating,
+          nodeReady: g.nodeReady,
+          outdated: g.outdated,
+          ...(g.leaseRenewedAgoMs === undefined ? {} : { nodeLease: { renewedAgoMs: g.leaseRenewedAgoMs, durationMs: 40_000 } }),
+        },
       });
       return { facts, truth: { executed, received, holdsData: executed > 0 || (g.errant && !g.wiped) } };
     });
@@ -97,6 +105,7 @@ function generatedCluster(odds: Odds, primaryDown: boolean): fc.Arbitrary<Genera
         excluded: primaryDown ? fc.constant([]) : fc.subarray(names),
         mysqlAcks: fc.boolean(),
         switchover: fc.boolean(),
+        durability: fc.constantFrom('Required' as const, 'Preferred' as const),
       })
       .map((g) => {
         const instances = g.instances.map((i) =>
@@ -109,6 +118,7 @@ function generatedCluster(odds: Odds, primaryDown: boolean): fc.Arbitrary<Genera
               primary: g.primary,
               excluded: g.excluded,
               ackCount: n === 1 ? 0 : g.mysqlAcks ? Math.floor(n / 2) : 1,
+              durability: g.durability,
               ...(g.switchover ? { switchoverRequested: { reason: 'rollout' } } : {}),
             },
           ),
@@ -118,7 +128,29 @@ function generatedCluster(odds: Odds, primaryDown: boolean): fc.Arbitrary<Genera
   });
 }
 
-const clusters = fc.oneof(generatedCluster(anything, false), generatedCluster(replicasOfADeadPrimary, true));
+/**
+ * A healthy cluster in a rolling update: every instance answers in its role, pods outdated or not,
+ * Ready or not. The other two rarely reach the restart rules (1 run in 3000 did).
+ */
+function rollingUpdate(): fc.Arbitrary<Generated> {
+  return fc.integer({ min: 1, max: 5 }).chain((n) => {
+    const names = Array.from({ length: n }, (_, i) => `db-${String(i)}`);
+    const pod = fc.record({ ready: chance(80), outdated: fc.boolean() });
+    return fc.record({ primary: fc.constantFrom(...names), pods: fc.tuple(...names.map(() => pod)), behind: fc.tuple(...names.map(() => fc.nat({ max: 2 }))) }).map((g) => {
+      const executed = names.map((name, i) => 12 - (name === g.primary ? 0 : (g.behind[i] ?? 0)));
+      const instances = names.map((name, i) => {
+        const role = name === g.primary ? ('primary' as const) : ('replica' as const);
+        return instance({ name, role, gtid: `0-1-${String(executed[i] ?? 0)}`, source: role === 'replica' ? g.primary : null, pod: g.pods[i] ?? {} });
+      });
+      return {
+        facts: cluster(instances, { primary: g.primary, ackCount: n === 1 ? 0 : 1 }),
+        truth: new Map(names.map((name, i) => [name, { executed: executed[i] ?? 0, received: executed[i] ?? 0, holdsData: true }])),
+      };
+    });
+  });
+}
+
+const clusters = fc.oneof(generatedCluster(anything, false), generatedCluster(replicasOfADeadPrimary, true), rollingUpdate());
 
 const byName = (facts: ClusterFacts, name: string): InstanceFacts | undefined => facts.instances.find((i) => i.name === name);
 const reachable = (i: InstanceFacts): boolean => i.sql.reachable;
@@ -134,14 +166,28 @@ function newWriter(action: Action): string | undefined {
 
 const startsFailover = (d: Decision): boolean => d.action.kind === 'failover' || d.action.kind === 'stopReplicationIo';
 
-function check(property: (g: Generated, d: Decision) => void): void {
+const RUNS = 3000;
+
+/**
+ * Checks `property` on every generated cluster. A property that returns early unless the decision
+ * takes a path passes vacuously if the generators stop reaching that path: `exercised` names the
+ * path, and at least 10 of the runs must take it.
+ */
+function check(property: (g: Generated, d: Decision) => void, exercised?: (d: Decision) => boolean): void {
+  let taken = 0;
   fc.assert(
     fc.property(clusters, (g) => {
-      property(g, decide(g.facts));
+      const d = decide(g.facts);
+      if (exercised?.(d)) taken++;
+      property(g, d);
     }),
-    { numRuns: 3000 },
+    { numRuns: RUNS },
   );
+  if (exercised) expect(taken).toBeGreaterThanOrEqual(RUNS / 300);
 }
+
+const isFailover = (d: Decision): boolean => d.action.kind === 'failover';
+const makesWriter = (d: Decision): boolean => newWriter(d.action) !== undefined;
 
 describe('decide properties', () => {
   it('never makes an empty instance writable while any instance holds data, seen or not', () => {
@@ -150,7 +196,7 @@ describe('decide properties', () => {
       if (target === undefined || ![...truth.values()].some((t) => t.holdsData)) return;
       const chosen = byName(facts, target);
       expect(chosen && holdsData(chosen)).toBe(true);
-    });
+    }, makesWriter);
   });
 
   it('fails over only to a replica whose received GTID set includes every other candidate\'s', () => {
@@ -164,7 +210,7 @@ describe('decide properties', () => {
         const eligible = other.name !== from && holdsData(other) && !facts.excluded.includes(other.name) && other.pod.exists && !other.pod.terminating;
         if (eligible && other.sql.reachable) expect(chosen.sql.received.includes(other.sql.received)).toBe(true);
       }
-    });
+    }, isFailover);
   });
 
   it('fails over only to a replica holding every write that enough replicas acknowledged', () => {
@@ -178,7 +224,16 @@ describe('decide properties', () => {
         const holders = replicas.filter((t) => t.received >= write).length;
         if (holders >= Math.max(1, facts.ackCount)) expect(candidate?.received ?? 0).toBeGreaterThanOrEqual(write);
       }
-    });
+    }, isFailover);
+  });
+
+  it("promotes a failover's candidate without acks only under Preferred, with no other instance answering", () => {
+    check(({ facts }, d) => {
+      if (d.action.kind !== 'failover' || d.action.withoutAcks === undefined) return;
+      const { candidate } = d.action;
+      expect(facts.durability).toBe('Preferred');
+      expect(facts.instances.filter((i) => i.name !== candidate && reachable(i)).map((i) => i.name)).toEqual([]);
+    }, (d) => d.action.kind === 'failover' && d.action.withoutAcks !== undefined);
   });
 
   it('never leaves two instances writable: every other answering instance is read-only when one is made writable', () => {
@@ -189,7 +244,7 @@ describe('decide properties', () => {
       const spared = d.action.kind === 'switchover' ? [target, d.action.from] : [target];
       const others = facts.instances.filter((i) => !spared.includes(i.name) && writable(i));
       expect(others.map((i) => i.name)).toEqual([]);
-    });
+    }, makesWriter);
   });
 
   it('never starts a failover while the primary answers with its data', () => {
@@ -207,7 +262,7 @@ describe('decide properties', () => {
       const podSaysAlive = primary.pod.exists && primary.pod.ready && !primary.pod.terminating && primary.pod.nodeReady !== false;
       const aReplicaIsConnected = facts.instances.some((i) => i !== primary && i.sql.reachable && i.sql.replication?.ioThread === 'running');
       if (podSaysAlive && aReplicaIsConnected) expect(startsFailover(d)).toBe(false);
-    });
+    }, startsFailover);
   });
 
   it('does nothing when the cluster is Lost or the operator is cut off, and judges every instance once, in order', () => {
@@ -229,7 +284,7 @@ describe('decide properties', () => {
       }
       expect(facts.instances.some((i) => i.pod.terminating)).toBe(false);
       if (instance === facts.primary) expect(facts.instances).toHaveLength(1);
-    });
+    }, (d) => d.action.kind === 'restart');
   });
 
   it('acts only on instances of the cluster: over SQL only on answering ones, a pod restart only on an existing pod', () => {

@@ -38,7 +38,7 @@ describe('durability Preferred, two instances', () => {
     // 40 s leases are renewed every 10 s: missed for 15 s, the node is silent.
     const silentNode = decide(cluster([primary(), instance({ name: 'db-1', reachable: false, pod: lease(15_000) })], preferred));
     expect(silentNode).toMatchObject({ state: 'Degraded', action: { kind: 'releaseAcks', instance: 'db-0' } });
-    expect(silentNode.reason).toContain('db-1: Kubernetes reports it down');
+    expect(silentNode.reason).toContain("db-1: its node's kubelet stopped renewing its Lease");
     // A heartbeat late by less than half a renewal, or an instance that answers, is no evidence.
     expect(decide(cluster([primary(), instance({ name: 'db-1', reachable: false, pod: lease(14_000) })], preferred)).action.kind).not.toBe('releaseAcks');
     expect(decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-12', io: 'connecting', pod: lease(60_000) })], preferred)).action.kind).not.toBe('releaseAcks');

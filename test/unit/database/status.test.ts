@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../operator/database/decide.js';
-import { statusOf } from '../../../operator/database/loop.js';
+import { nextLookInMs, statusOf } from '../../../operator/database/loop.js';
 import { computeStatus } from '../../../operator/reconcile/status.js';
 import { converged, stack } from '../../support/observations.js';
 import { cluster, instance } from './builders.js';
@@ -29,5 +29,20 @@ describe('DatabaseReady', () => {
     expect(db?.message).toContain("2 commits on the primary foobar-mysql-0 wait for a replica's acknowledgement");
     expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForAcks' });
     expect(status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('False');
+  });
+});
+
+describe('the next look', () => {
+  const silentPrimary = (unreachableForMs: number) =>
+    cluster([instance({ name: 'db-0', role: 'primary', reachable: false, unreachableForMs }), instance({ name: 'db-1', gtid: '0-1-20', io: 'connecting' })], { failoverDelayMs: 10_000 });
+
+  it('comes when a silent primary’s failover delay ends, never "now" (0: the queue would not look again)', () => {
+    const almost = silentPrimary(9_000);
+    expect(nextLookInMs(decide(almost), true, almost, 0, 400)).toBe(600);
+    expect(nextLookInMs(decide(almost), true, almost, 0, 1_000)).toBeGreaterThan(0);
+    expect(nextLookInMs(decide(almost), true, almost, 0, 5_000)).toBeGreaterThan(0);
+    // Far from its end, the busy cadence.
+    const early = silentPrimary(1_000);
+    expect(nextLookInMs(decide(early), true, early, 0, 100)).toBe(2_000);
   });
 });
