@@ -419,7 +419,7 @@ function whyReplicaCannotFollow(replica: Reachable, primary: Reachable): string 
   if (replicaCannotBeServedFromBinlogs(replica)) {
     return `${primary.name} no longer has the binary logs ${replica.name} needs: ${replica.sql.replication?.lastIoError?.message ?? ''}`;
   }
-  if (replicaApplierFailed(replica)) return `${replica.name} stopped applying: ${replica.sql.replication?.lastSqlError?.message ?? ''}`;
+  if (replicaApplierFailed(replica)) return `${replica.name} stopped applying: ${applierError(replica.sql.replication?.lastSqlError)}`;
   return undefined;
 }
 
@@ -459,8 +459,16 @@ function replicaVerdict(instance: InstanceFacts, primary: InstanceFacts | undefi
 
 function notReplicating(replica: Reachable, primary: Reachable): string {
   const r = replica.sql.replication;
-  const error = r?.lastIoError?.message ?? r?.lastSqlError?.message;
+  const error = r?.lastIoError?.message ?? (r?.lastSqlError === undefined ? undefined : applierError(r.lastSqlError));
   return error === undefined ? `not replicating from ${primary.name}` : `replication error: ${error}`;
+}
+
+/**
+ * An applier error by its code only: its text quotes the rows it failed on ("Duplicate entry
+ * 'alice@example.com' for key ..."), and status and Events are read by more people than the data.
+ */
+function applierError(error: { code: number } | undefined): string {
+  return `applier error ${String(error?.code ?? 'unknown')} (its text may quote row data: read it in the replica's log, kubectl logs)`;
 }
 
 function unreachable(instance: InstanceFacts): string {

@@ -86,8 +86,10 @@ describe('decide: a live primary', () => {
     expect(purged).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('binary logs') as unknown });
     const purgedOnMysql = decide(cluster([primary(), instance({ name: 'db-1', gtid: '0-1-2', io: 'stopped', lastIoError: { code: 13114, message: 'Got fatal error 1236 from source' } })])).action;
     expect(purgedOnMysql).toMatchObject({ kind: 'exclude', instance: 'db-1' });
-    const applier = decide(cluster([primary(), instance({ name: 'db-1', sqlRunning: false, lastSqlError: { code: 1062, message: 'Duplicate entry' } })])).action;
-    expect(applier).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('Duplicate entry') as unknown });
+    const applierFailed = decide(cluster([primary(), instance({ name: 'db-1', sqlRunning: false, lastSqlError: { code: 1062, message: "Duplicate entry 'alice@example.com' for key 'users.email'" } })]));
+    expect(applierFailed.action).toMatchObject({ kind: 'exclude', reason: expect.stringContaining('applier error 1062') as unknown });
+    // Its text quotes row data: neither the reason (Events) nor the status carries it.
+    expect(JSON.stringify(applierFailed)).not.toContain('alice@example.com');
   });
 
   it('leaves an excluded replica alone until it comes back empty, then seeds it', () => {
