@@ -191,6 +191,20 @@ describe('reencrypt stack on real pods', () => {
     expect(response).toMatch(/x-content-type-options: nosniff/i);
   }, 330_000);
 
+  it('answers only for its own names: a foreign Host gets 421, a foreign SNI no handshake', async () => {
+    const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
+    const lb = svc.spec.clusterIP;
+    // Our name in the TLS handshake, someone else's in the request (DNS rebinding, host-header injection).
+    const foreignHost = await exec('client', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '8', '--cacert', '/ca/ca.crt', '--resolve', `${DOMAIN}:443:${lb}`, '-H', 'Host: attacker.example', `https://${DOMAIN}/`]);
+    expect(foreignHost.stdout).toBe('421');
+    const plainHttp = await exec('client', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '8', '-H', 'Host: attacker.example', `http://${lb}/`]);
+    expect(plainHttp.stdout).toBe('421');
+    // Someone else's name pointed at our address: no certificate is offered for it.
+    const foreignSni = await exec('client', ['curl', '-sS', '-k', '--max-time', '8', '--resolve', `attacker.example:443:${lb}`, 'https://attacker.example/']);
+    expect(foreignSni.code).not.toBe(0);
+    expect(foreignSni.stderr).toMatch(/SSL|TLS|alert|handshake|reset/i);
+  }, 60_000);
+
   it('the full request: the app writes and reads a row over verified TLS to the database, and the stack is Ready', async () => {
     const svc = await getJson<{ spec: { clusterIP: string } }>(['service', '-n', ns, `${STACK}-lb`]);
     const body = await eventually(

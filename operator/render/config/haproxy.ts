@@ -77,6 +77,25 @@ function sourceFilter(stack: DefaultedWebStack): string[] {
 }
 
 /**
+ * The names the stack serves (spec.domain and spec.aliases; `*.` covers one label), as ACLs named
+ * `served_name` on `fetch`, lowercased. Without them any Host reaches the app and gets its answer:
+ * someone else's name pointed at the address, DNS rebinding, host-header injection.
+ */
+function servedNameAcls(stack: DefaultedWebStack, fetch: string): string[] {
+  const all = [stack.spec.domain, ...stack.spec.aliases];
+  const exact = all.filter((n) => !n.startsWith('*.'));
+  // Single quotes: HAProxy's parser neither unescapes nor expands `$` inside them.
+  const wildcards = all.filter((n) => n.startsWith('*.')).map((n) => `'^[^.]+${n.slice(1).replaceAll('.', '\\.')}$'`);
+  return [
+    ...(exact.length > 0 ? [`    acl served_name ${fetch},lower -m str ${exact.join(' ')}`] : []),
+    ...(wildcards.length > 0 ? [`    acl served_name ${fetch},lower -m reg ${wildcards.join(' ')}`] : []),
+  ];
+}
+
+/** The Host header without its port. */
+const HOST = 'req.hdr(host),field(1,:)';
+
+/**
  * The web pods, discovered from the headless `<stack>-web` Service: the `cluster` resolvers fill
  * one slot per A record within a second of startup. `init-addr none` lets HAProxy start (and
  * `haproxy -c` pass) without resolving first; a libc lookup would give every slot the same single
@@ -115,6 +134,8 @@ function httpFrontend(stack: DefaultedWebStack): string[] {
     '    option httplog',
     ...sourceFilter(stack),
     `    acl acme_challenge path_beg ${ACME.challengePath}`,
+    ...servedNameAcls(stack, HOST),
+    '    http-request deny deny_status 421 unless served_name',
     '    http-request redirect scheme https code 301 unless acme_challenge',
     ...routes.map((r, i) => `    use_backend acme-${i} if acme_challenge { req.hdr(host),field(1,:) -i ${r.host} }`),
   ];
@@ -136,9 +157,13 @@ function httpModeSections(stack: DefaultedWebStack, tls: TlsPlan): string[] {
       : '';
   return [
     'frontend https',
-    `    bind :${HAPROXY.httpsPort} ssl crt ${HAPROXY.certDir}/${TLS_FILES.cert} alpn h2,http/1.1`,
+    // strict-sni: a handshake whose SNI the certificate does not name (or with none) fails.
+    `    bind :${HAPROXY.httpsPort} ssl crt ${HAPROXY.certDir}/${TLS_FILES.cert} strict-sni alpn h2,http/1.1`,
     '    option httplog',
     ...sourceFilter(stack),
+    // 421 Misdirected Request: a served SNI does not make every Host served.
+    ...servedNameAcls(stack, HOST),
+    '    http-request deny deny_status 421 unless served_name',
     // Clients must not be able to forge the forwarding headers the app relies on.
     '    http-request del-header X-Forwarded-For',
     '    http-request del-header X-Forwarded-Proto',
@@ -169,6 +194,10 @@ function tcpModeSections(stack: DefaultedWebStack, tls: TlsPlan): string[] {
     '    option tcplog',
     `    bind :${HAPROXY.httpsPort}`,
     ...sourceFilter(stack),
+    // Only a ClientHello naming a served name goes on (the Host header is encrypted here).
+    '    tcp-request inspect-delay 5s',
+    ...servedNameAcls(stack, 'req.ssl_sni'),
+    '    tcp-request content reject unless { req.ssl_hello_type 1 } served_name',
     '    default_backend web',
     '',
     'backend web',

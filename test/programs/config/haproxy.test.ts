@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { HAPROXY } from '../../../operator/blueprint/layout.js';
@@ -77,5 +81,86 @@ describe('haproxy.cfg', () => {
     expect(cfg).toContain('http-request use-service prometheus-exporter if { path /metrics }');
     expect(cfg).toContain('if { path /healthz }');
     expect(cfg).not.toMatch(/^\s*daemon\b/m);
+  });
+});
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function listening(port: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`haproxy does not listen on ${String(port)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The status HAProxy answers, or the TLS error when the handshake fails. */
+function ask(options: { port: number; tls: boolean; sni?: string; host: string }): Promise<number | string> {
+  return new Promise((resolve) => {
+    const common = { host: '127.0.0.1', port: options.port, path: '/', headers: { Host: options.host } };
+    const req = options.tls ? httpsRequest({ ...common, servername: options.sni ?? '', rejectUnauthorized: false }) : httpRequest(common);
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.end();
+  });
+}
+
+describe('haproxy.cfg, run: the stack answers only for its names', () => {
+  let sandbox: Sandbox;
+  let haproxy: ChildProcess | undefined;
+  const ports = { http: 0, https: 0 };
+
+  beforeAll(async () => {
+    requireProgram('haproxy');
+    sandbox = new Sandbox();
+    for (const dir of [HAPROXY.certDir, HAPROXY.caDir, HAPROXY.clientCertDir]) installCertificates(sandbox, dir);
+    sandbox.dir(HAPROXY.runDir);
+    ports.http = await freePort();
+    ports.https = await freePort();
+    // The test certificate names www.example.com, MINIMAL's domain; the stats frontend is left out.
+    const config = sandbox
+      .relocate(renderHaproxyConfig(inMode(MINIMAL, 'reencrypt')), LAYOUT_DIRS)
+      .replace(`bind :${String(HAPROXY.httpPort)}`, `bind 127.0.0.1:${String(ports.http)}`)
+      .replace(`bind :${String(HAPROXY.httpsPort)}`, `bind 127.0.0.1:${String(ports.https)}`)
+      .replace(`bind :${String(HAPROXY.statsPort)}`, `bind 127.0.0.1:${String(await freePort())}`);
+    haproxy = spawn('haproxy', ['-db', '-f', sandbox.write('haproxy-run.cfg', config)], { stdio: 'ignore' });
+    await listening(ports.https);
+  });
+
+  afterAll(() => {
+    haproxy?.kill('SIGKILL');
+    sandbox.remove();
+  });
+
+  it('passes a request for its domain on (503 here: no web pod answers) and redirects plain HTTP for it', async () => {
+    expect(await ask({ port: ports.https, tls: true, sni: 'www.example.com', host: 'www.example.com' })).toBe(503);
+    expect(await ask({ port: ports.http, tls: false, host: 'www.example.com' })).toBe(301);
+  });
+
+  it('refuses another Host with 421, over HTTPS with a served SNI and over plain HTTP', async () => {
+    expect(await ask({ port: ports.https, tls: true, sni: 'www.example.com', host: 'attacker.example' })).toBe(421);
+    expect(await ask({ port: ports.http, tls: false, host: 'attacker.example' })).toBe(421);
+  });
+
+  it('refuses the TLS handshake for a name its certificate does not carry, or no name at all', async () => {
+    expect(await ask({ port: ports.https, tls: true, sni: 'attacker.example', host: 'www.example.com' })).toMatch(/ECONNRESET|EPROTO|alert/i);
+    expect(await ask({ port: ports.https, tls: true, host: 'www.example.com' })).toMatch(/ECONNRESET|EPROTO|alert/i);
   });
 });
