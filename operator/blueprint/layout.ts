@@ -24,6 +24,15 @@ export function serviceHost(service: string, namespace: string): string {
   return `${service}.${namespace}.svc.${CLUSTER_DOMAIN}`;
 }
 
+/**
+ * The common name of a tier's internal certificate, its only subject field: every leaf of the
+ * stack's CA is a valid client certificate, so the next hop admits its one caller by this name
+ * (nginx reads it as `$ssl_client_s_dn`, `CN=<this>`). 64 characters at most (X.509).
+ */
+export function tierCommonName(service: string, namespace: string): string {
+  return serviceHost(service, namespace).slice(0, 64);
+}
+
 /** `<pod>.<headless service>.<namespace>.svc.cluster.local`, the stable name of a StatefulSet pod. */
 export function podHost(pod: string, headlessService: string, namespace: string): string {
   return `${pod}.${serviceHost(headlessService, namespace)}`;

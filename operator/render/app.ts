@@ -65,7 +65,7 @@ function databaseEnv(ctx: RenderContext): k8s.EnvVar[] {
 /** The app proxy's container, volumes and config file, when the plan has one. */
 function appProxy(ctx: RenderContext): { container: k8s.Container; volumes: k8s.Volume[]; files: Record<string, string> } | undefined {
   const proxy = ctx.plan.tls.appProxy;
-  const config = renderAppProxyConfig(ctx.plan);
+  const config = renderAppProxyConfig(ctx.stack, ctx.plan);
   const { cert, ca } = ctx.plan.tls.mounts.app;
   if (proxy === undefined || config === undefined || cert === undefined || ca === undefined) return undefined;
   const n = ctx.names;

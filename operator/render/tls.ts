@@ -12,7 +12,7 @@
  */
 import { OPTIONAL_APIS, TEMPORARY_CERTIFICATE_ANNOTATION } from '../api/identity.js';
 import { renderAcmeSolverServices } from './acme.js';
-import { serviceHost } from '../blueprint/layout.js';
+import { serviceHost, tierCommonName } from '../blueprint/layout.js';
 import { customResource, meta, serviceDnsNames, type RenderContext } from './context.js';
 import { commonLabels } from '../blueprint/names.js';
 
@@ -91,8 +91,8 @@ export function renderTls(ctx: RenderContext): void {
     certificate(ctx, n.lbTlsSecret, {
       secretName: plan.lbSecret,
       issuerRef: caIssuerRef,
-      // A client certificate only: Nginx admits HAProxy by it; it serves nothing.
-      commonName: serviceHost(n.lb, ctx.namespace).slice(0, 64),
+      // A client certificate only: Nginx admits HAProxy by it (its common name); it serves nothing.
+      commonName: tierCommonName(n.lb, ctx.namespace),
       dnsNames: serviceDnsNames(ctx, n.lb),
       usages: ['digital signature', 'key encipherment', 'client auth'],
       ...LEAF,
@@ -102,6 +102,8 @@ export function renderTls(ctx: RenderContext): void {
     certificate(ctx, n.webTlsSecret, {
       secretName: plan.webSecret,
       issuerRef: caIssuerRef,
+      // Serves HAProxy, and is the client certificate the app proxy admits by its common name.
+      commonName: tierCommonName(n.web, ctx.namespace),
       dnsNames: serviceDnsNames(ctx, n.web),
       usages: serverAndClient,
       ...LEAF,
@@ -112,7 +114,8 @@ export function renderTls(ctx: RenderContext): void {
       secretName: plan.appSecret,
       issuerRef: caIssuerRef,
       dnsNames: serviceDnsNames(ctx, n.app),
-      usages: serverAndClient,
+      // The app (or its proxy) only serves: it is nobody's client over TLS.
+      usages: ['digital signature', 'key encipherment', 'server auth'],
       ...LEAF,
     });
   }

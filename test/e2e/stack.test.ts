@@ -85,20 +85,23 @@ function clientPod() {
   return { ...pod, spec: { ...pod.spec, enableServiceLinks: false, volumes: [{ name: 'ca', secret: { secretName: 'public-ca' } }] } };
 }
 
+interface Mounted {
+  dir: string;
+  secret: Record<string, unknown>;
+}
+
 /**
  * A toolbox pod the stack's NetworkPolicies take for one of its tiers (it carries the tier's
- * labels), never Ready so no Service sends it traffic, with one Secret of the stack at /<dir> and a
+ * labels), never Ready so no Service sends it traffic, with Secrets of the stack at /<dir> and a
  * foreign client certificate and CA at /foreign.
  */
-function impostor(name: string, component: string, own: { dir: string; secret: Record<string, unknown> }, container: Record<string, unknown> = {}) {
+function impostor(name: string, component: string, own: Mounted | Mounted[], container: Record<string, unknown> = {}) {
+  const mounted = [own].flat();
   const pod = toolboxPod(name, { 'app.kubernetes.io/name': 'webstack', 'app.kubernetes.io/instance': STACK, 'app.kubernetes.io/component': component });
   Object.assign(pod.spec.containers[0] as Record<string, unknown>, {
     readinessProbe: { exec: { command: ['false'] }, periodSeconds: 30 },
     ...container,
-    volumeMounts: [
-      { name: own.dir, mountPath: `/${own.dir}`, readOnly: true },
-      { name: 'foreign', mountPath: '/foreign', readOnly: true },
-    ],
+    volumeMounts: [...mounted.map((m) => ({ name: m.dir, mountPath: `/${m.dir}`, readOnly: true })), { name: 'foreign', mountPath: '/foreign', readOnly: true }],
   });
   return {
     ...pod,
@@ -106,18 +109,17 @@ function impostor(name: string, component: string, own: { dir: string; secret: R
       ...pod.spec,
       enableServiceLinks: false,
       securityContext: { fsGroup: 65534 },
-      volumes: [
-        { name: own.dir, secret: own.secret },
-        { name: 'foreign', secret: { secretName: 'foreign-client' } },
-      ],
+      volumes: [...mounted.map((m) => ({ name: m.dir, secret: m.secret })), { name: 'foreign', secret: { secretName: 'foreign-client' } }],
     },
   };
 }
 
-/** A web pod to the policies, with the web tier's certificate. */
-const webImpostor = () => impostor('web-impostor', 'web', { dir: 'web-tls', secret: { secretName: `${STACK}-web-tls` } });
-/** HAProxy to the web policy, with HAProxy's client certificate. */
-const lbImpostor = () => impostor('lb-impostor', 'loadbalancer', { dir: 'lb-tls', secret: { secretName: `${STACK}-lb-tls` } });
+const WEB_TLS: Mounted = { dir: 'web-tls', secret: { secretName: `${STACK}-web-tls` } };
+const LB_TLS: Mounted = { dir: 'lb-tls', secret: { secretName: `${STACK}-lb-tls` } };
+/** A web pod to the policies, with the web tier's certificate, and HAProxy's (another identity of the same CA). */
+const webImpostor = () => impostor('web-impostor', 'web', [WEB_TLS, LB_TLS]);
+/** HAProxy to the web policy, with HAProxy's client certificate, and the web tier's (another identity of the same CA). */
+const lbImpostor = () => impostor('lb-impostor', 'loadbalancer', [LB_TLS, WEB_TLS]);
 /** The app to the database policy, with the app's database password and the internal CA. */
 const appImpostor = () =>
   impostor(
@@ -253,7 +255,7 @@ describe('reencrypt stack on real pods', () => {
       expect(r.trim()).toBe('ok');
     }, 40_000);
 
-    it('refuses no client certificate, one from another CA, and plain HTTP', async () => {
+    it('refuses no client certificate, one from another CA, another identity of the same CA, and plain HTTP', async () => {
       const none = await curl('--cacert', '/web-tls/ca.crt', `https://${appHost()}:8443/healthz`);
       expect(none.stdout).toContain('No required SSL certificate was sent');
       const foreign = await curl('--cacert', '/web-tls/ca.crt', '--cert', '/foreign/tls.crt', '--key', '/foreign/tls.key', `https://${appHost()}:8443/healthz`);
@@ -263,6 +265,9 @@ describe('reencrypt stack on real pods', () => {
       // And the app proxy's certificate does not verify against another CA.
       const unverified = await curl('--cacert', '/foreign/ca.crt', '--cert', '/web-tls/tls.crt', '--key', '/web-tls/tls.key', `https://${appHost()}:8443/healthz`);
       expect(unverified.code).toBe(60); // curl: peer certificate cannot be authenticated with given CA certificates
+      // The stack's own CA, another identity: HAProxy's certificate is not the web tier's.
+      const otherIdentity = await curl('-o', '/dev/null', '-w', '%{http_code}', '--cacert', '/web-tls/ca.crt', '--cert', '/lb-tls/tls.crt', '--key', '/lb-tls/tls.key', `https://${appHost()}:8443/healthz`);
+      expect(otherIdentity.stdout).toBe('403');
     }, 60_000);
 
     it("forbidden edges time out while the allowed one from the same pod opens: the app's plain port, the Kubernetes API", async () => {
@@ -293,7 +298,7 @@ describe('reencrypt stack on real pods', () => {
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     }, 30_000);
 
-    it('refuses no client certificate, one from another CA, and plain HTTP; and its certificate fails another CA', async () => {
+    it('refuses no client certificate, one from another CA, another identity of the same CA, and plain HTTP; and its certificate fails another CA', async () => {
       const none = await curl('--cacert', '/lb-tls/ca.crt', `https://${webHost()}:8443/healthz`);
       expect(none.stdout).toContain('No required SSL certificate was sent');
       const foreign = await curl('--cacert', '/lb-tls/ca.crt', '--cert', '/foreign/tls.crt', '--key', '/foreign/tls.key', `https://${webHost()}:8443/healthz`);
@@ -302,6 +307,9 @@ describe('reencrypt stack on real pods', () => {
       expect(plain.stdout).toContain('The plain HTTP request was sent to HTTPS port');
       const unverified = await curl('--cacert', '/foreign/ca.crt', '--cert', '/lb-tls/tls.crt', '--key', '/lb-tls/tls.key', `https://${webHost()}:8443/healthz`);
       expect(unverified.code).toBe(60); // curl: peer certificate cannot be authenticated with given CA certificates
+      // The stack's own CA, another identity: the web tier's certificate is not HAProxy's.
+      const otherIdentity = await curl('-o', '/dev/null', '-w', '%{http_code}', '--cacert', '/lb-tls/ca.crt', '--cert', '/web-tls/tls.crt', '--key', '/web-tls/tls.key', `https://${webHost()}:8443/healthz`);
+      expect(otherIdentity.stdout).toBe('403');
     }, 60_000);
   });
 

@@ -140,7 +140,7 @@ export interface Certificates {
   key: string;
 }
 
-let certificates: Certificates | undefined;
+let certificates: (Certificates & { caKey: string }) | undefined;
 
 /** A throwaway CA and a certificate it signed, created once per test file with openssl. */
 export function testCertificates(): Certificates {
@@ -159,11 +159,35 @@ export function testCertificates(): Certificates {
   }
   certificates = {
     ca: readFileSync(f('ca.crt'), 'utf8'),
+    caKey: readFileSync(f('ca.key'), 'utf8'),
     cert: readFileSync(f('tls.crt'), 'utf8'),
     key: readFileSync(f('tls.key'), 'utf8'),
   };
   rmSync(dir, { recursive: true, force: true });
   return certificates;
+}
+
+/** A client certificate with subject CN=`commonName`, signed by testCertificates()' CA: another leaf of the same CA. */
+export function clientCertificate(commonName: string): { cert: string; key: string } {
+  const { ca, caKey } = testCertificates() as Certificates & { caKey: string };
+  const dir = mkdtempSync(path.join(tmpdir(), 'webstack-client-'));
+  const f = (name: string) => path.join(dir, name);
+  writeFileSync(f('ca.crt'), ca);
+  writeFileSync(f('ca.key'), caKey, { mode: 0o600 });
+  writeFileSync(f('ext'), 'extendedKeyUsage=clientAuth\n');
+  const steps: string[][] = [
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', `/CN=${commonName}`],
+    ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('tls.crt'), '-days', '2', '-extfile', f('ext')],
+  ];
+  try {
+    for (const args of steps) {
+      const result = run('openssl', args);
+      if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${result.output}`);
+    }
+    return { cert: readFileSync(f('tls.crt'), 'utf8'), key: readFileSync(f('tls.key'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Writes tls.crt, tls.key and ca.crt into `dir` of the sandbox, as a mounted Secret would. */

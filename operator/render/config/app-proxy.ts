@@ -3,15 +3,17 @@
  * whose app serves plain HTTP (layout.APP_PROXY). Pure function. Checked with the Debian nginx
  * (1.22) in the unit tests, like the web tier's config, so it avoids newer directives.
  *
- * Only clients with a certificate from the stack's internal CA get in: Nginx of the web tier
- * presents its `<stack>-web-tls` (client auth usage). The app sees the request as Nginx sent it
+ * Only the web tier gets in: a client certificate from the stack's internal CA whose common name
+ * is the web tier's (`<stack>-web-tls`); another leaf of the same CA gets 403. The app sees the request as Nginx sent it
  * (X-Forwarded-* included); the proxy adds nothing but the TLS.
  */
-import type { StackPlan } from '../../blueprint/plan.js';
-import { APP_PROXY, RESPONSE_TIMEOUT_S, TLS_FILES } from '../../blueprint/layout.js';
-import { UPGRADE_MAP, tempPaths } from './nginx.js';
+import type { DefaultedWebStack } from '../../api/defaults.js';
+import { names } from '../../blueprint/names.js';
+import { stackPlan, type StackPlan } from '../../blueprint/plan.js';
+import { APP_PROXY, RESPONSE_TIMEOUT_S, TLS_FILES, stackNamespace, tierCommonName } from '../../blueprint/layout.js';
+import { UPGRADE_MAP, admitOnly, admittedPeer, tempPaths } from './nginx.js';
 
-export function renderAppProxyConfig(plan: StackPlan): string | undefined {
+export function renderAppProxyConfig(stack: DefaultedWebStack, plan: StackPlan = stackPlan(stack)): string | undefined {
   const proxy = plan.tls.appProxy;
   if (proxy === undefined) return undefined;
   const run = APP_PROXY.runDir;
@@ -35,6 +37,7 @@ export function renderAppProxyConfig(plan: StackPlan): string | undefined {
     ...tempPaths(run),
     '',
     ...UPGRADE_MAP,
+    ...admittedPeer(tierCommonName(names(stack.metadata.name).web, stackNamespace(stack))),
     '',
     '    upstream webstack_app {',
     `        server 127.0.0.1:${proxy.upstreamPort};`,
@@ -48,6 +51,7 @@ export function renderAppProxyConfig(plan: StackPlan): string | undefined {
     `        ssl_client_certificate ${APP_PROXY.caDir}/${TLS_FILES.ca};`,
     '        ssl_verify_client on;',
     '        ssl_verify_depth 2;',
+    ...admitOnly(),
     '        ssl_protocols TLSv1.2 TLSv1.3;',
     '        ssl_prefer_server_ciphers off;',
     '        ssl_session_cache shared:webstack_app_tls:1m;',

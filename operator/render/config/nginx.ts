@@ -7,7 +7,7 @@ import type { DefaultedWebStack } from '../../api/defaults.js';
 import { parseQuantity } from '../../support/quantity.js';
 import { names } from '../../blueprint/names.js';
 import { stackPlan, type HopTls, type StackPlan, type TlsPlan } from '../../blueprint/plan.js';
-import { NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace } from '../../blueprint/layout.js';
+import { NGINX, RESPONSE_TIMEOUT_S, TLS_FILES, serviceHost, stackNamespace, tierCommonName } from '../../blueprint/layout.js';
 
 /**
  * Only HAProxy connects to the main port (NetworkPolicy), and it sends the client address in a
@@ -61,7 +61,7 @@ function listener(tls: TlsPlan): string[] {
     '        ssl_session_cache shared:webstack_tls:10m;',
     '        ssl_session_timeout 1h;',
     // Only HAProxy holds a certificate of the internal CA for a client: no other pod gets a response.
-    ...(tls.hops.lbToWeb.mutual ? [`        ssl_client_certificate ${NGINX.caDir}/${TLS_FILES.ca};`, '        ssl_verify_client on;'] : []),
+    ...(tls.hops.lbToWeb.mutual ? [`        ssl_client_certificate ${NGINX.caDir}/${TLS_FILES.ca};`, '        ssl_verify_client on;', ...admitOnly()] : []),
   ];
 }
 
@@ -115,6 +115,20 @@ export function tempPaths(run: string): string[] {
   return ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `    ${kind}_temp_path ${run}/${kind === 'client_body' ? 'client' : kind}_temp;`);
 }
 
+/**
+ * `$webstack_peer_admitted`: 1 when the verified client certificate's subject is exactly
+ * `CN=<commonName>`. Every leaf of the stack's CA verifies, so this is what tells HAProxy from the
+ * app or MySQL (their certificates are client certificates too). Shared with the app proxy.
+ */
+export function admittedPeer(commonName: string): string[] {
+  return ['    map $ssl_client_s_dn $webstack_peer_admitted {', '        default 0;', `        "CN=${commonName}" 1;`, '    }'];
+}
+
+/** In a server that verifies client certificates: 403 for any but the admitted peer. */
+export function admitOnly(): string[] {
+  return ['        if ($webstack_peer_admitted = 0) {', '            return 403;', '        }'];
+}
+
 /** `$webstack_connection`: "upgrade" when the client asks for one (WebSockets), else empty. Shared with the app proxy. */
 export const UPGRADE_MAP: readonly string[] = ['    map $http_upgrade $webstack_connection {', '        ""      "";', '        default upgrade;', '    }'];
 
@@ -147,6 +161,7 @@ export function renderNginxConfig(stack: DefaultedWebStack, { tls }: StackPlan =
     '    access_log /dev/stdout webstack;',
     '',
     ...UPGRADE_MAP,
+    ...(tls.hops.lbToWeb.mutual ? admittedPeer(tierCommonName(names(stack.metadata.name).lb, stackNamespace(stack))) : []),
     ...securityHeaderMaps(),
     '',
     '    server {',

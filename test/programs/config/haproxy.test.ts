@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { HAPROXY } from '../../../operator/blueprint/layout.js';
 import { FULL, MINIMAL, Sandbox, examplesInEveryMode, inMode, installCertificates, requireProgram, run } from '../../support/configs.js';
+import { ask, freePort, listening } from '../../support/ports.js';
 
 const LAYOUT_DIRS = [HAPROXY.certDir, HAPROXY.caDir, HAPROXY.clientCertDir, HAPROXY.runDir];
 
@@ -83,44 +81,6 @@ describe('haproxy.cfg', () => {
     expect(cfg).not.toMatch(/^\s*daemon\b/m);
   });
 });
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function listening(port: number, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return;
-    if (Date.now() > deadline) throw new Error(`haproxy does not listen on ${String(port)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The status HAProxy answers, or the TLS error when the handshake fails. */
-function ask(options: { port: number; tls: boolean; sni?: string; host: string }): Promise<number | string> {
-  return new Promise((resolve) => {
-    const common = { host: '127.0.0.1', port: options.port, path: '/', headers: { Host: options.host } };
-    const req = options.tls ? httpsRequest({ ...common, servername: options.sni ?? '', rejectUnauthorized: false }) : httpRequest(common);
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-    req.end();
-  });
-}
 
 describe('haproxy.cfg, run: the stack answers only for its names', () => {
   let sandbox: Sandbox;

@@ -8,7 +8,6 @@ import { describe, expect, it } from '@jest/globals';
 import { renderAppProxyConfig } from '../../../operator/render/config/app-proxy.js';
 import { renderHaproxyConfig } from '../../../operator/render/config/haproxy.js';
 import { renderNginxConfig } from '../../../operator/render/config/nginx.js';
-import { stackPlan } from '../../../operator/blueprint/plan.js';
 import { MINIMAL, inMode } from '../../support/configs.js';
 
 const seconds = (config: string, directive: RegExp): number[] => [...config.matchAll(directive)].map((m) => Number(m[1]));
@@ -19,7 +18,7 @@ describe('response timeouts', () => {
     const lbServer = seconds(renderHaproxyConfig(stack), /^\s*timeout server (\d+)s$/gm);
     const lbClient = seconds(renderHaproxyConfig(stack), /^\s*timeout client (\d+)s$/gm);
     const web = seconds(renderNginxConfig(stack), /^\s*proxy_read_timeout (\d+)s;$/gm);
-    const appProxy = seconds(renderAppProxyConfig(stackPlan(stack)) ?? '', /^\s*proxy_read_timeout (\d+)s;$/gm);
+    const appProxy = seconds(renderAppProxyConfig(stack) ?? '', /^\s*proxy_read_timeout (\d+)s;$/gm);
     expect([lbServer.length, lbClient.length, appProxy.length]).toEqual([1, 1, 1]);
     expect(web.length).toBeGreaterThan(0);
     const [lb = 0] = lbServer;
