@@ -23,6 +23,35 @@ let operatorNode = '';
 const operatorPods = async () => (operator ? operator.pods() : []);
 const logsOfTheOperator = async () => (operator ? operator.log(40) : '');
 
+/** A WebStack named `name` with no database field: the database tier exactly as a user who writes none gets it. */
+function defaultsStack(name: string, extra: Record<string, unknown> = {}) {
+  const { database: _default, ...spec } = localWebStack(name, `${name}.chart.test`, 'reencrypt', 'e2e-public').spec;
+  return { ...localWebStack(name, `${name}.chart.test`, 'reencrypt', 'e2e-public'), spec: { ...spec, ...extra } };
+}
+
+/**
+ * Applies the stacks with the operator's node cordoned until their database pods are placed (their
+ * local volumes then keep them there), so the drills' power cuts never take the operator (its own
+ * node's loss is another drill).
+ */
+async function placeOffTheOperatorsNode(stacks: { metadata: { name: string } }[]): Promise<void> {
+  await kubectl(['cordon', operatorNode]);
+  try {
+    await applyIn(stackNs, stacks);
+    const names = stacks.map((x) => x.metadata.name);
+    await eventually(
+      async () => {
+        const pods = await getJson<{ items: { metadata: { labels: Record<string, string> }; spec: { nodeName?: string } }[] }>(['pods', '-n', stackNs, '-l', 'app.kubernetes.io/component=database']);
+        const placed = pods.items.filter((p) => names.includes(p.metadata.labels['app.kubernetes.io/instance'] ?? '') && p.spec.nodeName);
+        if (placed.length !== 2 * names.length) throw new Error('database pods not placed yet');
+      },
+      { description: `the database pods of ${names.join(', ')} placed`, timeoutMs: 180_000, intervalMs: 1000 },
+    );
+  } finally {
+    await kubectl(['uncordon', operatorNode]);
+  }
+}
+
 beforeAll(async () => {
   await installCrds();
   stackNs = await newNamespace('shipped', { restricted: true });
@@ -31,7 +60,8 @@ beforeAll(async () => {
 }, 1_900_000);
 
 afterAll(async () => {
-  if (stackNs) await kubectl(['delete', 'webstack', '-n', stackNs, STACK, '--ignore-not-found', '--timeout=120s'], { allowFail: true });
+  // Every stack (the drills may have made more), while the operator still runs to remove their finalizers.
+  if (stackNs) await kubectl(['delete', 'webstack', '-n', stackNs, '--all', '--timeout=180s'], { allowFail: true });
   await operator?.uninstall();
   certManager?.stop();
   if (stackNs) await deleteNamespace(stackNs);
@@ -50,27 +80,10 @@ describe('the Helm chart with the image built from the Dockerfile, on real nodes
   }, 120_000);
 
   it('that operator reconciles a WebStack without database fields to Ready: MySQL 9.7, two instances, Healthy through the chart\'s NetworkPolicy', async () => {
-    // The database tier exactly as a user who writes no database field gets it.
-    const { database: _default, ...spec } = localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public').spec;
     // The drills' writer may reach the database (a firewall field, not a database one).
     const firewall = { extraIngress: [{ tier: 'database', from: { podLabels: { [WRITER_LABEL]: 'true' } }, ports: [{ port: 3306 }] }] };
-    // The operator's node gets no database pod, so the drills' power cuts never take the operator
-    // (its own node's loss is another drill): it is cordoned until the database pods are placed,
-    // which their local volumes then keep.
     operatorNode = (await operatorPods())[0]?.spec.nodeName ?? '';
-    await kubectl(['cordon', operatorNode]);
-    try {
-      await applyIn(stackNs, [{ ...localWebStack(STACK, 'shipped.chart.test', 'reencrypt', 'e2e-public'), spec: { ...spec, firewall } }]);
-      await eventually(
-        async () => {
-          const pods = await getJson<{ items: { spec: { nodeName?: string } }[] }>(['pods', '-n', stackNs, '-l', 'app.kubernetes.io/component=database']);
-          if (pods.items.length !== 2 || pods.items.some((p) => !p.spec.nodeName)) throw new Error('database pods not placed yet');
-        },
-        { description: 'both database pods placed', timeoutMs: 180_000, intervalMs: 1000 },
-      );
-    } finally {
-      await kubectl(['uncordon', operatorNode]);
-    }
+    await placeOffTheOperatorsNode([defaultsStack(STACK, { firewall })]);
     const status = await eventually(
       async () => {
         const ws = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[]; database?: { primary?: string; state?: string } } }>(['webstack', '-n', stackNs, STACK]);
@@ -107,5 +120,10 @@ describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, th
     missingImage: image('mysql:9.7-missing'),
     writerNode: operatorNode,
     operatorLog: async () => (operator ? operator.log(400) : ''),
+    moreStacks: async () => {
+      const more = ['shipped-b', 'shipped-c'];
+      await placeOffTheOperatorsNode(more.map((name) => defaultsStack(name)));
+      return more;
+    },
   }));
 });

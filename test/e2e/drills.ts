@@ -44,6 +44,11 @@ export interface DrillTarget {
   writerNode: string;
   /** What the operator logged lately, for a drill that fails. */
   operatorLog(): Promise<string>;
+  /**
+   * Makes more stacks of the same configuration in the namespace, off the writers' node, and
+   * returns their names: the several-stacks power cut runs only where the test file offers them.
+   */
+  moreStacks?(): Promise<string[]>;
 }
 
 interface DbStatus {
@@ -334,10 +339,28 @@ class Drills {
   }
 }
 
+/** The primary of each stack: which node it is on, and the stack's time to fail over after `start` (boot clock). */
+async function failoverTimes(stacks: readonly Drills[], befores: readonly DbStatus[], start: number): Promise<number[]> {
+  return Promise.all(
+    stacks.map(async (x, i) => {
+      const from = befores[i]?.primary;
+      await eventually(
+        async () => {
+          const s = await x.status();
+          if (s.primary === from || s.primary === undefined) throw new Error(`${x.t.stack}: ${s.state ?? 'unknown'}: ${s.reason ?? ''}`);
+        },
+        { timeoutMs: 240_000, intervalMs: 500, description: `${x.t.stack}: a failover away from ${from ?? ''}` },
+      );
+      return uptime() - start;
+    }),
+  );
+}
+
 /** Registers the drill matrix against the stack `target()` names (called once its file's beforeAll made it). */
 export function registerDrills(target: () => DrillTarget): void {
   // Set by beforeAll: the stack exists only once the test file's own beforeAll made it.
   let d!: Drills;
+  let others: Drills[] | undefined;
   const records: DrillRecord[] = [];
   beforeAll(async () => {
     d = new Drills(target(), records);
@@ -678,4 +701,25 @@ export function registerDrills(target: () => DrillTarget): void {
     const after = await d.recovers('primary node power cut', run, before, start, 'failover', d.restartedAndReady(primary, restarts));
     expect(after.replicas).toContain(primary);
   }, 600_000);
+
+  const severalStacks = realNodeCount() > 1 && target().moreStacks !== undefined;
+  (severalStacks ? it.each(REPEATS) : it.skip.each(REPEATS))("a power cut of the node holding several stacks' primaries: every stack fails over, none waits for another (run %i)", async (run) => {
+    others ??= (await (d.t.moreStacks?.() ?? Promise.resolve([]))).map((stack) => new Drills({ ...d.t, stack }, []));
+    const all = [d, ...others];
+    await d.switchOverWhen((primary) => d.onTheWritersNode(primary));
+    const node = (await d.pod((await d.healthyWith()).primary ?? '')).spec.nodeName;
+    // Every other stack's primary onto that node too (a switchover where it is elsewhere).
+    for (const x of others) await x.switchOverWhen(async (primary) => (await x.pod(primary)).spec.nodeName !== node);
+    const befores = await Promise.all(all.map((x) => x.healthyWith()));
+    const before = befores[0] ?? {};
+    const primary = before.primary ?? '';
+    const { restarts } = await d.server(primary);
+    const start = uptime();
+    const times = await d.powerCut(node, () => failoverTimes(all, befores, start)).catch((err: unknown) => d.didNotRecover('several stacks, primary node power cut', run, before, err));
+    console.log(`${d.t.configuration}, power cut of ${node} holding ${String(all.length)} primaries: failed over after ${all.map((x, i) => `${x.t.stack} ${(times[i] ?? 0).toFixed(1)} s`).join(', ')}`);
+    await d.recovers(`several stacks (${String(all.length)}), primary node power cut`, run, before, start, 'failover', d.restartedAndReady(primary, restarts));
+    for (const x of others) await x.healthyWith();
+    // One stack's failover does not wait for another's: they come within a few looks of each other.
+    expect(Math.max(...times) - Math.min(...times)).toBeLessThan(10);
+  }, 900_000);
 }
