@@ -55,7 +55,10 @@ export function renderDatabase(ctx: RenderContext): void {
     new k8s.KubeService(ctx.scope('services'), id('Service', name), { metadata: meta(ctx, name, 'database'), spec: serviceSpec });
   // Replication and bootstrap address pods by name before they are Ready.
   service(n.mysqlHeadless, { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports: mysqlPort });
-  service(n.mysqlPrimary, { selector: { ...selector, [DB_ROLE_LABEL]: 'primary' }, ports: mysqlPort });
+  // Who is primary is the role label's to say (the database loop moves it), not readiness: a primary
+  // whose server restarted (a crash) is writable again seconds before its readiness probe next runs,
+  // and clients waited for that probe and then the endpoints (writes came back after 10-14 s).
+  service(n.mysqlPrimary, { selector: { ...selector, [DB_ROLE_LABEL]: 'primary' }, publishNotReadyAddresses: true, ports: mysqlPort });
   service(n.mysqlReplicas, { selector: { ...selector, [DB_ROLE_LABEL]: 'replica' }, ports: mysqlPort });
 
   const credential = (name: string, key: string): k8s.EnvVar => ({

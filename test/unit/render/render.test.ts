@@ -286,6 +286,9 @@ describe('render', () => {
       expect(workloads([sts])[0]?.labels).not.toHaveProperty(DB_ROLE_LABEL);
       expect(spec(find(objects, 'Service', n.mysqlHeadless))).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
       expect((spec(find(objects, 'Service', n.mysqlPrimary)).selector as Record<string, string>)[DB_ROLE_LABEL]).toBe('primary');
+      // The label, not readiness, says who takes writes; the replicas' Service keeps readiness (lag).
+      expect(spec(find(objects, 'Service', n.mysqlPrimary)).publishNotReadyAddresses).toBe(true);
+      expect(spec(find(objects, 'Service', n.mysqlReplicas)).publishNotReadyAddresses).toBeUndefined();
       expect((spec(find(objects, 'Service', n.mysqlReplicas)).selector as Record<string, string>)[DB_ROLE_LABEL]).toBe('replica');
     });
 
