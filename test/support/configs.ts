@@ -68,6 +68,9 @@ export function exampleStacks(): { label: string; stack: WebStack }[] {
   const stacks = [
     { label: 'inline minimal', stack: MINIMAL },
     { label: 'inline full', stack: FULL },
+    // The longest names a namespace allows: every name derived from them (Service hosts, the 64-character
+    // common names the web hops admit) at its longest.
+    { label: 'inline long names', stack: { ...MINIMAL, metadata: { name: 'a-stack-with-a-long-name', namespace: 'n'.repeat(63) } } },
   ];
   for (const name of ['minimal', 'full'] as const) stacks.push({ label: `manifests/examples/${name}.yaml`, stack: loadExample(name) });
   return stacks;

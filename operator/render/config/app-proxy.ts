@@ -11,7 +11,7 @@ import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../../blueprint/names.js';
 import { stackPlan, type StackPlan } from '../../blueprint/plan.js';
 import { APP_PROXY, RESPONSE_TIMEOUT_S, TLS_FILES, stackNamespace, tierCommonName } from '../../blueprint/layout.js';
-import { UPGRADE_MAP, admitOnly, admittedPeer, tempPaths } from './nginx.js';
+import { UPGRADE_MAP, admitOnly, tempPaths } from './nginx.js';
 
 export function renderAppProxyConfig(stack: DefaultedWebStack, plan: StackPlan = stackPlan(stack)): string | undefined {
   const proxy = plan.tls.appProxy;
@@ -37,7 +37,6 @@ export function renderAppProxyConfig(stack: DefaultedWebStack, plan: StackPlan =
     ...tempPaths(run),
     '',
     ...UPGRADE_MAP,
-    ...admittedPeer(tierCommonName(names(stack.metadata.name).web, stackNamespace(stack))),
     '',
     '    upstream webstack_app {',
     `        server 127.0.0.1:${proxy.upstreamPort};`,
@@ -51,7 +50,7 @@ export function renderAppProxyConfig(stack: DefaultedWebStack, plan: StackPlan =
     `        ssl_client_certificate ${APP_PROXY.caDir}/${TLS_FILES.ca};`,
     '        ssl_verify_client on;',
     '        ssl_verify_depth 2;',
-    ...admitOnly(),
+    ...admitOnly(tierCommonName(names(stack.metadata.name).web, stackNamespace(stack))),
     '        ssl_protocols TLSv1.2 TLSv1.3;',
     '        ssl_prefer_server_ciphers off;',
     '        ssl_session_cache shared:webstack_app_tls:1m;',

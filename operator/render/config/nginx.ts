@@ -49,7 +49,8 @@ function workerProcesses(stack: DefaultedWebStack): number {
   return Math.max(1, Math.ceil(cpus));
 }
 
-function listener(tls: TlsPlan): string[] {
+/** The main port; in reencrypt mode it admits only HAProxy, whose certificate's common name is `lbCommonName`. */
+function listener(tls: TlsPlan, lbCommonName: string): string[] {
   const port = tls.webPort.number;
   if (!tls.hops.lbToWeb.encrypted) return [`        listen ${port} proxy_protocol;`];
   return [
@@ -60,8 +61,8 @@ function listener(tls: TlsPlan): string[] {
     '        ssl_prefer_server_ciphers off;',
     '        ssl_session_cache shared:webstack_tls:10m;',
     '        ssl_session_timeout 1h;',
-    // Only HAProxy holds a certificate of the internal CA for a client: no other pod gets a response.
-    ...(tls.hops.lbToWeb.mutual ? [`        ssl_client_certificate ${NGINX.caDir}/${TLS_FILES.ca};`, '        ssl_verify_client on;', ...admitOnly()] : []),
+    // Only a certificate of the internal CA with HAProxy's common name gets a response.
+    ...(tls.hops.lbToWeb.mutual ? [`        ssl_client_certificate ${NGINX.caDir}/${TLS_FILES.ca};`, '        ssl_verify_client on;', ...admitOnly(lbCommonName)] : []),
   ];
 }
 
@@ -116,17 +117,14 @@ export function tempPaths(run: string): string[] {
 }
 
 /**
- * `$webstack_peer_admitted`: 1 when the verified client certificate's subject is exactly
- * `CN=<commonName>`. Every leaf of the stack's CA verifies, so this is what tells HAProxy from the
- * app or MySQL (their certificates are client certificates too). Shared with the app proxy.
+ * In a server that verifies client certificates: 403 for any but the peer whose certificate's
+ * subject is exactly `CN=<commonName>`. Every leaf of the stack's CA verifies, so this is what tells
+ * HAProxy from the app or MySQL (their certificates are client certificates too). A plain string
+ * comparison: a map of it needs a hash bucket larger than nginx's default for long names (a stack
+ * in a long namespace crash-looped with "could not build map_hash"). Shared with the app proxy.
  */
-export function admittedPeer(commonName: string): string[] {
-  return ['    map $ssl_client_s_dn $webstack_peer_admitted {', '        default 0;', `        "CN=${commonName}" 1;`, '    }'];
-}
-
-/** In a server that verifies client certificates: 403 for any but the admitted peer. */
-export function admitOnly(): string[] {
-  return ['        if ($webstack_peer_admitted = 0) {', '            return 403;', '        }'];
+export function admitOnly(commonName: string): string[] {
+  return [`        if ($ssl_client_s_dn != "CN=${commonName}") {`, '            return 403;', '        }'];
 }
 
 /** `$webstack_connection`: "upgrade" when the client asks for one (WebSockets), else empty. Shared with the app proxy. */
@@ -161,11 +159,10 @@ export function renderNginxConfig(stack: DefaultedWebStack, { tls }: StackPlan =
     '    access_log /dev/stdout webstack;',
     '',
     ...UPGRADE_MAP,
-    ...(tls.hops.lbToWeb.mutual ? admittedPeer(tierCommonName(names(stack.metadata.name).lb, stackNamespace(stack))) : []),
     ...securityHeaderMaps(),
     '',
     '    server {',
-    ...listener(tls),
+    ...listener(tls, tierCommonName(names(stack.metadata.name).lb, stackNamespace(stack))),
     `        server_name ${serverNames};`,
     ...TRUSTED_PROXY_RANGES.map((cidr) => `        set_real_ip_from ${cidr};`),
     '        real_ip_header proxy_protocol;',

@@ -43,15 +43,24 @@ describe('app proxy nginx.conf', () => {
     expect(config).toContain(`listen ${proxyPort} ssl;`);
     expect(config).toContain('ssl_verify_client on;');
     expect(config).toContain(`server 127.0.0.1:${appPort};`);
-    const file = sandbox.write(`app-proxy-${appPort}.conf`, sandbox.relocate(config, LAYOUT_DIRS));
+    expect(nginxTest(`app-proxy-${appPort}.conf`, config)).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('passes nginx -t with the longest names (the common name it admits is 64 characters)', () => {
+    const stack = inMode({ ...MINIMAL, metadata: { name: 'a-stack-with-a-long-name', namespace: 'n'.repeat(63) } }, 'reencrypt');
+    expect(nginxTest('app-proxy-long.conf', renderAppProxyConfig(stack) ?? '')).toEqual({ status: 0, stderr: '' });
+  });
+
+  function nginxTest(name: string, config: string): { status: number | null; stderr: string } {
+    const file = sandbox.write(name, sandbox.relocate(config, LAYOUT_DIRS));
     const stdout = openSync(path.join(sandbox.root, 'nginx-stdout'), 'w');
     try {
       const result = spawnSync('nginx', ['-t', '-q', '-e', 'stderr', '-p', sandbox.root, '-c', file], { encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
-      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      return { status: result.status, stderr: result.stderr };
     } finally {
       closeSync(stdout);
     }
-  });
+  }
 });
 
 describe('app proxy, run: only the web tier gets in', () => {
