@@ -5,6 +5,7 @@
 import { loadExample } from './examples.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { clientCertificate as signedClientCertificate } from './tls.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { withDefaults, type DefaultedWebStack } from '../../operator/api/defaults.js';
@@ -173,24 +174,8 @@ export function testCertificates(): Certificates {
 /** A client certificate with subject CN=`commonName`, signed by testCertificates()' CA: another leaf of the same CA. */
 export function clientCertificate(commonName: string): { cert: string; key: string } {
   const { ca, caKey } = testCertificates() as Certificates & { caKey: string };
-  const dir = mkdtempSync(path.join(tmpdir(), 'webstack-client-'));
-  const f = (name: string) => path.join(dir, name);
-  writeFileSync(f('ca.crt'), ca);
-  writeFileSync(f('ca.key'), caKey, { mode: 0o600 });
-  writeFileSync(f('ext'), 'extendedKeyUsage=clientAuth\n');
-  const steps: string[][] = [
-    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', `/CN=${commonName}`],
-    ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('tls.crt'), '-days', '2', '-extfile', f('ext')],
-  ];
-  try {
-    for (const args of steps) {
-      const result = run('openssl', args);
-      if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${result.output}`);
-    }
-    return { cert: readFileSync(f('tls.crt'), 'utf8'), key: readFileSync(f('tls.key'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const leaf = signedClientCertificate({ crt: ca, key: caKey }, commonName);
+  return { cert: leaf.crt, key: leaf.key };
 }
 
 /** Writes tls.crt, tls.key and ca.crt into `dir` of the sandbox, as a mounted Secret would. */

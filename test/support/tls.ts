@@ -40,3 +40,15 @@ export function serverCertificate(ca: Pem, dnsNames: string[]): Pem {
     return { crt: readFileSync(path.join(dir, 'tls.crt'), 'utf8'), key: readFileSync(path.join(dir, 'tls.key'), 'utf8') };
   });
 }
+
+/** A client certificate with subject CN=`commonName` (its only subject field), signed by ca. */
+export function clientCertificate(ca: Pem, commonName: string): Pem {
+  return inTemp((dir) => {
+    writeFileSync(path.join(dir, 'ca.crt'), ca.crt);
+    writeFileSync(path.join(dir, 'ca.key'), ca.key);
+    writeFileSync(path.join(dir, 'ext'), 'extendedKeyUsage=clientAuth\n');
+    openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', `/CN=${commonName}`]);
+    openssl(dir, ['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext', '-out', 'tls.crt']);
+    return { crt: readFileSync(path.join(dir, 'tls.crt'), 'utf8'), key: readFileSync(path.join(dir, 'tls.key'), 'utf8') };
+  });
+}

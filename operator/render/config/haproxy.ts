@@ -137,7 +137,7 @@ function httpFrontend(stack: DefaultedWebStack): string[] {
     ...servedNameAcls(stack, HOST),
     '    http-request deny deny_status 421 unless served_name',
     '    http-request redirect scheme https code 301 unless acme_challenge',
-    ...routes.map((r, i) => `    use_backend acme-${i} if acme_challenge { req.hdr(host),field(1,:) -i ${r.host} }`),
+    ...routes.map((r, i) => `    use_backend acme-${i} if acme_challenge { ${HOST} -i ${r.host} }`),
   ];
   const backends = routes.flatMap((r, i) => [
     '',
