@@ -26,6 +26,8 @@ const LAYERS = {
   agent: ['api', 'blueprint', 'kube', 'render', 'support'],
   mysql: ['api', 'support'],
   database: ['api', 'blueprint', 'kube', 'mysql', 'runtime', 'support'],
+  // Backups: sealed objects in S3, the backup pod's programs (ADR 0015).
+  backup: ['mysql', 'support'],
   controller: ['agent', 'api', 'blueprint', 'database', 'kube', 'reconcile', 'runtime', 'support'],
 };
 const FOLDERS = [...Object.keys(LAYERS), 'cli'];

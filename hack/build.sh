@@ -7,7 +7,8 @@
 #   kwokctl and helm, plus the cert-manager and prometheus-operator CRDs, and kstatus (hack/kstatus:
 #   the status library Flux uses, for the unit tests of the WebStack's conditions), and the
 #   cert-manager controller and its ACME solver (hack/cert-manager, for the e2e tests' issuance), and
-#   Pebble with its challenge DNS (Let's Encrypt's ACME test server, for the ACME e2e test).
+#   Pebble with its challenge DNS (Let's Encrypt's ACME test server, for the ACME e2e test), and
+#   SeaweedFS (the S3 store of the backup tests).
 # node: what a real node runs (hack/cluster up --real-nodes N): kubelet, kube-proxy, containerd
 #   with ctr and its runc shim, CoreDNS and kube-router.
 # otelcol: the log agent's OpenTelemetry Collector (hack/otelcol/build.sh: its builder manifest),
@@ -148,6 +149,20 @@ build_cert_manager() {
   echo "$hash" >"$out.sources" && echo "$hash" >"$solver.sources"
 }
 
+# SeaweedFS's weed, the backup tests' S3 store. Built inside a copy of its own module, so that its
+# go.mod's replace directives apply (they are ignored when it is built as a dependency).
+build_seaweedfs() {
+  local out="$BIN_DIR/weed" src="$TOOLS_DIR/src/seaweedfs" dir
+  built_from "$out" "$SEAWEEDFS_VERSION" && return 0
+  dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || die "could not download seaweedfs $SEAWEEDFS_VERSION"
+  rm -rf "$src" && mkdir -p "$src" && cp -r "$dir"/. "$src" && chmod -R u+w "$src"
+  with_progress "SeaweedFS $SEAWEEDFS_VERSION (the backup tests' S3 store)" \
+    bash -c "cd '$src' && go build -trimpath -ldflags '-s -w' -o '$out' ./weed"
+  echo "$SEAWEEDFS_VERSION" >"$out.sources"
+  rm -rf "$src"
+}
+
 build_control_plane() {
   build_etcd
   go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
@@ -159,6 +174,7 @@ build_control_plane() {
   build_cert_manager
   go_install pebble github.com/letsencrypt/pebble/v2/cmd/pebble "$PEBBLE_VERSION"
   go_install pebble-challtestsrv github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv "$PEBBLE_VERSION"
+  build_seaweedfs
   log "control plane binaries ready in $BIN_DIR ($(elapsed))"
 }
 

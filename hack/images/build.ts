@@ -19,9 +19,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
+import { localImage } from './local.js';
 
 const HACK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PREFIX = 'webstack.local';
 
 interface Dir {
   path: string;
@@ -155,7 +155,7 @@ export const IMAGES: ImageSpec[] = [
   },
 ];
 
-export const reference = (spec: ImageSpec): string => `${PREFIX}/${spec.name}:${spec.tag}`;
+export const reference = (spec: ImageSpec): string => localImage(`${spec.name}:${spec.tag}`);
 
 function sh(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
   const { quiet, ...rest } = opts;

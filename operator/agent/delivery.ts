@@ -69,11 +69,11 @@ export function judge(previous: ExporterHistory | undefined, now: ExporterSample
   const stuck = now.waiting > 0 && sent === 0 ? (previous?.stuck ?? 0) + 1 : 0;
   // Stable messages: status is written when it changes, and counts change all the time.
   let verdict: LogDelivery;
-  if (failed > 0) verdict = { failing: true, message: 'the agent dropped records it could not send' };
-  else if (stuck >= 2) verdict = { failing: true, message: `nothing accepted for ${(2 * SAMPLE_MS) / 1000}s or more; the agent retries and keeps the batches on disk` };
+  if (failed > 0) verdict = { state: 'failing', message: 'the agent dropped records it could not send' };
+  else if (stuck >= 2) verdict = { state: 'failing', message: `nothing accepted for ${(2 * SAMPLE_MS) / 1000}s or more; the agent retries and keeps the batches on disk` };
   // One stuck sample is not yet a verdict: keep the previous one.
   else if (stuck === 1 && previous) verdict = previous.verdict;
-  else verdict = { failing: false, message: 'the sink accepts what the agent sends' };
+  else verdict = { state: 'accepted', message: 'the sink accepts what the agent sends' };
   return { last: now, stuck, verdict };
 }
 
@@ -99,15 +99,23 @@ interface PodList {
 
 export class DeliveryMonitor {
   private readonly history = new Map<string, ExporterHistory>();
+  /** Why the last sample read no agent pod's metrics, while some run; undefined when it read one. */
+  private unread: string | undefined;
+  private sampled = false;
 
   constructor(private readonly o: DeliveryMonitorOptions) {}
 
-  /** The verdict of the stack's exporter, once sampled. */
+  /**
+   * The verdict of the stack's exporter: unread while no agent pod's metrics can be read (the
+   * last verdict would be stale) or the agents do not report the exporter yet; undefined before
+   * the first sample.
+   */
   verdict(namespace: string, name: string): LogDelivery | undefined {
-    for (const stack of this.o.stacks()) {
-      if (stack.metadata.namespace === namespace && stack.metadata.name === name) return this.history.get(routeIds(agentRoute(stack)).exporter)?.verdict;
-    }
-    return undefined;
+    const stack = this.o.stacks().find((s) => s.metadata.namespace === namespace && s.metadata.name === name);
+    if (!stack) return undefined;
+    if (this.unread !== undefined) return { state: 'unread', message: this.unread };
+    const verdict = this.history.get(routeIds(agentRoute(stack)).exporter)?.verdict;
+    return verdict ?? (this.sampled ? { state: 'unread', message: "the agents' metrics do not show this stack's exporter yet" } : undefined);
   }
 
   /** One sample of every agent pod; pods that do not answer are left out of it. The log-agent controller runs one every SAMPLE_MS. */
@@ -119,6 +127,11 @@ export class DeliveryMonitor {
     const pages = await Promise.allSettled(ips.map((ip) => fetchText(`http://${ip.includes(':') ? `[${ip}]` : ip}:${LOG_AGENT.telemetryPort}/metrics`)));
     const samples = new Map<string, ExporterSample>();
     for (const page of pages) if (page.status === 'fulfilled') parseExporterMetrics(page.value, samples);
+    const failed = pages.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    const unread = ips.length > 0 && pages.every((p) => p.status === 'rejected') ? `none of the ${String(ips.length)} agent pods' metrics could be read: ${String(failed?.reason)}` : undefined;
+    this.sampled = true;
+    if ((unread === undefined) !== (this.unread === undefined)) for (const stack of this.o.stacks()) this.o.onChange(keyOf(stack));
+    this.unread = unread;
     for (const stack of this.o.stacks()) {
       const exporter = routeIds(agentRoute(stack)).exporter;
       const now = samples.get(exporter);
@@ -126,7 +139,7 @@ export class DeliveryMonitor {
       const before = this.history.get(exporter);
       const next = judge(before, now);
       this.history.set(exporter, next);
-      if (before?.verdict.failing !== next.verdict.failing) this.o.onChange(keyOf(stack));
+      if (before?.verdict.state !== next.verdict.state) this.o.onChange(keyOf(stack));
     }
   }
 }

@@ -67,7 +67,9 @@ export const DEFAULTS = {
   },
   firewall: { dns: CLUSTER_DNS },
   logging: { enabled: true, sinkType: 'stdout' as LogSinkType },
-  monitoring: { enabled: true, qps: { spikeFactor: 3, dropFactor: 0.3, window: '1h', minimumQPS: 1 } },
+  // Scrapes only from the namespace named `monitoring` (kube-prometheus-stack's usual one, and the chart's):
+  // the metrics ports show the stack's traffic and its database's state to whoever reaches them.
+  monitoring: { enabled: true, namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' }, qps: { spikeFactor: 3, dropFactor: 0.3, window: '1h', minimumQPS: 1 } },
   placement: { hostnameSpread: 'Required' as SpreadMode, zoneSpread: 'Preferred' as SpreadMode },
 } as const;
 
@@ -180,7 +182,7 @@ export function withDefaults(stack: WebStack): DefaultedWebStack {
     monitoring: {
       enabled: s.monitoring?.enabled ?? D.monitoring.enabled,
       labels: { ...(s.monitoring?.labels ?? {}) },
-      namespaceLabels: { ...(s.monitoring?.namespaceLabels ?? {}) },
+      namespaceLabels: { ...(s.monitoring?.namespaceLabels ?? D.monitoring.namespaceLabels) },
       qps: { ...D.monitoring.qps, ...(s.monitoring?.qps ?? {}) },
     },
     placement: {

@@ -524,7 +524,8 @@ const logging = defaultedObject('Log shipping: a per-node agent (DaemonSet) coll
       type: withDefault(
         enumOf(
           'sumologic (needs credentialsSecretRef), loki (needs endpoint), elasticsearch (needs endpoint and credentialsSecretRef), ' +
-            'otlp (needs endpoint) or stdout (the agent prints them; for debugging).',
+            'otlp (needs endpoint) or stdout (the agent prints them; for debugging). sumologic and elasticsearch are rendered for the upstream collector image ' +
+            '(the default) and not run here: the collector this project builds has neither exporter.',
           ['sumologic', 'loki', 'elasticsearch', 'otlp', 'stdout'],
         ),
         D.logging.sinkType,
@@ -563,9 +564,12 @@ const monitoring = defaultedObject(
   {
     enabled: withDefault(bool('Create ServiceMonitor/PodMonitor and PrometheusRule objects.'), D.monitoring.enabled),
     labels: labelMap('Labels put on the monitoring objects so that the Prometheus instance selects them, e.g. release: prometheus.', 'spec.monitoring.labels'),
-    namespaceLabels: labelMap(
-      'Labels of the namespace Prometheus runs in; the firewall admits scrapes from there. When empty, scrapes from any namespace are admitted.',
-      'spec.monitoring.namespaceLabels',
+    namespaceLabels: withDefault(
+      labelMap(
+        'Labels of the namespace Prometheus runs in; the firewall admits scrapes of the metrics ports from there only. {} admits scrapes from every namespace.',
+        'spec.monitoring.namespaceLabels',
+      ),
+      { ...D.monitoring.namespaceLabels },
     ),
     qps: defaultedObject(
       'Alerts on the HAProxy request rate compared with its own average over window, a window that ends 10 minutes ago so an anomaly is not part of the baseline it is compared with; an alert also fires when the rate disappears (every load balancer pod gone).',

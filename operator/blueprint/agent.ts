@@ -76,9 +76,13 @@ export function routeIds(route: AgentRoute) {
 
 export const agentSelector = (): Record<string, string> => ({ [NAME_LABEL]: 'webstack', [COMPONENT_LABEL]: 'log-agent', [SHARED_AGENT.label]: SHARED_AGENT.labelValue });
 
-/** Delivery of one stack's logs, as the agent loop reads it from the agent pods' exporter metrics and LoggingReady reports it. */
+/**
+ * Delivery of one stack's logs, as the agent loop reads it from the agent pods' exporter metrics
+ * and LoggingReady reports it: the sink accepts what is sent, or it does not, or the metrics that
+ * would tell could not be read (never taken for either).
+ */
 export interface LogDelivery {
-  failing: boolean;
+  state: 'accepted' | 'failing' | 'unread';
   /** Why, or what was delivered, in the agent's words. */
   message: string;
 }

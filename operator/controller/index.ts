@@ -17,7 +17,7 @@ export interface ControllersOptions {
   client: KubeClient;
   discovery: Pick<Discovery, 'hasResource'>;
   objects: ObjectApi;
-  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images' | 'databaseFailoverDelayMs' | 'databaseController' | 'operatorPeer'>;
+  config: Pick<OperatorConfig, 'namespaces' | 'concurrency' | 'resyncPeriodMs' | 'images' | 'databaseFailoverDelayMs' | 'databaseController' | 'logDeliveryCheck' | 'operatorPeer'>;
   agentNamespace: string;
   metrics: OperatorMetrics;
   logger: Logger;
@@ -26,7 +26,7 @@ export interface ControllersOptions {
 export function setupControllers(o: ControllersOptions): Manager {
   const { client, config, logger, metrics, objects, agentNamespace } = o;
   const manager = new Manager({ client, discovery: o.discovery, namespaces: config.namespaces, agentNamespace, resyncPeriodMs: config.resyncPeriodMs, logger });
-  const agent = logAgentLoop(manager, { client, objects, agentNamespace, images: config.images, logger });
+  const agent = logAgentLoop(manager, { client, objects, agentNamespace, images: config.images, deliveryCheck: config.logDeliveryCheck, logger });
   manager.register(
     objectLoop(manager, {
       objects,

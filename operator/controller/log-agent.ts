@@ -31,6 +31,8 @@ export interface LogAgentLoopOptions {
   objects: ObjectApi;
   agentNamespace: string;
   images: ImageCatalog;
+  /** Sample the agent pods' metrics for each stack's delivery (--log-delivery-check). */
+  deliveryCheck: boolean;
   logger: Logger;
 }
 
@@ -39,10 +41,13 @@ export interface LogAgentController extends Controller {
   delivery(namespace: string, name: string): LogDelivery | undefined;
 }
 
+const NOT_CHECKED: LogDelivery = { state: 'unread', message: 'the operator does not read it (--log-delivery-check=false)' };
+
 export function logAgentLoop(manager: Manager, o: LogAgentLoopOptions): LogAgentController {
   const loop = new LogAgentLoop({ stacks: () => manager.stacks.list(), caches: manager.caches, objects: o.objects, agentNamespace: o.agentNamespace, images: o.images, logger: o.logger });
   const monitor = new DeliveryMonitor({ client: o.client, agentNamespace: o.agentNamespace, stacks: () => loop.stacks(), onChange: (key) => manager.wake(OBJECTS, [key]) });
   const sample = async () => {
+    if (!o.deliveryCheck) return undefined;
     await monitor.sample().catch((err: unknown) => o.logger.warn({ err: String(err) }, "reading the log agents' metrics failed"));
     return { requeueAfterMs: SAMPLE_MS };
   };
@@ -68,6 +73,6 @@ export function logAgentLoop(manager: Manager, o: LogAgentLoopOptions): LogAgent
       controller.enqueue(PASS);
       controller.enqueue(SAMPLE);
     },
-    delivery: (namespace, name) => monitor.verdict(namespace, name),
+    delivery: (namespace, name) => (o.deliveryCheck ? monitor.verdict(namespace, name) : NOT_CHECKED),
   };
 }

@@ -37,6 +37,8 @@ export interface ActContext {
   recordAcksReleased(since: string | undefined, reason: string): Promise<void>;
   /** One of the operator's seed slots (its release), or nothing when every one is taken. */
   takeSeedSlot(): (() => void) | undefined;
+  /** A Warning Event on the stack. */
+  warn(reason: string, message: string): Promise<void>;
   /** Shows a seed's progress in status (undefined: the seed ended). */
   seedProgress(progress: SeedProgress | undefined): Promise<void>;
 }
@@ -107,7 +109,7 @@ export async function act(action: Action, ctx: ActContext): Promise<boolean> {
       await withInstance(ctx, action.instance, (i) => i.fenceStrayWriter());
       return true;
     case 'seed':
-      return seedInASlot(ctx, action.instance, action.donor, semiSync);
+      return seedInASlot(ctx, action, semiSync);
     case 'restart':
       await ctx.deletePod(action.instance);
       return true;
@@ -160,20 +162,22 @@ async function changeAcks(action: Extract<Action, { kind: 'releaseAcks' | 'requi
  * A seed holds its worker for as long as it copies. It takes one of the seed slots, fewer than the
  * loop's workers, so another stack's failover always finds a worker; false when none is free.
  */
-async function seedInASlot(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<boolean> {
+async function seedInASlot(ctx: ActContext, action: Extract<Action, { kind: 'seed' }>, semiSync: boolean): Promise<boolean> {
   const release = ctx.takeSeedSlot();
   if (!release) return false;
+  const { instance: name, donor, discarding } = action;
   try {
     // An excluded instance that came back empty had its remedy applied: it rejoins by this seed.
     await ctx.include(name);
-    await seed(ctx, name, donor, semiSync);
+    if (discarding !== undefined) await ctx.warn('UnacknowledgedDiscarded', `${action.reason}; its GTID set was ${discarding}`);
+    await seed(ctx, name, donor, semiSync, discarding !== undefined);
   } finally {
     release();
   }
   return true;
 }
 
-async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean): Promise<void> {
+async function seed(ctx: ActContext, name: string, donor: string, semiSync: boolean, replacing: boolean): Promise<void> {
   const target = ctx.wiring.target(name);
   const donorTarget = ctx.wiring.target(donor);
   if (!target || !donorTarget) throw new Error(`${name} or ${donor} has no pod IP`);
@@ -204,7 +208,7 @@ async function seed(ctx: ActContext, name: string, donor: string, semiSync: bool
     const source = ctx.wiring.source(donor);
     const donorEndpoint = { host: source.host, port: source.port, user: donorTarget.user, password: donorTarget.password };
     try {
-      await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }, SEED_DEADLINE_MS));
+      await withInstance(ctx, name, (i) => seedByClone(i, source.caFile === undefined ? donorEndpoint : { ...donorEndpoint, caFile: source.caFile }, SEED_DEADLINE_MS, { replacing }));
     } finally {
       clearInterval(timer);
     }

@@ -16,6 +16,7 @@ import {
   instanceIsReachable,
   instanceIsWritable,
   instanceMayBecomeWritable,
+  replicaLacksNothingOf,
   instanceRunsAnOldRevision,
   kubernetesReportsInstanceDown,
   nodeStoppedHeartbeating,
@@ -32,6 +33,7 @@ import {
   replicaIsReplicatingFrom,
   replicaIsStillReceiving,
   replicaLagsMoreThan,
+  replicaLagSeconds,
   type Reachable,
   silentSinceItsFailover,
 } from './predicates.js';
@@ -63,7 +65,12 @@ export type Action =
   | { kind: 'switchover'; from: string; candidate: string; reason: string; repointFrom: boolean }
   | { kind: 'repoint'; instance: string; source: string; reason: string }
   | { kind: 'fence'; instance: string; reason: string }
-  | { kind: 'seed'; instance: string; donor: string; reason: string }
+  /**
+   * Copy `donor`'s data into `instance`. `discarding`: an old primary's transactions no other
+   * instance has, never acknowledged, which the copy replaces (MySQL's CLONE; otherwise only into
+   * an empty instance).
+   */
+  | { kind: 'seed'; instance: string; donor: string; reason: string; discarding?: string }
   /** Rolling update: delete the pod of `instance`, so the StatefulSet re-creates it from the current template. */
   | { kind: 'restart'; instance: string; reason: string }
   /** Record `instance` as excluded (no role label, not replicating) and report the remedy. */
@@ -195,8 +202,8 @@ function decideFailover(facts: ClusterFacts, primary: InstanceFacts): Decision {
     // before another instance becomes writable.
     return finish(facts, primary, 'Failed', `${why}: fencing it first`, { kind: 'fence', instance: primary.name, reason: why });
   }
-  // Candidates: answering replicas with data, not excluded, whose pods stay.
-  const pool = replicas.filter((r): r is Reachable => instanceHoldsData(r) && !instanceIsExcluded(r, facts) && !podIsGoingAway(r));
+  // Candidates: answering replicas with data (or empty, as the primary was), not excluded, whose pods stay.
+  const pool = replicas.filter((r): r is Reachable => replicaLacksNothingOf(primary, r) && !instanceIsExcluded(r, facts) && !podIsGoingAway(r));
   if (!enoughReplicasAnswerToKeepEveryAcknowledgedWrite(pool.length, replicas.length, facts.ackCount)) {
     return finish(
       facts,
@@ -278,17 +285,28 @@ function decideWithLivePrimary(facts: ClusterFacts, primary: Reachable): Decisio
 }
 
 /**
+ * A healthy replica that has received everything the primary had at the last look: it acks at
+ * once, whatever its applier's lag (a replica seeded under two writers applied 1-2 s behind for
+ * minutes, and requiring 0 s kept the acks released all that time). Without that history (the
+ * first look after a start or a new primary), a replica with no lag.
+ */
+function replicaCanAckAgain(replica: InstanceFacts): boolean {
+  if (!instanceIsReachable(replica)) return false;
+  return replica.receivedBehindPrimaryMs === undefined ? replicaLagSeconds(replica) === 0 : replica.receivedBehindPrimaryMs === 0;
+}
+
+/**
  * Durability Preferred: whether the primary commits without acks now, and the step that changes it.
  * It stops waiting only when every replica is down by a witness besides the operator: the API
  * server reports it so, or it is the old primary a failover left, silent since (the failover's
  * evidence); never because the operator alone cannot reach one. It waits again as soon as a
- * replica replicates with no lag.
+ * healthy replica has received what the primary had at the last look (replicaCanAckAgain).
  */
 function acksDecision(facts: ClusterFacts, primary: Reachable, replicas: readonly InstanceFacts[], healthy: readonly InstanceFacts[]): { runsWithoutAcks: boolean; action?: Action; reason: string } {
   if (facts.ackCount === 0) return { runsWithoutAcks: false, reason: '' };
   const runsWithoutAcks = !primary.sql.semiSync.sourceEnabled && !primary.sql.readOnly;
   const released = facts.acksReleasedSince !== undefined || (facts.durability === 'Preferred' && runsWithoutAcks);
-  const inSync = healthy.find((r) => instanceIsReachable(r) && (r.sql.replication?.lagSeconds ?? 0) === 0);
+  const inSync = healthy.find(replicaCanAckAgain);
   // Whatever the durability now (it may have changed meanwhile), a record is cleared only this way.
   if (released && inSync !== undefined) {
     const why = `${inSync.name} is in sync again: ${primary.name} waits for acks again`;
@@ -401,6 +419,8 @@ function repairReplica(replica: InstanceFacts, primary: Reachable, facts: Cluste
   if (seedable) {
     return { kind: 'seed', instance: replica.name, donor: primary.name, reason: `${replica.name} has an empty data directory` };
   }
+  const rewind = reseedOfTheOldPrimary(replica, primary, facts);
+  if (rewind) return rewind;
   const exclusion = whyReplicaCannotFollow(replica, primary);
   if (exclusion !== undefined) return { kind: 'exclude', instance: replica.name, reason: exclusion, remedy: RESEED_REMEDY(replica.name) };
   const pointed = replicaIsPointedAt(replica, primary);
@@ -409,6 +429,27 @@ function repairReplica(replica: InstanceFacts, primary: Reachable, facts: Cluste
   }
   // Pointed right but failing to connect (credentials, TLS, network): repeating the repoint cannot help.
   return undefined;
+}
+
+/**
+ * The old primary of the last failover, back with transactions the new primary lacks, before it
+ * has followed the new one: the transactions it committed while waiting for an ack that never came
+ * (a failover takes place only while acks are required, and takes the replica with every
+ * transaction any answering replica received). No client was told they committed, so a copy of
+ * the new primary's data replaces them without a human. MySQL only, whose CLONE replaces a data
+ * directory in place; a MariaDB one is excluded with its remedy, as any errant instance. Once it
+ * followed the new primary, transactions it holds beyond it came from elsewhere: excluded.
+ */
+function reseedOfTheOldPrimary(replica: Reachable, primary: Reachable, facts: ClusterFacts): Action | undefined {
+  if (facts.failedOverFrom?.name !== replica.name || replica.sql.engine !== 'mysql') return undefined;
+  if (!instanceHoldsErrantTransactions(replica, primary) || replicaIsPointedAt(replica, primary)) return undefined;
+  return {
+    kind: 'seed',
+    instance: replica.name,
+    donor: primary.name,
+    reason: `${replica.name}, the primary before the failover, holds transactions ${primary.name} does not have, never acknowledged: it is re-seeded from ${primary.name}`,
+    discarding: replica.sql.executed.toString(),
+  };
 }
 
 /** Why a replica can never catch up with the primary again (only a re-seed helps), if so. */
@@ -449,12 +490,11 @@ function primaryVerdict(instance: InstanceFacts, facts: ClusterFacts): InstanceV
 function replicaVerdict(instance: InstanceFacts, primary: InstanceFacts | undefined, facts: ClusterFacts): { healthy: boolean; reason: string } {
   if (!instanceIsReachable(instance)) return { healthy: false, reason: unreachable(instance) };
   if (primary === undefined || !instanceIsReachable(primary)) return { healthy: false, reason: 'no primary to replicate from' };
-  const r = instance.sql.replication;
   // An empty replica of an empty primary (a new cluster) is as complete as it can be.
   if (instanceHasEmptyDataDir(instance) && instanceHoldsData(primary)) return { healthy: false, reason: 'empty data directory' };
   if (!replicaIsReplicatingFrom(instance, primary)) return { healthy: false, reason: notReplicating(instance, primary) };
-  if (replicaLagsMoreThan(instance, facts.maxLagSeconds)) return { healthy: false, reason: `${String(r?.lagSeconds)} s behind` };
-  return { healthy: replicaIsHealthy(instance, primary, facts), reason: `in sync, ${String(r?.lagSeconds ?? 0)} s behind` };
+  if (replicaLagsMoreThan(instance, facts.maxLagSeconds)) return { healthy: false, reason: `${String(replicaLagSeconds(instance))} s behind` };
+  return { healthy: replicaIsHealthy(instance, primary, facts), reason: `in sync, ${String(replicaLagSeconds(instance))} s behind` };
 }
 
 function notReplicating(replica: Reachable, primary: Reachable): string {

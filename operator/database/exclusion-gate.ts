@@ -1,8 +1,9 @@
 /**
- * An exclusion is for good (until a human applies the remedy), so the loop acts on one only once
- * the same instance has been decided excluded `needed` times in a row, each from fresh
- * observations: one odd reading (a GTID set read mid-failover, a replica caught restarting) must
- * not take an instance out. Until then the decision waits, and its reason says so.
+ * An exclusion is for good (until a human applies the remedy), and a re-seed that discards an old
+ * primary's transactions cannot be undone, so the loop acts on one only once the same instance has
+ * been decided so `needed` times in a row, each from fresh observations: one odd reading (a GTID
+ * set read mid-failover, a replica caught restarting) must not take an instance out or its data
+ * away. Until then the decision waits, and its reason says so.
  */
 import type { Decision } from './decide.js';
 
@@ -14,7 +15,8 @@ export class ExclusionGate {
 
   pass(key: string, decision: Decision): Decision {
     const action = decision.action;
-    if (action.kind !== 'exclude') {
+    // Also a re-seed that discards an old primary's transactions: as final as an exclusion.
+    if (action.kind !== 'exclude' && !(action.kind === 'seed' && action.discarding !== undefined)) {
       this.seen.delete(key);
       return decision;
     }
@@ -26,7 +28,7 @@ export class ExclusionGate {
     return {
       ...decision,
       action: { kind: 'none' },
-      reason: `${decision.reason}; ${action.instance} is to be excluded (${action.reason}): decided ${String(times)} of the ${String(this.needed)} times in a row that exclusion needs`,
+      reason: `${decision.reason}; ${action.instance} is to be ${action.kind === 'exclude' ? 'excluded' : 're-seeded'} (${action.reason}): decided ${String(times)} of the ${String(this.needed)} times in a row that this needs`,
     };
   }
 }

@@ -37,8 +37,26 @@ export interface InstanceFacts {
   address: Endpoint;
   pod: PodFacts;
   sql: InstanceObservation;
-  /** How long the operator has failed to reach it over SQL; 0 when the last attempt succeeded. */
+  /** How long since it last answered the operator over SQL (gather.ts Contact); 0 when this look reached it. */
   unreachableForMs: number;
+  /**
+   * For one that does not answer: whether it held data (application tables or a transaction) when
+   * it last answered this process; undefined when it never did.
+   */
+  heldDataWhenLastSeen?: boolean;
+  /**
+   * For a replica: how long ago the primary had executed a transaction this replica still lacks
+   * (from the primary's GTID sets of earlier looks, gather.ts PrimaryHistory); 0 when it has all of
+   * them. A lower bound of its lag that needs no help from the replica: a replica whose disk is
+   * full or whose IO thread hangs reports 0 s behind, having applied all it received.
+   */
+  lacksPrimaryWritesForMs?: number;
+  /**
+   * The same for what the replica has received (its IO thread), not applied: 0 when it has received
+   * everything the primary had at the last look. A semi-sync ack is sent on receipt, so this, not
+   * the applier's lag, says whether it can ack again.
+   */
+  receivedBehindPrimaryMs?: number;
 }
 
 export interface ClusterFacts {

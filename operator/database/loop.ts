@@ -8,7 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { withDefaults, type DefaultedWebStack } from '../api/defaults.js';
 import { API_VERSION, DATABASE_FIELD_MANAGER, DB_ROLE_LABEL, KIND } from '../api/identity.js';
-import { splitStackKey } from '../api/keys.js';
+import { splitStackKey, stackKey } from '../api/keys.js';
+import { names } from '../blueprint/names.js';
 import type { DatabaseInstanceStatus, DatabaseStatus, WebStack } from '../api/types.js';
 import type { ObjectApi } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
@@ -19,7 +20,7 @@ import { decide, type Decision } from './decide.js';
 import { Slots } from '../support/slots.js';
 import { ExclusionGate } from './exclusion-gate.js';
 import type { ClusterFacts } from './facts.js';
-import { gatherCluster, wiring } from './gather.js';
+import { gatherCluster, wiring, type Contact, type PrimaryHistory, type Wiring } from './gather.js';
 import { primaryIsWaitingForAcks } from './predicates.js';
 
 /**
@@ -47,7 +48,8 @@ export interface DatabaseLoopDeps {
 export class DatabaseLoop {
   private readonly now: () => Date;
   private readonly recorder: EventRecorder;
-  private readonly unreachableSince = new Map<string, number>();
+  private readonly contact = new Map<string, Contact>();
+  private readonly primaryHistory = new Map<string, PrimaryHistory>();
   private readonly exclusions = new ExclusionGate(EXCLUSION_CONFIRMATIONS);
   private readonly seedSlots: Slots;
 
@@ -59,24 +61,15 @@ export class DatabaseLoop {
 
   async reconcile(key: string, log: Logger): Promise<ProcessResult | undefined> {
     const { namespace, name } = splitStackKey(key);
-    const raw = this.deps.stacks.get(namespace, name);
-    if (!raw || raw.metadata.deletionTimestamp) return undefined;
-    const stack = withDefaults(raw);
+    const stack = this.stackToLookAt(namespace, name);
+    if (!stack) return undefined;
     const wired = wiring(this.deps.caches, stack);
     if (!wired.ok) {
       await this.writeStatus(stack, { ...stack.status?.database, state: 'Incomplete', reason: wired.reason });
       return { requeueAfterMs: RECHECK_MS.busy };
     }
     const lookedAt = this.now().getTime();
-    const facts = await gatherCluster({
-      stack,
-      wiring: wired.wiring,
-      caches: this.deps.caches,
-      objects: this.deps.objects,
-      unreachableSince: this.unreachableSince,
-      now: lookedAt,
-      failoverDelayMs: this.deps.failoverDelayMs,
-    });
+    const facts = await this.gather(key, stack, wired.wiring, lookedAt);
     const decision = this.exclusions.pass(key, decide(facts));
     const previous = stack.status?.database;
     logStateChange(log, previous, decision);
@@ -124,6 +117,7 @@ export class DatabaseLoop {
         await this.writeStatus(stack, status);
       },
       movePrimaryLabel: (from, to) => this.movePrimaryLabel(stack, from, to),
+      warn: (reason, message) => this.event(stack, 'Warning', reason, message),
       recordAcksReleased: async (since, reason) => {
         const { acksReleased: _cleared, ...rest } = status;
         // A record already there is older, so it is the truer start of the window: it stays.
@@ -139,6 +133,27 @@ export class DatabaseLoop {
     await this.labelPods(stack, decision, status.primary);
     await this.writeStatus(stack, status);
     return { requeueAfterMs: nextLookInMs(decision, done, facts, lookedAt, this.now().getTime()) };
+  }
+
+  /**
+   * The stack, unless it is gone or going: then what the loop remembered of its instances is
+   * forgotten, and a stack made again with the same name starts afresh.
+   */
+  private stackToLookAt(namespace: string, name: string): DefaultedWebStack | undefined {
+    const raw = this.deps.stacks.get(namespace, name);
+    if (raw && !raw.metadata.deletionTimestamp) return withDefaults(raw);
+    const prefix = `${namespace}/${names(name).mysql}-`;
+    for (const key of this.contact.keys()) if (key.startsWith(prefix)) this.contact.delete(key);
+    this.primaryHistory.delete(stackKey({ namespace, name }));
+    return undefined;
+  }
+
+  /** The facts of one look, with what the loop remembers between looks (answers, the primary's recent GTID sets). */
+  private gather(key: string, stack: DefaultedWebStack, wiring: Wiring, now: number): Promise<ClusterFacts> {
+    const primaryHistory = this.primaryHistory.get(key) ?? { samples: [] };
+    this.primaryHistory.set(key, primaryHistory);
+    const { caches, objects, failoverDelayMs } = this.deps;
+    return gatherCluster({ stack, wiring, caches, objects, contact: this.contact, primaryHistory, now, failoverDelayMs });
   }
 
   /**

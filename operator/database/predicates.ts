@@ -39,6 +39,16 @@ export function instanceMayBecomeWritable(instance: InstanceFacts, instances: re
   return instanceHoldsData(instance) || instances.every((i) => instanceIsReachable(i) && i.sql.dataDirEmpty);
 }
 
+/**
+ * A replica that may replace a silent primary: it holds data, or it is empty and so was the
+ * primary when it last answered (a new cluster, lost before its first write: an acknowledged
+ * commit since would have reached a replica, so an empty one lacks nothing). Not an empty one
+ * otherwise: its volume may be the one that was lost.
+ */
+export function replicaLacksNothingOf(primary: InstanceFacts, replica: InstanceFacts): replica is Reachable {
+  return instanceHoldsData(replica) || (instanceHasEmptyDataDir(replica) && primary.heldDataWhenLastSeen === false);
+}
+
 export function anyInstanceHoldsData(instances: readonly InstanceFacts[]): boolean {
   return instances.some(instanceHoldsData);
 }
@@ -133,8 +143,19 @@ export function replicaIsConfiguredAsReplica(replica: InstanceFacts, ackCount: n
   return replica.sql.readOnly && !s.sourceEnabled && (ackCount === 0 || s.replicaEnabled);
 }
 
+/** A replica's lag: the larger of its own report (Seconds_Behind_Source) and what it lacks of the primary's earlier writes. */
+function replicaLagMs(replica: InstanceFacts): number {
+  if (!instanceIsReachable(replica)) return 0;
+  return Math.max((replica.sql.replication?.lagSeconds ?? 0) * 1000, replica.lacksPrimaryWritesForMs ?? 0);
+}
+
 export function replicaLagsMoreThan(replica: InstanceFacts, seconds: number): boolean {
-  return instanceIsReachable(replica) && (replica.sql.replication?.lagSeconds ?? 0) > seconds;
+  return replicaLagMs(replica) > seconds * 1000;
+}
+
+/** The replica's lag in whole seconds (replicaLagMs). */
+export function replicaLagSeconds(replica: InstanceFacts): number {
+  return Math.floor(replicaLagMs(replica) / 1000);
 }
 
 export function replicaCannotBeServedFromBinlogs(replica: InstanceFacts): boolean {

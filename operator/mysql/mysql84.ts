@@ -80,12 +80,15 @@ export const CLONE_PROGRESS_QUERY = 'SELECT COALESCE(SUM(DATA), 0) AS copied, CO
 export type CloneDonor = Endpoint & Credentials & { caFile?: string };
 
 /**
- * Seeds an empty MySQL instance with the CLONE plugin: the recipient replaces its data with the
+ * Seeds an empty MySQL instance with the CLONE plugin (or, with `dataDirectory`, copies the donor
+ * into that new directory of the recipient's, for a backup): the recipient replaces its data with the
  * donor's (and its gtid_executed), then restarts; after the restart it is repointed with
  * auto-positioning like any replica. The recipient's own account needs CLONE_ADMIN, the donor's
  * BACKUP_ADMIN.
  */
-export function cloneInstanceStatements(donor: CloneDonor): string[] {
+export function cloneInstanceStatements(donor: CloneDonor, options: { dataDirectory?: string } = {}): string[] {
+  // Into a directory of the recipient's (a backup), instead of over its own data: no restart.
+  const into = options.dataDirectory === undefined ? '' : ` DATA DIRECTORY = ${sqlString(options.dataDirectory)}`;
   return [
     // A pod's server starts super-read-only (my.cnf), and CLONE refuses to run so ("running with
     // the --super-read-only option"), seen under the chart on the real nodes. read_only stays on:
@@ -95,6 +98,6 @@ export function cloneInstanceStatements(donor: CloneDonor): string[] {
     `SET GLOBAL clone_valid_donor_list = ${sqlString(`${donor.host}:${sqlInteger(donor.port)}`)}`,
     // With a CA the recipient verifies the donor's certificate; without one the copy is encrypted only.
     ...(donor.caFile === undefined ? [] : [`SET GLOBAL clone_ssl_ca = ${sqlString(donor.caFile)}`]),
-    `CLONE INSTANCE FROM ${sqlString(donor.user)}@${sqlString(donor.host)}:${sqlInteger(donor.port)} IDENTIFIED BY ${sqlString(donor.password)} REQUIRE SSL`,
+    `CLONE INSTANCE FROM ${sqlString(donor.user)}@${sqlString(donor.host)}:${sqlInteger(donor.port)} IDENTIFIED BY ${sqlString(donor.password)}${into} REQUIRE SSL`,
   ];
 }

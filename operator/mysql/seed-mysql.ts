@@ -14,15 +14,16 @@ const RESTART_ERRORS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET']);
 const ER_CLONE_RESTART_NOT_SUPERVISED = 3707;
 
 /**
- * Clones `donor` into the empty `target`. The CLONE statement runs for as long as the copy takes:
- * its deadline is `deadlineMs` (the seed's), not a statement's; past it the session is dropped,
- * which ends the clone, and the next decision starts over.
+ * Clones `donor` into the empty `target`, or, with `replacing`, into one whose data is to be
+ * replaced (an old primary's unacknowledged transactions, decide.ts). The CLONE statement runs for
+ * as long as the copy takes: its deadline is `deadlineMs` (the seed's), not a statement's; past it
+ * the session is dropped, which ends the clone, and the next decision starts over.
  */
-export async function seedByClone(target: Instance, donor: CloneDonor, deadlineMs: number): Promise<void> {
+export async function seedByClone(target: Instance, donor: CloneDonor, deadlineMs: number, options: { replacing?: boolean } = {}): Promise<void> {
   if (target.adapter.engine !== 'mysql') throw new Error(`CLONE seeds MySQL instances, not ${target.adapter.engine}`);
   const before = await target.status();
-  // CLONE replaces the recipient's data wholesale: only an empty instance is seeded.
-  if (!before.dataDirEmpty) {
+  // CLONE replaces the recipient's data wholesale: only an empty instance is seeded, unless asked to replace it.
+  if (!before.dataDirEmpty && options.replacing !== true) {
     throw new Error(`refusing to clone into an instance with ${before.applicationTables} application tables and GTIDs ${before.executed.toString() || '(none)'}`);
   }
   try {

@@ -24,8 +24,7 @@ const CLOSE_TIMEOUT_MS = 1000;
 
 export async function openSession(target: ConnectionTarget): Promise<SqlSession> {
   const connection = await mysql.createConnection({
-    host: target.host,
-    port: target.port,
+    ...(target.socketPath === undefined ? { host: target.host, port: target.port } : { socketPath: target.socketPath }),
     user: target.user,
     password: target.password,
     connectTimeout: target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

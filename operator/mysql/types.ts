@@ -19,6 +19,8 @@ export interface Credentials {
 /** How the operator reaches an instance: TLS verified against `ca` (PEM) when given. */
 export interface ConnectionTarget extends Endpoint, Credentials {
   tls?: { ca: string; servername?: string };
+  /** A Unix socket to connect through instead of host and port (a server of the same pod). */
+  socketPath?: string;
   connectTimeoutMs?: number;
 }
 

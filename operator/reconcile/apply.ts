@@ -9,8 +9,8 @@ import type { ObjectApi } from '../kube/apply.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Plan } from './plan.js';
 
-/** Children of one kind applied at the same time, at most. */
-const APPLY_PARALLELISM = 8;
+/** Requests in flight at once, at most, per wave: a stack's children in one or two round trips, not a burst of fifty. */
+const APPLY_PARALLELISM = 16;
 
 export type ApplyObjects = Pick<ObjectApi, 'applyObject'>;
 
@@ -21,15 +21,16 @@ export async function applyPlan(objects: ApplyObjects, plan: Plan, log: Logger):
   return applyAll(objects, plan.apply, log);
 }
 
-/** Consecutive objects of the same kind, in order. */
-function runsOfOneKind(objects: KubeObject[]): KubeObject[][] {
-  const runs: KubeObject[][] = [];
-  for (const obj of objects) {
-    const last = runs[runs.length - 1];
-    if (last?.[0]?.kind === obj.kind) last.push(obj);
-    else runs.push([obj]);
-  }
-  return runs;
+/**
+ * The one order that matters (ADR 0014): a stack's NetworkPolicies exist before anything that
+ * makes its pods, so no pod ever runs unfenced. Everything else goes at once: what refers to an
+ * object not there yet (a Certificate's Issuer, a pod's ConfigMap) waits for it by itself, and
+ * applying kind after kind cost a round trip each.
+ */
+export function applyWaves(desired: readonly KubeObject[]): KubeObject[][] {
+  const first = desired.filter((o) => o.kind === 'NetworkPolicy');
+  const rest = desired.filter((o) => o.kind !== 'NetworkPolicy');
+  return [first, rest].filter((wave) => wave.length > 0);
 }
 
 async function applyAll(objects: ApplyObjects, desired: KubeObject[], log: Logger): Promise<ApplyErrors> {
@@ -44,11 +45,18 @@ async function applyAll(objects: ApplyObjects, desired: KubeObject[], log: Logge
       log.warn({ kind: obj.kind, name: obj.metadata.name, err: message }, 'apply refused');
     }
   };
-  // Render's order holds between kinds (policies first, the CA chain before what it signs,
-  // configs and Services before workloads). Objects of one kind in a row do not depend on each
-  // other, so they are applied together, a few at a time: one round trip instead of several.
-  for (const run of runsOfOneKind(desired)) {
-    for (let i = 0; i < run.length; i += APPLY_PARALLELISM) await Promise.all(run.slice(i, i + APPLY_PARALLELISM).map(applyOne));
-  }
+  for (const wave of applyWaves(desired)) await inParallel(wave, APPLY_PARALLELISM, applyOne);
   return errors;
+}
+
+/** `fn` over `items`, at most `limit` at a time, each starting as soon as one ends. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

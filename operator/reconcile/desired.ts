@@ -22,7 +22,7 @@ export interface OperatorFacts {
   databaseController: boolean;
 }
 
-/** The desired children in apply order. `credentialsVersion`: learned in this reconcile, maybe before the cache. */
+/** The desired children in render's order. `credentialsVersion`: learned in this reconcile, maybe before the cache. */
 export function desiredObjects(raw: WebStack, stack: DefaultedWebStack, gathered: Gathered, credentialsVersion: string, operator: OperatorFacts): KubeObject[] {
   const { agentNamespace, images, operatorPeer, databaseController } = operator;
   const { sinkSecret } = gathered;

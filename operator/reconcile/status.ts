@@ -65,6 +65,8 @@ interface Verdict {
 const ok = (reason: string, message: string): Verdict => ({ status: 'True', reason, message });
 const waiting = (reason: string, message: string): Verdict => ({ status: 'False', reason, message });
 const blocked = (reason: string, message: string): Verdict => ({ status: 'False', reason, message, stalled: true });
+/** Cannot be told: neither converged nor converging (kstatus' Reconciling stays False for it). */
+const unknown = (reason: string, message: string): Verdict => ({ status: 'Unknown', reason, message });
 
 const count = (w: WorkloadState | undefined): string => (w ? `${w.ready}/${w.desired}` : '0/0');
 
@@ -168,10 +170,13 @@ function loggingVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
   const agent = obs.workloads.logAgent;
   if (!agent) return waiting('Creating', 'the shared log agent does not exist yet');
   if (agent.ready === 0) return waiting('PodsNotReady', 'no pod of the shared log agent is ready');
-  // The agent runs: whether the sink takes what it sends is what the user cares about.
-  if (obs.logDelivery?.failing) return waiting('SinkUnreachable', `the ${logging.sink.type} sink does not accept logs: ${obs.logDelivery.message}`);
-  const delivered = obs.logDelivery ? `; ${obs.logDelivery.message}` : '';
-  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} through the shared log agent on ${agent.desired} nodes${delivered}`);
+  // The agent runs: whether the sink takes what it sends is what the user cares about, and not
+  // knowing is not taken for "it does" (a blocked metrics port once showed Shipping with the sink down).
+  const delivery = obs.logDelivery;
+  if (!delivery) return unknown('DeliveryUnknown', `the shared log agent runs on ${agent.desired} nodes; whether the ${logging.sink.type} sink accepts its logs is not read yet`);
+  if (delivery.state === 'unread') return unknown('DeliveryUnknown', `the shared log agent runs on ${agent.desired} nodes; whether the ${logging.sink.type} sink accepts its logs cannot be read: ${delivery.message}`);
+  if (delivery.state === 'failing') return waiting('SinkUnreachable', `the ${logging.sink.type} sink does not accept logs: ${delivery.message}`);
+  return ok('Shipping', `shipping logs and node metrics to ${logging.sink.type} through the shared log agent on ${agent.desired} nodes; ${delivery.message}`);
 }
 
 function monitoringVerdict(stack: DefaultedWebStack, obs: Observation): Verdict {
@@ -211,7 +216,7 @@ export function computeStatus(
   // A stalled concern explains a stack that is not Ready better than one that merely waits.
   const serving = SERVING.map((t) => [t, verdicts[t]] as const);
   const failing = serving.find(([, v]) => v?.stalled) ?? serving.find(([, v]) => v?.status !== 'True');
-  const auxiliary = (['StorageReady', 'LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status !== 'True');
+  const auxiliary = (['StorageReady', 'LoggingReady', 'MonitoringReady'] as const).filter((t) => verdicts[t]?.status === 'False');
   verdicts.Ready =
     anyError ??
     (failing
@@ -254,7 +259,7 @@ function kstatusPair(verdicts: Partial<Record<ConditionType, Verdict>>): Record<
       Reconciling: { status: 'False', reason: 'Stalled', message: `stalled on ${stalled[0]}: nothing converges until that is fixed, see the Stalled condition` },
     };
   }
-  const inProgress = all.find(([, v]) => v.status !== 'True');
+  const inProgress = all.find(([, v]) => v.status === 'False');
   return {
     Stalled: { status: 'False', reason: 'NotStalled', message: 'nothing is blocked' },
     Reconciling: inProgress

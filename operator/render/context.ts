@@ -73,10 +73,10 @@ export interface KubeObject {
 }
 
 /**
- * Apply phases, in apply order. Each is a construct scope: cdk8s synthesizes a chart's objects in
- * pre-order of the construct tree, so objects come out phase by phase, and in creation order within
- * a phase, with no sorting step. Policies come first so no pod ever runs unfirewalled; the CA chain
- * before the certificates it signs; configs and Services before the workloads that use them.
+ * Render's phases, in output order. Each is a construct scope: cdk8s synthesizes a chart's objects
+ * in pre-order of the construct tree, so objects come out phase by phase, and in creation order
+ * within a phase, with no sorting step: a deterministic order for `webstack render` and the plan.
+ * Apply keeps only one precedence of it, the policies first (reconcile/apply.ts, ADR 0014).
  */
 export const PHASES = [
   'firewall',

@@ -10,9 +10,9 @@
  *   monitoring namespaces -> metrics ports (HAProxy stats, Nginx exporter, mysqld exporter)
  *   spec.firewall.extraIngress (per tier) and spec.firewall.appEgress
  *
- * Monitoring with empty spec.monitoring.namespaceLabels means any namespace of the cluster (never an
- * IP outside it): the ports opened serve only metrics, and a default that silently broke scraping
- * and alerting would be worse. Set namespaceLabels to narrow it. The app has no metrics port in the
+ * Scrapes come from the namespaces spec.monitoring.namespaceLabels selects: by default only the one
+ * named `monitoring`, as the metrics show a tenant's traffic and its database's state; {} admits
+ * every namespace of the cluster (never an IP outside it). The app has no metrics port in the
  * API, so nothing scrapes it.
  */
 import { k8s } from 'cdk8s-plus-27';
@@ -52,7 +52,7 @@ function dnsEgress(ctx: RenderContext): k8s.NetworkPolicyEgressRule {
   return { to: [peer(to)], ...ports(dnsPorts) };
 }
 
-/** Scrapes from the monitoring namespaces (all namespaces when spec.monitoring.namespaceLabels is empty). */
+/** Scrapes from the monitoring namespaces (all namespaces when spec.monitoring.namespaceLabels is {}). */
 function monitoringIngress(ctx: RenderContext, port: number): k8s.NetworkPolicyIngressRule[] {
   const m = ctx.spec.monitoring;
   return m.enabled ? [{ from: [{ namespaceSelector: { matchLabels: { ...m.namespaceLabels } } }], ports: [TCP(port)] }] : [];

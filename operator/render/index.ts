@@ -1,8 +1,9 @@
 /**
  * render(): the desired objects of one WebStack. Pure and deterministic: no I/O, no clock, no
  * randomness; everything it knows about the cluster comes in through RenderFacts. The result is in
- * apply order (see PHASES): firewall, CA chain and certificates, configs, Services, the StatefulSet,
- * Deployments, disruption budgets, monitoring. The log agent is not a stack's: one DaemonSet serves
+ * a fixed order (see PHASES): firewall, CA chain and certificates, configs, Services, the
+ * StatefulSet, Deployments, disruption budgets, monitoring; apply keeps only the firewall first
+ * (reconcile/apply.ts, ADR 0014). The log agent is not a stack's: one DaemonSet serves
  * every stack (render/agent.ts, rendered from all of them by the agent loop).
  *
  * Not rendered, on purpose: the MySQL credentials Secret (`<stack>-mysql-credentials`, created once

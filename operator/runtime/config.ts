@@ -29,6 +29,8 @@ export interface OperatorConfig {
   /** How long a primary must not answer before the database controller fails over. */
   databaseFailoverDelayMs: number;
   databaseController: boolean;
+  /** Read each stack's log delivery from the agent pods' metrics (LoggingReady); off where pods have made-up addresses. */
+  logDeliveryCheck: boolean;
   /** Where the operator's SQL connections come from, for the database firewall; undefined when unknown. */
   operatorPeer: Peer | undefined;
   retryPeriodMs: number;
@@ -55,7 +57,7 @@ interface OptionSpec {
 }
 
 /** Flag suffix of each catalog entry: --image-<suffix>, env WEBSTACK_IMAGE_<SUFFIX> (dots and dashes as _). */
-const IMAGE_FLAG: Readonly<Record<ImageKey, string>> = {
+export const IMAGE_FLAG: Readonly<Record<ImageKey, string>> = {
   haproxy: 'haproxy',
   nginx: 'nginx',
   nginxExporter: 'nginx-exporter',
@@ -100,6 +102,12 @@ const OPTIONS = {
     boolean: true,
     help: 'run the database controller, which chooses the primary and fails over (default: true; false only where no database runs, e.g. a cluster of fake nodes)',
   },
+  logDeliveryCheck: {
+    flag: 'log-delivery-check',
+    env: 'WEBSTACK_LOG_DELIVERY_CHECK',
+    boolean: true,
+    help: "read each stack's log delivery from the log agents' metrics for LoggingReady (default: true; false where pods' addresses lead nowhere, e.g. a cluster of fake nodes)",
+  },
   leaderElection: { flag: 'leader-elect', env: 'WEBSTACK_LEADER_ELECT', boolean: true, help: 'elect a leader among replicas (default: true)' },
   leaseName: { flag: 'lease-name', env: 'WEBSTACK_LEASE_NAME', help: 'name of the leader election Lease (default: webstack-operator)' },
   leaseNamespace: { flag: 'lease-namespace', env: 'WEBSTACK_LEASE_NAMESPACE', help: 'namespace of the Lease (default: $POD_NAMESPACE)' },
@@ -109,7 +117,7 @@ const OPTIONS = {
   databaseFailoverDelay: {
     flag: 'database-failover-delay',
     env: 'WEBSTACK_DATABASE_FAILOVER_DELAY',
-    help: 'fail over when the primary has not answered for this long and Kubernetes or the replicas agree it is down (default: 10s)',
+    help: 'fail over when the primary has not answered for this long since its last answer, and Kubernetes or the replicas agree it is down (default: 10s)',
   },
   retryPeriod: { flag: 'retry-period', env: 'WEBSTACK_RETRY_PERIOD', help: 'interval of lease renewals and acquisition attempts (default: 2s)' },
   resyncPeriod: { flag: 'resync-period', env: 'WEBSTACK_RESYNC_PERIOD', help: 'reconcile every WebStack at least this often; 0 = off (default: 10m)' },
@@ -293,6 +301,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
 
   const leaderElection = boolean('leaderElection', true);
   const databaseController = boolean('databaseController', true);
+  const logDeliveryCheck = boolean('logDeliveryCheck', true);
   const leaseName = text('leaseName') ?? 'webstack-operator';
   if (!DNS_SUBDOMAIN.test(leaseName) || leaseName.length > 253) problems.push(`lease name "${leaseName}" is not a valid object name`);
   const leaseNamespace = text('leaseNamespace') ?? env.POD_NAMESPACE ?? '';
@@ -325,6 +334,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     renewDeadlineMs,
     databaseFailoverDelayMs: duration('databaseFailoverDelay', 10_000),
     databaseController,
+    logDeliveryCheck,
     operatorPeer: operatorPeer(text('operatorCidr'), env.POD_NAMESPACE),
     retryPeriodMs,
     resyncPeriodMs: duration('resyncPeriod', 10 * 60_000, { allowZero: true }),

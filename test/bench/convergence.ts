@@ -6,9 +6,12 @@
  * - operator trial: time from the create request of the WebStack until every object that
  *   `webstack render` prints for it exists (seen by a watch in this process);
  * - kubectl trial: wall time of `kubectl apply --server-side -f` of exactly those objects, until
- *   the command exits (process start and discovery included: that is what a user waits for).
+ *   the command exits (process start and discovery included: that is what a user waits for);
+ * - warm client trial: the API server's own pace: this process's keep-alive client applies the
+ *   same objects all at once by server-side apply, timed by the same watch as the operator's
+ *   (from the first request until every object is seen).
  *
- * Trials alternate (the order flips each round) in fresh namespaces; round 0 is a warm-up
+ * Trials take turns (the order rotates each round) in fresh namespaces; round 0 is a warm-up
  * (discovery caches, JIT) and is not counted.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +19,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunningOperator } from '../../operator/main.js';
+import { ObjectApi } from '../../operator/kube/apply.js';
+import { Discovery } from '../../operator/kube/discovery.js';
 import { kubectl } from '../support/cluster.js';
 import { AGENT_NAMESPACE, requestsByKind, startTestOperator } from '../support/operator.js';
 import {
@@ -42,10 +47,15 @@ export interface ConvergenceResult {
   objects: number;
   operatorMs: number[];
   kubectlMs: number[];
+  /** Absent in results recorded before the warm client was measured. */
+  warmClientMs?: number[];
   medianOperatorMs: number;
   medianKubectlMs: number;
+  medianWarmClientMs?: number;
   /** median(operator) / median(kubectl). */
   ratio: number;
+  /** median(operator) / median(warm client): how far the operator is from the API server's own pace. */
+  warmClientRatio?: number;
   /** Requests the operator made per trial, by "verb resource", median over trials. */
   operatorRequests: Record<string, number>;
 }
@@ -86,13 +96,15 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
   const rounds = opts.trials + 1; // + warm-up
   const opNs = Array.from({ length: rounds }, (_, i) => `bench-op-${run}-${i}`);
   const kcNs = Array.from({ length: rounds }, (_, i) => `bench-kc-${run}-${i}`);
-  log(`convergence: creating ${rounds * 2} namespaces with the full example's Secrets`);
-  for (const ns of [...opNs, ...kcNs]) {
+  const wcNs = Array.from({ length: rounds }, (_, i) => `bench-wc-${run}-${i}`);
+  log(`convergence: creating ${rounds * 3} namespaces with the full example's Secrets`);
+  for (const ns of [...opNs, ...kcNs, ...wcNs]) {
     await createNamespace(client, ns);
     await fullPrerequisites(client, ns);
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'webstack-bench-'));
-  const watch = new ChildWatch([...opNs, AGENT_NAMESPACE]);
+  const watch = new ChildWatch([...opNs, ...wcNs, AGENT_NAMESPACE]);
+  const warm = new ObjectApi(client, new Discovery(client));
   let operator: RunningOperator | undefined;
   try {
     await watch.start();
@@ -100,6 +112,7 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
     const op = operator;
     const operatorMs: number[] = [];
     const kubectlMs: number[] = [];
+    const warmClientMs: number[] = [];
     const requests: Record<string, number>[] = [];
     let objects = 0;
 
@@ -110,6 +123,12 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
       const start = now();
       await kubectl(['apply', '--server-side', '--field-manager', 'webstack-bench', '-f', file]);
       return now() - start;
+    };
+    const warmClientTrial = async (i: number) => {
+      const objs = rendered(example('full', wcNs[i] ?? ''));
+      const start = now();
+      await Promise.all(objs.map((o) => warm.applyObject(o, { fieldManager: 'webstack-bench', force: true })));
+      return (await watch.whenAll(objs.map(keyOf), 120_000)) - start;
     };
     const operatorTrial = async (i: number) => {
       const stack = example('full', opNs[i] ?? '');
@@ -124,20 +143,25 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
       return done - start;
     };
 
+    const trials = { operator: operatorTrial, kubectl: kubectlTrial, warm: warmClientTrial } as const;
+    const kinds = Object.keys(trials) as (keyof typeof trials)[];
     for (let i = 0; i < rounds; i++) {
-      const kubectlFirst = i % 2 === 0;
-      const first = kubectlFirst ? await kubectlTrial(i) : await operatorTrial(i);
-      if (kubectlFirst) await sleep(SETTLE_MS);
-      const second = kubectlFirst ? await operatorTrial(i) : await kubectlTrial(i);
-      if (!kubectlFirst) await sleep(SETTLE_MS);
-      const [k, o] = kubectlFirst ? [first, second] : [second, first];
-      log(`convergence round ${i}${i === 0 ? ' (warm-up)' : ''}: operator ${round(o)} ms, kubectl ${round(k)} ms`);
+      // Each kind goes first, second and third in turn; every trial is followed by a pause (the operator's includes it).
+      const took: Partial<Record<keyof typeof trials, number>> = {};
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds[(i + k) % kinds.length] ?? 'operator';
+        took[kind] = await trials[kind](i);
+        if (kind !== 'operator') await sleep(SETTLE_MS);
+      }
+      const { operator: o = 0, kubectl: k = 0, warm: w = 0 } = took;
+      log(`convergence round ${i}${i === 0 ? ' (warm-up)' : ''}: operator ${round(o)} ms, kubectl ${round(k)} ms, warm client ${round(w)} ms`);
       if (i === 0) {
         requests.length = 0;
         continue;
       }
       operatorMs.push(o);
       kubectlMs.push(k);
+      warmClientMs.push(w);
     }
 
     const requestKinds = [...new Set(requests.flatMap((r) => Object.keys(r)))].sort();
@@ -146,9 +170,12 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
       objects,
       operatorMs: operatorMs.map((v) => round(v)),
       kubectlMs: kubectlMs.map((v) => round(v)),
+      warmClientMs: warmClientMs.map((v) => round(v)),
       medianOperatorMs: round(median(operatorMs)),
       medianKubectlMs: round(median(kubectlMs)),
+      medianWarmClientMs: round(median(warmClientMs)),
       ratio: round(median(operatorMs) / median(kubectlMs), 2),
+      warmClientRatio: round(median(operatorMs) / median(warmClientMs), 2),
       operatorRequests: Object.fromEntries(requestKinds.map((k) => [k, median(requests.map((r) => r[k] ?? 0))])),
     };
 
@@ -159,11 +186,15 @@ export async function runConvergence(opts: ConvergenceOptions): Promise<{ conver
     await cleanupNamespaces(opNs); // while the operator runs, to clear its finalizers
     await operator?.stop();
     await watch.stop();
-    await cleanupNamespaces(kcNs);
-    // The kubectl trials' log agents live in the agent namespace, which outlives the trial namespaces.
+    await cleanupNamespaces([...kcNs, ...wcNs]);
+    // The kubectl and warm client trials' log agents live in the agent namespace, which outlives the trial namespaces.
     for (const ns of kcNs) {
       const file = path.join(dir, `${ns}.json`);
       await kubectl(['delete', '-f', file, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    }
+    for (const ns of wcNs) {
+      const agents = rendered(example('full', ns)).filter((o) => o.metadata.namespace === AGENT_NAMESPACE);
+      await Promise.all(agents.map((o) => warm.deleteObject({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: AGENT_NAMESPACE }).catch(() => undefined)));
     }
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { deleteNamespace, getJson, kubeconfigPath, kubectl, newNamespace, repoRoot, run } from '../support/cluster.js';
 import { CHART_DIR, helm } from '../support/helm.js';
 import { hackSetting } from '../../hack/settings.js';
-import { image } from '../support/objects.js';
+import { LOCAL_IMAGE_CATALOG } from '../../hack/images/local.js';
 
 const REPOSITORY = 'webstack.local/operator';
 const TAG = 'dev';
@@ -41,9 +41,7 @@ export async function installChartOperator(release: string, watchNamespace: stri
     ...set('image.repository', REPOSITORY), ...set('image.tag', TAG), ...set('image.pullPolicy', 'Never'),
     ...set('replicaCount', '1'), ...set('watchNamespaces', `{${watchNamespace}}`), ...set('logLevel', 'info'),
     ...set('logAgent.namespace', `${namespace}-agents`),
-    ...set('images.haproxy', image('haproxy:2.6')), ...set('images.nginx', image('nginx:1.22')),
-    ...set('images.nginxExporter', image('nginx-exporter:0.11.0')), ...set('images.mysqldExporter', image('mysqld-exporter:0.14.0')),
-    ...set('images.mariadb1011', image('mariadb:10.11')), ...set('images.mysql97', image('mysql:9.7')),
+    ...Object.entries(LOCAL_IMAGE_CATALOG).flatMap(([key, value]) => set(`images.${key}`, value)),
     '--wait', '--timeout', '180s',
   ]);
   const selector = ['-n', namespace, '-l', 'app.kubernetes.io/name=webstack-operator'];

@@ -124,7 +124,10 @@ describe('W2 on the defaults: MySQL 9.7, two instances, durability Preferred, th
       const more = ['shipped-b', 'shipped-c'];
       // Its two instances on the two other nodes (localWebStack disables spreading): a power cut of one
       // then leaves each stack a replica to fail over to (the first run had both of one stack on the cut node: Lost).
-      await placeOffTheOperatorsNode(more.map((name) => defaultsStack(name, { placement: { hostnameSpread: 'Required', zoneSpread: 'Disabled' } })));
+      // A smaller CPU request than the default 500m: three stacks' databases do not fit two 2-CPU nodes otherwise
+      // (the second run: Pending, "Insufficient cpu"). Only this differs from the defaults.
+      const database = { resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '2Gi' } } };
+      await placeOffTheOperatorsNode(more.map((name) => defaultsStack(name, { placement: { hostnameSpread: 'Required', zoneSpread: 'Disabled' }, database })));
       return more;
     },
   }));

@@ -3,6 +3,7 @@
  * hack/cert-manager, run on this host with the cluster's kubeconfig: the CA paths need no webhook
  * and no solver pods), with a CA Issuer the test names.
  */
+import { FAKE_CERTIFICATES_GUARD, REAL_CERT_MANAGER_LABEL } from '../../hack/cert-manager-guard.js';
 import { hackSetting } from '../../hack/settings.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -13,49 +14,10 @@ import { applyIn } from './objects.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-const FAKE_GUARD = 'webstack-e2e-real-cert-manager';
-
-/**
- * The clusters' hack/fake-cloud.ts stands in for cert-manager where only its CRDs are installed:
- * it self-signs every Certificate, faster than the real controller. An in-tree admission policy
- * (no webhook) refuses its writes to Secrets in namespaces labelled for the real controller, so
- * the real one issues them.
- */
+/** Only the real controller writes certificates in `namespace` (hack/cert-manager-guard.ts). */
 async function keepFakeCertificatesOut(namespace: string): Promise<void> {
-  await kubectl(['label', 'namespace', namespace, 'webstack.dev/cert-manager=real']);
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicy',
-          metadata: { name: FAKE_GUARD },
-          spec: {
-            failurePolicy: 'Fail',
-            matchConstraints: {
-              resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] }],
-              namespaceSelector: { matchLabels: { 'webstack.dev/cert-manager': 'real' } },
-            },
-            validations: [
-              {
-                // Its server-side applies name their field manager; cert-manager's annotations stay, so only this tells them apart.
-                expression: "!has(object.metadata.managedFields) || !object.metadata.managedFields.exists(m, m.manager == 'fake-cloud')",
-                message: 'this namespace gets its certificates from the real cert-manager controller, not from hack/fake-cloud.ts',
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicyBinding',
-          metadata: { name: FAKE_GUARD },
-          spec: { policyName: FAKE_GUARD, validationActions: ['Deny'] },
-        },
-      ],
-    }),
-  });
+  await kubectl(['label', '--overwrite', 'namespace', namespace, `${REAL_CERT_MANAGER_LABEL}=real`]);
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: FAKE_CERTIFICATES_GUARD }) });
 }
 
 export interface RunningProgram {

@@ -9,7 +9,7 @@
  * through each root's own dynamic loader (they need sid's C library, not this machine's).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from './ports.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -169,6 +169,10 @@ export class DatabaseServer {
     return this.child !== undefined;
   }
 
+  get dataDir(): string {
+    return path.join(this.dir, 'data');
+  }
+
   get socket(): string {
     return path.join(this.dir, 'mysqld.sock');
   }
@@ -206,7 +210,7 @@ export class DatabaseServer {
     mkdirSync(files, { recursive: true });
     const args = [
       ...fixed,
-      `--datadir=${path.join(this.dir, 'data')}`,
+      `--datadir=${this.dataDir}`,
       `--socket=${this.socket}`,
       `--pid-file=${path.join(this.dir, 'mysqld.pid')}`,
       `--log-error=${path.join(this.dir, 'error.log')}`,
@@ -325,6 +329,8 @@ export interface DatabaseServers {
   ca: string;
   otherCa: string;
   stop(): Promise<void>;
+  /** Starts one more server of the kind on an existing data directory (a restored backup), which it takes over. */
+  serverOn(data: string): Promise<DatabaseServer>;
 }
 
 /** Starts `count` servers of a kind in parallel; on any failure, stops what started and removes the files. */
@@ -350,7 +356,17 @@ export async function startServers(kindName: ServerKindName, count: number): Pro
     }
     await Promise.all(servers.map((s) => s.start()));
     await Promise.all(servers.map((s) => createAccounts(s, kind)));
-    return { servers, ca: tls.ca, otherCa: tls.otherCa, stop };
+    const serverOn = async (data: string): Promise<DatabaseServer> => {
+      const i = servers.length;
+      const dir = path.join(root, `db${String(i)}`);
+      mkdirSync(dir, { recursive: true });
+      renameSync(data, path.join(dir, 'data'));
+      const server = new DatabaseServer(`db${String(i)}`, i + 1, await freePort(), kind, dir, tls);
+      servers.push(server);
+      await server.start();
+      return server;
+    };
+    return { servers, ca: tls.ca, otherCa: tls.otherCa, stop, serverOn };
   } catch (err) {
     await stop();
     throw err;

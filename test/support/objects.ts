@@ -1,7 +1,12 @@
 /** Building blocks of the e2e tests' own workloads: restricted pods on the local images. */
 import { kubectl } from './cluster.js';
 
-export const image = (name: string): string => `webstack.local/${name}`;
+import { LOCAL_IMAGE_CATALOG, localImage } from '../../hack/images/local.js';
+import { IMAGE_FLAG } from '../../operator/runtime/config.js';
+import type { ImageKey } from '../../operator/api/images.js';
+
+/** A local image by `name:tag` (hack/images/build.ts builds them, every real node has them). */
+export const image = localImage;
 
 /** A container security context the `restricted` Pod Security profile admits. */
 export const restricted = (uid: number) => ({
@@ -53,16 +58,11 @@ export async function applyIn(namespace: string, objects: object[]): Promise<voi
 }
 
 /**
- * The operator's flags for stacks on the local images. It runs on this host, so its database
- * connections come from the node bridge's address.
+ * The operator's flags for stacks on the local images (hack/images/local.ts's catalog). It runs on
+ * this host, so its database connections come from the node bridge's address.
  */
 export const LOCAL_OPERATOR_FLAGS = [
-  '--image-haproxy=webstack.local/haproxy:2.6',
-  '--image-nginx=webstack.local/nginx:1.22',
-  '--image-nginx-exporter=webstack.local/nginx-exporter:0.11.0',
-  '--image-mysqld-exporter=webstack.local/mysqld-exporter:0.14.0',
-  '--image-mariadb-10.11=webstack.local/mariadb:10.11',
-  '--image-mysql-9.7=webstack.local/mysql:9.7',
+  ...Object.entries(LOCAL_IMAGE_CATALOG).map(([key, image]) => `--image-${IMAGE_FLAG[key as ImageKey]}=${image}`),
   '--operator-cidr=10.250.0.1/32',
 ];
 

@@ -10,10 +10,11 @@ import { kubeConfig } from './cluster.js';
 export const AGENT_NAMESPACE = 'webstack-system';
 
 /**
- * KWOK pods run no process, so no database answers there: the database controller is off on the
- * fake-node cluster (status then says so) and on for the real-node cluster (e2e).
+ * KWOK pods run no process and their made-up addresses route off this machine: the database
+ * controller and the log delivery check (both dial pods) are off on the fake-node cluster (status
+ * then says so) and on for the real-node cluster (e2e).
  */
-export const CLUSTER_FLAGS: readonly string[] = process.env.WEBSTACK_TEST_CLUSTER === 'real' ? [] : ['--database-controller=false'];
+export const CLUSTER_FLAGS: readonly string[] = process.env.WEBSTACK_TEST_CLUSTER === 'real' ? [] : ['--database-controller=false', '--log-delivery-check=false'];
 
 /** WEBSTACK_E2E_LOG_LEVEL (default warn): `info` shows every database decision when a drill fails. */
 const LOG_LEVEL = process.env.WEBSTACK_E2E_LOG_LEVEL ?? 'warn';

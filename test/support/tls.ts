@@ -29,12 +29,12 @@ export function certificateAuthority(name: string): Pem {
   });
 }
 
-/** A server certificate for dnsNames, signed by ca. */
+/** A server certificate for dnsNames (IPv4 addresses become IP names), signed by ca. */
 export function serverCertificate(ca: Pem, dnsNames: string[]): Pem {
   return inTemp((dir) => {
     writeFileSync(path.join(dir, 'ca.crt'), ca.crt);
     writeFileSync(path.join(dir, 'ca.key'), ca.key);
-    writeFileSync(path.join(dir, 'ext'), `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=serverAuth\n`);
+    writeFileSync(path.join(dir, 'ext'), `subjectAltName=${dnsNames.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}\nextendedKeyUsage=serverAuth\n`);
     openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', `/CN=${dnsNames[0] ?? 'server'}`]);
     openssl(dir, ['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext', '-out', 'tls.crt']);
     return { crt: readFileSync(path.join(dir, 'tls.crt'), 'utf8'), key: readFileSync(path.join(dir, 'tls.key'), 'utf8') };

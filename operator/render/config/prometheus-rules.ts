@@ -9,7 +9,7 @@
 import type { DefaultedWebStack } from '../../api/defaults.js';
 import { names } from '../../blueprint/names.js';
 import { stackPlan, type StackPlan } from '../../blueprint/plan.js';
-import { stackNamespace } from '../../blueprint/layout.js';
+import { DATA_VOLUME, stackNamespace } from '../../blueprint/layout.js';
 
 export interface RecordingRule {
   record: string;
@@ -47,6 +47,8 @@ export const BASELINE_OFFSET = '10m';
 const ERROR_RATIO = 0.05;
 const REPLICATION_LAG_SECONDS = 30;
 const CERT_EXPIRY_DAYS = 14;
+/** Share of a data volume left free below which its disk alert fires. */
+const DISK_FREE_RATIO = 0.1;
 
 export function renderPrometheusRuleGroups(stack: DefaultedWebStack, { tls }: StackPlan = stackPlan(stack)): RuleGroup[] {
   if (!stack.spec.monitoring.enabled) return [];
@@ -135,6 +137,47 @@ export function renderPrometheusRuleGroups(stack: DefaultedWebStack, { tls }: St
     `{{ $value | humanizePercentage }} of the responses of ${stackLabel} are server errors.`,
   );
 
+  /** The database's own alerts beside the exporter's (after CloudNativePG's set). */
+  function databaseAlerts(): AlertingRule[] {
+    const instances = stack.spec.database.replicas;
+    const claims = `namespace="${ns}", persistentvolumeclaim=~"${DATA_VOLUME}-${n.mysql}-[0-9]+"`;
+    // The operator's series name the stack in `namespace` and `name`; scraped in the operator's own
+    // namespace, their `namespace` arrives as exported_namespace unless honorLabels keeps it.
+    const failovers = (label: string) => `increase(webstack_database_failovers_total{${label}="${ns}", name="${name}"}[1h])`;
+    return [
+      // One instance left holds every acknowledged commit alone: the next failure loses data or writes.
+      ...(instances >= 2
+        ? [
+            alert(
+              'WebStackDatabaseNoRedundancy',
+              'critical',
+              `sum by (namespace) (mysql_up{${db}}) < 2`,
+              '5m',
+              'one database instance left',
+              `Only {{ $value }} of the ${instances} database instances of ${stackLabel} answer: the next failure loses writes, or data.`,
+            ),
+          ]
+        : []),
+      // The kubelet's volume statistics (scraped by most cluster monitoring setups, not by the stack's monitors).
+      alert(
+        'WebStackDatabaseDiskNearlyFull',
+        'warning',
+        `min by (persistentvolumeclaim) (kubelet_volume_stats_available_bytes{${claims}} / kubelet_volume_stats_capacity_bytes{${claims}}) < ${DISK_FREE_RATIO}`,
+        '5m',
+        'database volume nearly full',
+        `Volume {{ $labels.persistentvolumeclaim }} of ${stackLabel} has {{ $value | humanizePercentage }} free; a full one stops its server.`,
+      ),
+      alert(
+        'WebStackDatabaseFailedOver',
+        'warning',
+        `sum(${failovers('exported_namespace')} or ${failovers('namespace')}) > 0.5`,
+        '0m',
+        'the primary failed over',
+        `The primary of ${stackLabel} failed over in the last hour ({{ printf "%.0f" $value }} times): status.database and the WebStack's Events say why.`,
+      ),
+    ];
+  }
+
   const healthGroup: RuleGroup = {
     name: `webstack.${ns}.${name}.health`,
     rules: [
@@ -193,6 +236,7 @@ export function renderPrometheusRuleGroups(stack: DefaultedWebStack, { tls }: St
         'MySQL commits wait for a replica',
         `{{ $value }} commits on the primary {{ $labels.pod }} of ${stackLabel} wait for a replica to acknowledge them: writes hang until a replica is back (status.database says which are down).`,
       ),
+      ...databaseAlerts(),
       // cert-manager is scraped in its own namespace, so the certificate's namespace usually
       // arrives as exported_namespace; with honorLabels it stays `namespace`.
       alert(

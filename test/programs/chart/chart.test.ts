@@ -130,6 +130,15 @@ describe('with default values', () => {
     );
   });
 
+  it("lets the operator reach the log agents' metrics port (LoggingReady reads delivery there), by address range when given", async () => {
+    type Egress = { ports?: { port: number }[]; to?: { ipBlock?: { cidr: string } }[] }[];
+    const egress = (objs: K8sObject[]) => ofKind<{ spec: { egress: Egress } }>(objs, 'NetworkPolicy')[0]?.spec.egress.find((e) => e.ports?.some((p) => p.port === 8888));
+    // The agents run on the host network: their addresses are the nodes', unknown to the chart.
+    expect(egress(objects)).toEqual({ ports: [{ port: 8888, protocol: 'TCP' }] });
+    const narrowed = await template(['--set', 'networkPolicy.logAgents.cidrs={10.250.0.0/24}']);
+    expect(egress(narrowed)?.to).toEqual([{ ipBlock: { cidr: '10.250.0.0/24' } }]);
+  }, TIMEOUT);
+
   it('runs 2 replicas spread over nodes and zones, with leader election and probes', () => {
     const [deployment] = ofKind<Deployment>(objects, 'Deployment');
     expect(deployment?.spec.replicas).toBe(2);

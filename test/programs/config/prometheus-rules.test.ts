@@ -117,6 +117,12 @@ describe('Prometheus rules', () => {
         exp_annotations: { ...rule.annotations, description: description.replace('{{ printf "%.2f" $value }}', value) },
       };
     };
+    /** The alert as promtool should see it: its labels, `by` labels and its annotations with `values` filled in. */
+    const expected = (alert: string, severity: string, by: Record<string, string>, values: Record<string, string>) => {
+      const rule = findAlert(groups, alert);
+      const description = Object.entries(values).reduce((text, [placeholder, value]) => text.replace(placeholder, value), rule.annotations?.description ?? '');
+      return { exp_labels: { ...labels, ...by, severity }, exp_annotations: { ...rule.annotations, description } };
+    };
     const quiet = (evalTime: string) => [
       { eval_time: evalTime, alertname: 'WebStackQPSSpike', exp_alerts: [] },
       { eval_time: evalTime, alertname: 'WebStackQPSDrop', exp_alerts: [] },
@@ -279,6 +285,56 @@ describe('Prometheus rules', () => {
               },
             ],
           },
+        ],
+      },
+      {
+        name: 'one database instance of two left fires WebStackDatabaseNoRedundancy after five minutes',
+        interval: '1m',
+        input_series: [
+          { series: 'mysql_up{namespace="shop", pod="foobar-mysql-0"}', values: '1x30' },
+          { series: 'mysql_up{namespace="shop", pod="foobar-mysql-1"}', values: '1x10 0x20' },
+          { series: 'mysql_up{namespace="shop", pod="foobar-other-mysql-0"}', values: '1x30' },
+        ],
+        alert_rule_test: [
+          { eval_time: '10m', alertname: 'WebStackDatabaseNoRedundancy', exp_alerts: [] },
+          { eval_time: '14m', alertname: 'WebStackDatabaseNoRedundancy', exp_alerts: [] },
+          { eval_time: '20m', alertname: 'WebStackDatabaseNoRedundancy', exp_alerts: [expected('WebStackDatabaseNoRedundancy', 'critical', {}, { '{{ $value }}': '1' })] },
+        ],
+      },
+      {
+        name: 'a data volume with 5 % free fires WebStackDatabaseDiskNearlyFull, one with 50 % does not',
+        interval: '1m',
+        input_series: [
+          { series: 'kubelet_volume_stats_available_bytes{namespace="shop", persistentvolumeclaim="data-foobar-mysql-0"}', values: '50x10 5x20' },
+          { series: 'kubelet_volume_stats_capacity_bytes{namespace="shop", persistentvolumeclaim="data-foobar-mysql-0"}', values: '100x30' },
+          { series: 'kubelet_volume_stats_available_bytes{namespace="shop", persistentvolumeclaim="data-foobar-mysql-1"}', values: '50x30' },
+          { series: 'kubelet_volume_stats_capacity_bytes{namespace="shop", persistentvolumeclaim="data-foobar-mysql-1"}', values: '100x30' },
+        ],
+        alert_rule_test: [
+          { eval_time: '10m', alertname: 'WebStackDatabaseDiskNearlyFull', exp_alerts: [] },
+          {
+            eval_time: '20m',
+            alertname: 'WebStackDatabaseDiskNearlyFull',
+            exp_alerts: [
+              expected('WebStackDatabaseDiskNearlyFull', 'warning', { persistentvolumeclaim: 'data-foobar-mysql-0' }, {
+                '{{ $labels.persistentvolumeclaim }}': 'data-foobar-mysql-0',
+                '{{ $value | humanizePercentage }}': '5%',
+              }),
+            ],
+          },
+        ],
+      },
+      {
+        name: "a failover counted by the operator (scraped in its own namespace) fires WebStackDatabaseFailedOver for an hour; another stack's does not",
+        interval: '1m',
+        input_series: [
+          { series: 'webstack_database_failovers_total{exported_namespace="shop", name="foobar"}', values: '0x10 1x80' },
+          { series: 'webstack_database_failovers_total{exported_namespace="shop", name="other"}', values: '0x5 1x85' },
+        ],
+        alert_rule_test: [
+          { eval_time: '9m', alertname: 'WebStackDatabaseFailedOver', exp_alerts: [] },
+          { eval_time: '30m', alertname: 'WebStackDatabaseFailedOver', exp_alerts: [expected('WebStackDatabaseFailedOver', 'warning', {}, { '{{ printf "%.0f" $value }}': '1' })] },
+          { eval_time: '80m', alertname: 'WebStackDatabaseFailedOver', exp_alerts: [] },
         ],
       },
     ];

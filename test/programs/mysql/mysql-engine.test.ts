@@ -145,6 +145,57 @@ describe('seeding by CLONE', () => {
     await expect(seedByClone(restarted, { host: '127.0.0.1', port: a.port, ...OPERATOR }, 120_000)).rejects.toThrow(/refusing to clone/);
   }, 90_000);
 
+  it('an old primary back after a failover with a transaction no replica acknowledged: re-seeded in place by CLONE, the transaction discarded, then it replicates', async () => {
+    const [a, b] = servers();
+    // A commit on a waits for b's ack, which never comes; a's power goes (its binlog already holds the commit).
+    const { replica, pending } = await commitWaitingForAck('never acknowledged');
+    const acknowledged = (await replica.status()).executed;
+    await a.kill();
+    await expect(pending).rejects.toThrow();
+    await replica.promote({ ackCount: 0 });
+    await insertRows(b, 10, 12);
+    // Waiting for an ack again, as the loop has it once a replica could ack.
+    await replica.promote({ ackCount: 1 });
+    // a starts again, super-read-only as in a pod, holding the unacknowledged commit.
+    await a.start();
+    await a.rootQuery('SET GLOBAL super_read_only = ON');
+    const old = await connect(a);
+    expect(holdsTransactionsMissingFrom((await old.status()).executed, acknowledged)).toBe(true);
+
+    const facts = { ...(await observe([a, b], 'db1')), failedOverFrom: { name: 'db0', agoMs: 30_000 } };
+    const decision = decide(facts);
+    expect(decision.action).toMatchObject({ kind: 'seed', instance: 'db0', donor: 'db1', discarding: (await old.status()).executed.toString() });
+    // Without the failover record, the same instance is excluded, as any errant one.
+    expect(decide(await observe([a, b], 'db1')).action).toMatchObject({ kind: 'exclude', instance: 'db0' });
+
+    const warned: string[] = [];
+    const unexpected = () => Promise.reject(new Error('not part of a seed'));
+    const server = (name: string) => (name === a.name ? a : b);
+    await act(decision.action, {
+      wiring: { adapter: mysql84, target: (name) => server(name).target(), source: (name) => server(name).asSource() },
+      ackCount: 0,
+      include: () => Promise.resolve(),
+      record: unexpected,
+      exclude: unexpected,
+      deletePod: unexpected,
+      recordAcksReleased: unexpected,
+      movePrimaryLabel: unexpected,
+      warn: (reason, message) => Promise.resolve(void warned.push(`${reason}: ${message}`)),
+      takeSeedSlot: () => new Slots(1).take(),
+      seedProgress: () => Promise.resolve(),
+    });
+    expect(warned).toEqual([expect.stringMatching(/^UnacknowledgedDiscarded: db0, the primary before the failover, holds transactions db1 does not have/)]);
+    expect(await a.exitedWithin(30_000)).toBe(true);
+    await a.start();
+    const reseeded = await connect(a);
+    expect(compareGtidSets((await reseeded.status()).executed, (await replica.status()).executed)).toBe('equal');
+    await reseeded.repoint(b.asSource(), { semiSync: true });
+    await eventually('the old primary replicating from the new one', () => reseeded.status(), replicating);
+    await insertRows(b, 13, 13); // acknowledged by the re-seeded old primary
+    expect(await reseeded.waitForGtid((await replica.status()).executed, 5000)).toBe(true);
+    expect(await rowCount(a)).toBe(await rowCount(b));
+  }, 120_000);
+
   it("the loop's seed step: an excluded instance that came back empty leaves the excluded list, then is cloned from the primary (clone_ssl_ca set to the stack's CA)", async () => {
     const [a, b, c] = servers();
     await cluster(a, b);
@@ -169,6 +220,7 @@ describe('seeding by CLONE', () => {
         deletePod: unexpected,
         recordAcksReleased: unexpected,
         movePrimaryLabel: unexpected,
+        warn: unexpected,
         takeSeedSlot: () => new Slots(1).take(),
         seedProgress: (progress) => Promise.resolve(void shown.push(progress)),
       },

@@ -22,6 +22,7 @@ function context(takeSeedSlot: ActContext['takeSeedSlot']): ActContext {
     deletePod: refuse,
     recordAcksReleased: refuse,
     movePrimaryLabel: refuse,
+    warn: refuse,
     takeSeedSlot,
     seedProgress: () => Promise.resolve(),
   };

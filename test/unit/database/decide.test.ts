@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { InstanceFacts } from '../../../operator/database/facts.js';
 import { decide } from '../../../operator/database/decide.js';
 import { cluster, instance, type InstanceSpec } from './builders.js';
 
@@ -77,6 +78,15 @@ describe('decide: a live primary', () => {
   it('seeds an empty replica from the primary', () => {
     const d = decide(cluster([primary(), instance({ name: 'db-1', gtid: '', source: null })]));
     expect(d.action).toMatchObject({ kind: 'seed', instance: 'db-1', donor: 'db-0' });
+  });
+
+  it('takes a replica that lacks what the primary wrote over 30 s ago out of sync, though it reports 0 s behind (a full disk, a hung IO thread)', () => {
+    const stuck = { ...instance({ name: 'db-1' }), lacksPrimaryWritesForMs: 45_000 };
+    const d = decide(cluster([primary(), stuck]));
+    expect(d.instances.find((v) => v.name === 'db-1')).toMatchObject({ role: 'replica', healthy: false, reason: '45 s behind' });
+    expect(d.state).not.toBe('Healthy');
+    const fine = decide(cluster([primary(), { ...instance({ name: 'db-1' }), lacksPrimaryWritesForMs: 4_000 }]));
+    expect(fine.instances.find((v) => v.name === 'db-1')).toMatchObject({ healthy: true, reason: 'in sync, 4 s behind' });
   });
 
   it('excludes a replica with errant transactions, one the binlogs cannot serve and one whose applier failed, with the remedy', () => {
@@ -214,9 +224,17 @@ describe('decide: failover', () => {
     expect(d.state).toBe('Lost');
   });
 
-  it('never takes an empty replica, even the only one answering', () => {
+  it('never takes an empty replica, even the only one answering, while the primary held data or may have', () => {
     const d = decide(cluster([lostPrimary(), instance({ name: 'db-1', gtid: '', source: null })]));
     expect(d).toMatchObject({ state: 'Lost', action: { kind: 'none' } });
+    const heldData = decide(cluster([{ ...lostPrimary(), heldDataWhenLastSeen: true }, instance({ name: 'db-1', gtid: '', io: 'stopped' })]));
+    expect(heldData).toMatchObject({ state: 'Lost', action: { kind: 'none' } });
+  });
+
+  it('takes an empty replica when the primary was empty too when it last answered (a new cluster lost before its first write)', () => {
+    // Found by the several-stacks power cut: new stacks whose primaries' node lost power before any write stayed Lost.
+    const d = decide(cluster([{ ...lostPrimary(), heldDataWhenLastSeen: false }, instance({ name: 'db-1', gtid: '', io: 'stopped' })]));
+    expect(d).toMatchObject({ state: 'Failed', action: { kind: 'failover', candidate: 'db-1' } });
   });
 
   it('keeps an emptied primary read-only while the replica that may hold the data does not answer', () => {
@@ -241,5 +259,25 @@ describe('decide: failover', () => {
     expect(decide(cluster([fenced, promoted], { primary: 'db-1' })).action).toMatchObject({ kind: 'exclude', instance: 'db-0' });
     const clean = instance({ name: 'db-0', gtid: '0-1-10', source: null, readOnly: true });
     expect(decide(cluster([clean, promoted], { primary: 'db-1' })).action).toMatchObject({ kind: 'repoint', instance: 'db-0', source: 'db-1' });
+  });
+
+  describe('an old primary back with a transaction the new one lacks (never acknowledged)', () => {
+    const onMysql = (i: InstanceFacts): InstanceFacts => (i.sql.reachable ? { ...i, sql: { ...i.sql, engine: 'mysql' } } : i);
+    const promoted = onMysql(instance({ name: 'db-1', role: 'primary', gtid: '0-1-10,0-2-15' }));
+    const lastFailover = { failedOverFrom: { name: 'db-0', agoMs: 60_000 }, primary: 'db-1' };
+
+    it('is re-seeded from the new primary on MySQL, the discarded GTIDs named', () => {
+      const back = onMysql(instance({ name: 'db-0', gtid: '0-1-11', source: null, readOnly: true }));
+      expect(decide(cluster([back, promoted], lastFailover)).action).toMatchObject({ kind: 'seed', instance: 'db-0', donor: 'db-1', discarding: '0-1-11' });
+    });
+
+    it('is excluded on MariaDB (no in-place copy), when it is not the one the failover left, or once it followed the new primary', () => {
+      const back = instance({ name: 'db-0', gtid: '0-1-11', source: null, readOnly: true });
+      expect(decide(cluster([back, promoted], lastFailover)).action).toMatchObject({ kind: 'exclude', instance: 'db-0' });
+      const other = onMysql(back);
+      expect(decide(cluster([other, promoted], { ...lastFailover, failedOverFrom: { name: 'db-2', agoMs: 60_000 } })).action).toMatchObject({ kind: 'exclude' });
+      const following = onMysql(instance({ name: 'db-0', gtid: '0-1-11', source: 'db-1', readOnly: true }));
+      expect(decide(cluster([following, promoted], lastFailover)).action).toMatchObject({ kind: 'exclude', instance: 'db-0' });
+    });
   });
 });

@@ -86,6 +86,15 @@ describe('durability Preferred, two instances', () => {
     expect(required.action).toMatchObject({ kind: 'requireAcks', replica: 'db-1' });
   });
 
+  it('waits for acks again once the replica has received what the primary had at the last look, whatever its applier lags', () => {
+    // Seeded under two writers, it applied 1-2 s behind for minutes: its IO thread is current, and acks are sent on receipt.
+    const receiving = { ...instance({ name: 'db-1', gtid: '0-1-18', lagSeconds: 2 }), receivedBehindPrimaryMs: 0 };
+    expect(decide(cluster([primary(withoutAcks), receiving], { ...preferred, acksReleasedSince: '0-1-15' })).action).toMatchObject({ kind: 'requireAcks', replica: 'db-1' });
+    // Still receiving what the primary had 5 s ago: not yet.
+    const late = { ...instance({ name: 'db-1', gtid: '0-1-18', lagSeconds: 0 }), receivedBehindPrimaryMs: 5_000 };
+    expect(decide(cluster([primary(withoutAcks), late], { ...preferred, acksReleasedSince: '0-1-15' })).action.kind).not.toBe('requireAcks');
+  });
+
   it('does not fail over to a replica while the primary wrote without acks: its writes exist nowhere else', () => {
     const d = decide(
       cluster([primary({ reachable: false, unreachableForMs: 120_000, pod: { ready: false, nodeReady: false } }), instance({ name: 'db-1', gtid: '0-1-15', io: 'connecting' })], {

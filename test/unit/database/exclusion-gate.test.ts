@@ -20,6 +20,16 @@ describe('ExclusionGate', () => {
     expect(gate.pass('ns/a', exclude('db-1')).action).toMatchObject({ kind: 'exclude', instance: 'db-1' });
   });
 
+  it('holds a re-seed that discards an old primary\'s transactions the same way, and lets a plain seed through at once', () => {
+    const gate = new ExclusionGate(3);
+    const reseed: Decision = { ...none, action: { kind: 'seed', instance: 'db-0', donor: 'db-1', reason: 'errant old primary', discarding: '0-1-11' } };
+    expect(gate.pass('ns/a', reseed)).toMatchObject({ action: { kind: 'none' }, reason: expect.stringContaining('db-0 is to be re-seeded') as unknown });
+    gate.pass('ns/a', reseed);
+    expect(gate.pass('ns/a', reseed).action).toMatchObject({ kind: 'seed', discarding: '0-1-11' });
+    const empty: Decision = { ...none, action: { kind: 'seed', instance: 'db-2', donor: 'db-1', reason: 'empty' } };
+    expect(new ExclusionGate(3).pass('ns/a', empty).action.kind).toBe('seed');
+  });
+
   it('starts again when a decision in between does not exclude, or excludes another instance, and counts each stack apart', () => {
     const gate = new ExclusionGate(3);
     gate.pass('ns/a', exclude('db-1'));

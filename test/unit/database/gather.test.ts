@@ -2,13 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import { stackNamespace } from '../../../operator/blueprint/layout.js';
 import { names } from '../../../operator/blueprint/names.js';
-import { gatherCluster } from '../../../operator/database/gather.js';
+import { gatherCluster, lacksPrimaryWritesForMs, recordPrimary, type Contact, type PrimaryHistory } from '../../../operator/database/gather.js';
 import { mariadb } from '../../../operator/mysql/mariadb.js';
+import { MariadbGtidSet } from '../../../operator/mysql/mariadb-gtid.js';
 import { FakeCluster } from '../../support/fake-cluster.js';
 import { example } from '../../support/render.js';
 
+const NOW = Date.parse('2026-12-07T08:00:30Z');
+
 /** The facts of a stack whose pods have no IP yet (no SQL is tried), asked for `replicas` instances, with `primary` recorded. */
-async function factsOf(replicas: number, primary: string | undefined, recorded: Record<string, unknown> = {}, cluster = new FakeCluster()) {
+async function factsOf(replicas: number, primary: string | undefined, recorded: Record<string, unknown> = {}, cluster = new FakeCluster(), contact = new Map<string, Contact>(), now = NOW) {
   const stack = withDefaults(structuredClone(example('minimal')));
   stack.spec.database.replicas = replicas;
   stack.status = primary === undefined ? {} : { database: { primary, ...recorded } };
@@ -17,8 +20,9 @@ async function factsOf(replicas: number, primary: string | undefined, recorded: 
     wiring: { adapter: mariadb, target: () => undefined, source: (name) => ({ host: name, port: 3306, user: 'repl', password: 'x' }) },
     caches: cluster,
     objects: cluster,
-    unreachableSince: new Map(),
-    now: Date.parse('2026-12-07T08:00:30Z'),
+    contact,
+    primaryHistory: { samples: [] },
+    now,
     failoverDelayMs: 30_000,
   });
 }
@@ -56,5 +60,56 @@ describe('gather: the instances observed', () => {
     expect(silent?.pod).toMatchObject({ exists: true, ready: true, nodeReady: true, nodeLease: { renewedAgoMs: 18_000, durationMs: 40_000 } });
     expect(unscheduled?.pod).toMatchObject({ exists: false, nodeReady: undefined });
     expect(unscheduled?.pod.nodeLease).toBeUndefined();
+  });
+});
+
+describe('gather: how long an instance has been silent', () => {
+  const base = names(example('minimal').metadata.name).mysql;
+  const ns = stackNamespace(withDefaults(example('minimal')));
+
+  it('counts from its last answer, not from the first look that missed it', async () => {
+    const contact = new Map<string, Contact>([[`${ns}/${base}-0`, { answeredAt: NOW - 4_000 }]]);
+    const first = await factsOf(2, `${base}-0`, {}, new FakeCluster(), contact);
+    expect(first.instances[0]?.unreachableForMs).toBe(4_000);
+    const second = await factsOf(2, `${base}-0`, {}, new FakeCluster(), contact, NOW + 3_000);
+    expect(second.instances[0]?.unreachableForMs).toBe(7_000);
+  });
+
+  it('carries whether it held data when it last answered, for as long as it is silent', async () => {
+    const contact = new Map<string, Contact>([[`${ns}/${base}-0`, { answeredAt: NOW - 4_000, heldData: false }]]);
+    expect((await factsOf(2, `${base}-0`, {}, new FakeCluster(), contact)).instances[0]?.heldDataWhenLastSeen).toBe(false);
+    expect((await factsOf(2, `${base}-0`, {}, new FakeCluster(), contact, NOW + 3_000)).instances[0]?.heldDataWhenLastSeen).toBe(false);
+    expect((await factsOf(2, `${base}-0`, {}, new FakeCluster(), new Map())).instances[0]?.heldDataWhenLastSeen).toBeUndefined();
+  });
+
+  it('counts from its first miss when it never answered this process (an operator restarted during an outage)', async () => {
+    const contact = new Map<string, Contact>();
+    expect((await factsOf(2, `${base}-0`, {}, new FakeCluster(), contact)).instances[0]?.unreachableForMs).toBe(0);
+    expect((await factsOf(2, `${base}-0`, {}, new FakeCluster(), contact, NOW + 2_000)).instances[0]?.unreachableForMs).toBe(2_000);
+  });
+});
+
+describe("gather: what a replica lacks of the primary's earlier writes", () => {
+  const set = (text: string) => MariadbGtidSet.parse(text);
+
+  it('is the age of the oldest primary set the replica does not hold: a replica that stopped applying, whatever it reports', () => {
+    const history: PrimaryHistory = { samples: [] };
+    recordPrimary(history, 'db-0', set('0-1-10'), 0);
+    recordPrimary(history, 'db-0', set('0-1-20'), 5_000);
+    recordPrimary(history, 'db-0', set('0-1-30'), 10_000);
+    expect(lacksPrimaryWritesForMs(history, set('0-1-30'), 15_000)).toBe(0);
+    expect(lacksPrimaryWritesForMs(history, set('0-1-20'), 15_000)).toBe(5_000);
+    expect(lacksPrimaryWritesForMs(history, set('0-1-12'), 15_000)).toBe(10_000);
+    expect(lacksPrimaryWritesForMs(history, set('0-1-9'), 15_000)).toBe(15_000);
+  });
+
+  it('keeps about a minute, and starts afresh with another primary (the old one may have had writes the new one never got)', () => {
+    const history: PrimaryHistory = { samples: [] };
+    recordPrimary(history, 'db-0', set('0-1-10'), 0);
+    recordPrimary(history, 'db-0', set('0-1-11'), 70_000);
+    expect(history.samples.map((s) => s.at)).toEqual([70_000]);
+    recordPrimary(history, 'db-1', set('0-1-10,0-2-3'), 75_000);
+    expect(history).toMatchObject({ primary: 'db-1', samples: [{ at: 75_000 }] });
+    expect(lacksPrimaryWritesForMs(history, set('0-1-11'), 80_000)).toBe(5_000);
   });
 });

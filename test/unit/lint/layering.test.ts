@@ -33,7 +33,7 @@ describe('layering', () => {
     ['operator/reconcile/plan.ts', '../cli/webstack.js', 'reconcile/ may import only'],
     ['operator/runtime/controller.ts', '../controller/manager.js', 'runtime/ may import only'],
     ['operator/controller/manager.ts', '../main.js', 'main.ts wires the operator'],
-    ['operator/main.ts', './cli/start.js', 'cli/ is the entry point'],
+    ['operator/main.ts', './cli/operator.js', 'cli/ is the entry point'],
   ])('%s may not import %s', async (file, from, message) => {
     expect((await messages(file, importing(from), 'no-restricted-imports')).join('\n')).toContain(message);
   });

@@ -21,13 +21,26 @@ describe('computeStatus', () => {
   });
 
   it("says LoggingReady False (SinkUnreachable) when the agent reports the stack's sink refusing, without taking the site down", () => {
-    const failing = { ...converged(), logDelivery: { failing: true, message: 'nothing accepted for 20s or more' } };
+    const failing = { ...converged(), logDelivery: { state: 'failing' as const, message: 'nothing accepted for 20s or more' } };
     const status = computeStatus(stack, failing, undefined, NOW);
     expect(cond(status.conditions, 'LoggingReady')).toMatchObject({ status: 'False', reason: 'SinkUnreachable', message: expect.stringContaining('nothing accepted for 20s') as unknown });
     // Logging degrades, it does not block: the site serves, the stack is not stalled.
     expect(cond(status.conditions, 'Stalled')?.status).toBe('False');
-    const fine = computeStatus(stack, { ...converged(), logDelivery: { failing: false, message: 'the sink accepts what the agent sends' } }, undefined, NOW);
+    const fine = computeStatus(stack, { ...converged(), logDelivery: { state: 'accepted', message: 'the sink accepts what the agent sends' } }, undefined, NOW);
     expect(cond(fine.conditions, 'LoggingReady')).toMatchObject({ status: 'True', reason: 'Shipping', message: expect.stringContaining('the sink accepts what the agent sends') as unknown });
+  });
+
+  it('says LoggingReady Unknown, never Shipping, while delivery cannot be read, and keeps Reconciling False and the phase Ready for it', () => {
+    for (const logDelivery of [undefined, { state: 'unread' as const, message: "none of the 3 agent pods' metrics could be read: connect ECONNREFUSED" }]) {
+      const obs = converged();
+      delete obs.logDelivery;
+      const status = computeStatus(stack, logDelivery ? { ...obs, logDelivery } : obs, undefined, NOW);
+      expect(cond(status.conditions, 'LoggingReady')).toMatchObject({ status: 'Unknown', reason: 'DeliveryUnknown' });
+      expect(cond(status.conditions, 'Ready')?.status).toBe('True');
+      // Not knowing is no work in progress: kstatus (Flux) reads the stack as Current.
+      expect(cond(status.conditions, 'Reconciling')?.status).toBe('False');
+      expect(status.phase).toBe('Ready');
+    }
   });
 
   it("follows the database loop's verdict: Degraded is not Ready, Lost and Unreachable are Stalled, Healthy is Available", () => {

@@ -129,8 +129,21 @@ describe('firewall graph', () => {
     expect(sorted(edges(objects, endpoints))).toEqual(sorted(expected));
   });
 
-  it('minimal example: scrapes from any namespace, the stdout sink needs no egress', () => {
+  it('minimal example: scrapes from the monitoring namespace only, the stdout sink needs no egress', () => {
     const stack = example('minimal');
+    const objects = render(stack, ALL_FACTS);
+    const endpoints = [...stackEndpoints(objects), ...SURROUNDINGS];
+    expect(sorted(edges(objects, endpoints))).toEqual(sorted(intendedEdges(stack, endpoints)));
+    expect(edges(objects, endpoints)).toContain('monitoring->web:9113/TCP');
+    expect(edges(objects, endpoints)).toContain('monitoring->database:9104/TCP');
+    // Another tenant's namespace reads neither the traffic nor the database's state.
+    expect(edges(objects, endpoints)).not.toContain('other->web:9113/TCP');
+    expect(edges(objects, endpoints)).not.toContain('other->database:9104/TCP');
+  });
+
+  it('namespaceLabels {} widens scrapes to every namespace', () => {
+    const stack = example('minimal');
+    stack.spec.monitoring.namespaceLabels = {};
     const objects = render(stack, ALL_FACTS);
     const endpoints = [...stackEndpoints(objects), ...SURROUNDINGS];
     expect(sorted(edges(objects, endpoints))).toEqual(sorted(intendedEdges(stack, endpoints)));

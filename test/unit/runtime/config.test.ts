@@ -51,6 +51,7 @@ describe('parseConfig', () => {
       requestTimeoutMs: 30_000,
       databaseFailoverDelayMs: 10_000,
       databaseController: true,
+      logDeliveryCheck: true,
       operatorPeer: { namespaceLabels: { 'kubernetes.io/metadata.name': 'webstack-system' }, podLabels: { 'app.kubernetes.io/name': 'webstack-operator' } },
       images: DEFAULT_IMAGES,
     });
