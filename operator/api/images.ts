@@ -57,9 +57,12 @@ export function mysqlImageKey(version: string): ImageKey {
 
 /**
  * A loose check of an image reference: `[registry[:port]/]path[:tag][@digest]`, lower-case path,
- * no spaces. Enough to refuse typos and stray quotes at start-up; the registry has the last word.
+ * no spaces. Enough to refuse typos and stray quotes (at start-up for the catalog, at admission for a
+ * stack's images: Kubernetes admits any image without surrounding spaces, and one the runtime cannot
+ * parse only shows as a pod that never starts); the registry has the last word.
  */
-const REFERENCE = /^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$/;
+export const IMAGE_REFERENCE_PATTERN = '^([a-z0-9.-]+(:\\d+)?\\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\\w][\\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$';
+const REFERENCE = new RegExp(IMAGE_REFERENCE_PATTERN);
 
 export function isImageReference(text: string): boolean {
   return text.length <= 512 && REFERENCE.test(text);

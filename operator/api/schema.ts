@@ -8,7 +8,7 @@
  * and string is bounded so the API server's CEL cost estimate stays within budget.
  */
 import { DEFAULTS } from './defaults.js';
-import { DEFAULT_IMAGES, MARIADB_VERSIONS, MYSQL_VERSIONS, VERSIONS_RUN_HERE } from './images.js';
+import { DEFAULT_IMAGES, IMAGE_REFERENCE_PATTERN, MARIADB_VERSIONS, MYSQL_VERSIONS, VERSIONS_RUN_HERE } from './images.js';
 import { MAX_STACK_NAME_LENGTH } from './identity.js';
 
 export type JSONValue = string | number | boolean | null | readonly JSONValue[] | { readonly [key: string]: JSONValue };
@@ -53,6 +53,13 @@ type Extra = Omit<SchemaProps, 'type' | 'description'>;
  */
 export const DNS_NAME_PATTERN = '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 export const WILDCARD_DNS_NAME_PATTERN = '^(\\*\\.)?' + DNS_NAME_PATTERN.slice(1);
+/**
+ * Names of Kubernetes objects (Secrets, storage classes, issuers) and API groups: Kubernetes' own
+ * RFC 1123 subdomain, lower case, no per-label limit; at most 253 characters (maxLength).
+ */
+export const OBJECT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+/** Keys of a Secret or ConfigMap. */
+export const DATA_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 /** Service names must be DNS-1035 labels, and every child is named after the stack. */
 export const STACK_NAME_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 /** Kubernetes label keys (optional DNS prefix, then a name of at most 63 characters) and values. */
@@ -81,6 +88,7 @@ export const RULES = {
   appTlsNeedsReencrypt: "!has(self.app.tls) || !self.app.tls || !has(self.tls.mode) || self.tls.mode == 'reencrypt'",
   // Map keys cannot carry maxLength; the size guard keeps the regex cheap.
   labels: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY_PATTERN}') && self[k].matches(r'${LABEL_VALUE_PATTERN}'))`,
+  annotationKeys: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY_PATTERN}'))`,
   quantity: "isQuantity(self) && quantity(self).compareTo(quantity('0')) >= 0",
   cpuLimitAtLeastRequest: limitAtLeastRequest('cpu'),
   memoryLimitAtLeastRequest: limitAtLeastRequest('memory'),
@@ -106,6 +114,9 @@ export const RULES = {
     'has(self.storageClassName) == has(oldSelf.storageClassName) && ' +
     '(!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)',
   endpointURL: "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",
+  // Go's URL parser takes any digits as a port. Compared as text (cheap for the cost estimate): at most
+  // 5 digits, and 5 digits no more than 65535.
+  endpointPort: "!isURL(self) || url(self).getPort().size() <= 4 || url(self).getPort().size() == 5 && url(self).getPort() <= '65535'",
   // `type` is defaulted, but the server also checks the rules against the bare `default: {}` of sink.
   sinkEndpointRequired: "!has(self.type) || !(self.type in ['loki', 'elasticsearch', 'otlp']) || has(self.endpoint)",
   sinkCredentialsRequired: "!has(self.type) || !(self.type in ['sumologic', 'elasticsearch']) || has(self.credentialsSecretRef)",
@@ -182,7 +193,9 @@ const labelMap = (description: string, path: string, maxProperties = 16): Schema
     ],
   });
 
-const image = (description: string): SchemaProps => str(description, 512, { minLength: 1 });
+const image = (description: string): SchemaProps => str(description, 512, { minLength: 1, pattern: IMAGE_REFERENCE_PATTERN });
+/** A Kubernetes object name (a Secret, a storage class, an issuer). */
+const objectName = (description: string): SchemaProps => str(description, 253, { minLength: 1, pattern: OBJECT_NAME_PATTERN });
 
 const quantity = (path: string): SchemaProps =>
   str(`Kubernetes quantity, as a string: "250m" or "1" for CPU, "512Mi" or "2Gi" for memory.`, 32, {
@@ -222,7 +235,7 @@ const cidrString = (description: string, path: string): SchemaProps =>
   str(description, 49, { 'x-kubernetes-validations': [cidrRule(path)] });
 
 const localObjectReference = (description: string): SchemaProps =>
-  obj(description, { name: str('Name of the object, in the WebStack\'s namespace.', 253, { minLength: 1 }) }, { required: ['name'] });
+  obj(description, { name: objectName('Name of the object, in the WebStack\'s namespace.') }, { required: ['name'] });
 
 const port = (description: string): SchemaProps => int32(description, 1, 65535);
 
@@ -275,9 +288,9 @@ const tls = obj(
         '/.well-known/acme-challenge/ to cert-manager\'s solver pods, so the solver needs no Ingress controller ' +
         '(http01.ingress.ingressClassName may name a class nothing implements); a temporary certificate serves until the first is issued.',
       {
-        name: str('Name of the Issuer or ClusterIssuer.', 253, { minLength: 1 }),
+        name: objectName('Name of the Issuer or ClusterIssuer.'),
         kind: withDefault(enumOf('Issuer (in the WebStack\'s namespace) or ClusterIssuer.', ['Issuer', 'ClusterIssuer']), D.tls.issuerKind),
-        group: withDefault(str('API group of the issuer; set it for external issuers.', 253, { minLength: 1 }), D.tls.issuerGroup),
+        group: withDefault(objectName('API group of the issuer; set it for external issuers.'), D.tls.issuerGroup),
       },
       { required: ['name'] },
     ),
@@ -306,7 +319,11 @@ const loadBalancer = defaultedObject('The HAProxy tier: the entry point that DNS
     enumOf('Type of the Service in front of HAProxy. LoadBalancer gets an external address from the cloud.', ['LoadBalancer', 'NodePort', 'ClusterIP']),
     D.loadBalancer.serviceType,
   ),
-  serviceAnnotations: stringMap('Annotations added to the Service, e.g. for the cloud load balancer.', 32, 4096),
+  serviceAnnotations: stringMap('Annotations added to the Service, e.g. for the cloud load balancer.', 32, 4096, {
+    'x-kubernetes-validations': [
+      cel(RULES.annotationKeys, 'spec.loadBalancer.serviceAnnotations must have Kubernetes annotation keys (e.g. service.beta.kubernetes.io/aws-load-balancer-type)'),
+    ],
+  }),
   allowedSourceRanges: withDefault(
     list(
       'Client CIDRs allowed to reach the load balancer (Service loadBalancerSourceRanges and the firewall). ' +
@@ -365,7 +382,7 @@ const app = obj(
           value: str('Literal value.', 32768),
           secretKeyRef: obj(
             'Take the value from a key of a Secret in the WebStack\'s namespace.',
-            { name: str('Secret name.', 253, { minLength: 1 }), key: str('Key in the Secret.', 253, { minLength: 1 }) },
+            { name: objectName('Secret name.'), key: str('Key in the Secret.', 253, { minLength: 1, pattern: DATA_KEY_PATTERN }) },
             { required: ['name', 'key'] },
           ),
         },
@@ -451,7 +468,7 @@ const database = defaultedObject('The database tier: one primary and GTID replic
         }),
         D.database.storageSize,
       ),
-      storageClassName: str('Storage class of the volumes; the cluster default when unset. Immutable.', 253, { minLength: 1 }),
+      storageClassName: objectName('Storage class of the volumes; the cluster default when unset. Immutable.'),
     },
     {
       'x-kubernetes-validations': [
@@ -533,6 +550,7 @@ const logging = defaultedObject('Log shipping: a per-node agent (DaemonSet) coll
       endpoint: str('URL of the sink, e.g. http://loki.observability:3100 or https://otel-collector:4318.', 2048, {
         'x-kubernetes-validations': [
           cel(RULES.endpointURL, 'spec.logging.sink.endpoint must be an http(s) URL, e.g. http://loki.observability:3100'),
+          cel(RULES.endpointPort, 'spec.logging.sink.endpoint has a port above 65535'),
         ],
       }),
       credentialsSecretRef: localObjectReference(
@@ -611,9 +629,9 @@ const placement = defaultedObject('Where the pods of every tier run.', {
     obj(
       'A toleration, as in a pod spec.',
       {
-        key: str('Taint key; empty with operator Exists tolerates every taint.', 316),
+        key: str('Taint key; empty with operator Exists tolerates every taint.', 316, { pattern: `^(${LABEL_KEY_PATTERN.slice(1, -1)})?$` }),
         operator: enumOf('Equal (the default) or Exists.', ['Exists', 'Equal']),
-        value: str('Taint value; empty with operator Exists.', 63),
+        value: str('Taint value; empty with operator Exists.', 63, { pattern: LABEL_VALUE_PATTERN }),
         effect: enumOf('Taint effect to tolerate; all effects when unset.', ['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
         tolerationSeconds: {
           type: 'integer',

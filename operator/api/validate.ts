@@ -98,6 +98,7 @@ const OFFLINE: Record<keyof typeof RULES, ((self: unknown) => boolean) | 'transi
     Object.entries(self as Record<string, string>).every(
       ([k, v]) => k.length <= 317 && new RegExp(LABEL_KEY_PATTERN).test(k) && new RegExp(LABEL_VALUE_PATTERN).test(v),
     ),
+  annotationKeys: (self) => Object.keys(self as Record<string, string>).every((k) => k.length <= 317 && new RegExp(LABEL_KEY_PATTERN).test(k)),
   quantity: (self) => (parseQuantity(self as string) ?? -1) >= 0,
   cpuLimitAtLeastRequest: limitAtLeastRequest('cpu'),
   memoryLimitAtLeastRequest: limitAtLeastRequest('memory'),
@@ -131,6 +132,10 @@ const OFFLINE: Record<keyof typeof RULES, ((self: unknown) => boolean) | 'transi
   storageSizeNoShrink: 'transition',
   storageClassImmutable: 'transition',
   endpointURL: (self) => isHttpUrl(self as string),
+  endpointPort: (self) => {
+    const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/i.exec(self as string)?.[1];
+    return port === undefined || port.length <= 4 || (port.length === 5 && port <= '65535');
+  },
   sinkEndpointRequired: (self) => {
     const s = self as LogSinkSpec;
     return !['loki', 'elasticsearch', 'otlp'].includes(s.type ?? '') || s.endpoint !== undefined;

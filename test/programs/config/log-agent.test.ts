@@ -9,9 +9,6 @@
  * proxy here cannot build (hack/otelcol/builder-config.yaml says why); their stacks are checked
  * structurally, and run only in the upstream image.
  */
-import { hackSetting } from '../../../hack/settings.js';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parse, stringify } from 'yaml';
 import { withDefaults, type DefaultedWebStack } from '../../../operator/api/defaults.js';
@@ -21,6 +18,7 @@ import { LOG_AGENT } from '../../../operator/blueprint/layout.js';
 import { agentEnv, renderLogAgentConfig } from '../../../operator/render/config/log-agent.js';
 import { SINK_EXPORTERS, routeIds } from '../../../operator/blueprint/agent.js';
 import { MINIMAL, Sandbox, run } from '../../support/configs.js';
+import { collectorBinary } from '../../support/config-checks.js';
 
 interface Pipeline {
   receivers: string[];
@@ -156,13 +154,6 @@ describe('log agent config: structure', () => {
 // ---- the real collector ----
 
 
-function collector(): string {
-  const dir = hackSetting('OTELCOL_BIN_DIR');
-  const bin = path.join(dir, 'otelcol-webstack');
-  if (!existsSync(bin)) throw new Error(`${bin} does not exist: run hack/build.sh otelcol (or npm run setup) to build the collector`);
-  return bin;
-}
-
 describe('log agent config: the real collector', () => {
   const sandbox = new Sandbox();
   afterAll(() => sandbox.remove());
@@ -177,7 +168,7 @@ describe('log agent config: the real collector', () => {
       const vars = agentEnv(agentRoute(s));
       Object.assign(env, { [vars.sinkAuthorization]: `Bearer token-of-${s.metadata.name}`, [vars.sinkEndpoint]: 'https://sink.example/receiver/v1/http/abc' });
     }
-    return run(collector(), [...command, `--config=${file}`], { env });
+    return run(collectorBinary(), [...command, `--config=${file}`], { env });
   }
 
   const validate = (text: string) => collectorOn(['validate'], text);
