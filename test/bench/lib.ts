@@ -14,7 +14,7 @@ import { KubeClient } from '../../operator/kube/client.js';
 import { objectKey, resourcePath } from '../../operator/kube/types.js';
 import { main, type CliIO } from '../../operator/cli/webstack.js';
 import type { KubeObject } from '../../operator/render/index.js';
-import { deleteNamespace, kubeConfig, kubectl, TEST_NAMESPACE_LABEL } from '../support/cluster.js';
+import { deleteNamespace, installCrds, kubeConfig, kubectl, TEST_NAMESPACE_LABEL } from '../support/cluster.js';
 import { AGENT_NAMESPACE } from '../support/operator.js';
 import { loadExample, type ExampleName } from '../support/examples.js';
 
@@ -243,6 +243,8 @@ export async function fullPrerequisites(client: KubeClient, namespace: string): 
 
 /** Cluster-wide objects the examples need: their ClusterIssuers and the log agents' namespace. */
 export async function clusterPrerequisites(): Promise<void> {
+  // A fresh `hack/cluster up` has no WebStack CRD (the tests install it): without it the operator never syncs.
+  await installCrds();
   for (const name of ['letsencrypt', 'letsencrypt-prod']) {
     const issuer = { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name }, spec: { selfSigned: {} } };
     await kubectl(['apply', '--server-side', '--field-manager', 'webstack-bench', '-f', '-'], { input: JSON.stringify(issuer) });

@@ -57,8 +57,8 @@ interface StackStatus {
 const CREATE_CONCURRENCY = 8;
 const POLL_MS = 3_000;
 
-/** KWOK's three nodes hold 500 pods and 64 CPUs each; 300 minimal stacks need about 3,900 pods and 700 CPUs. */
-const BENCH_CAPACITY = { cpu: '4000', memory: '16Ti', pods: '3000' };
+/** KWOK's three nodes hold 500 pods and 64 CPUs each; 1,000 minimal stacks need about 13,000 pods and 2,300 CPUs. */
+const BENCH_CAPACITY = { cpu: '4000', memory: '16Ti', pods: '6000' };
 /**
  * A minimal stack has five ClusterIP Services. Clusters that hack/cluster created before it asked
  * for a /16 allocate from kube-apiserver's default 10.0.0.0/24 (254 addresses), where creates fail
