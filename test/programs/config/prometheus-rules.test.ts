@@ -109,20 +109,14 @@ describe('Prometheus rules', () => {
     const groups = renderPrometheusRuleGroups(inMode(stack, 'reencrypt'));
     sandbox.write('rules.yaml', rulesFileFor(groups));
     const labels = { severity: 'warning', namespace: 'shop', webstack: 'foobar' };
-    const annotated = (alert: string, value: string) => {
-      const rule = findAlert(groups, alert);
-      const description = rule.annotations?.description ?? '';
-      return {
-        exp_labels: labels,
-        exp_annotations: { ...rule.annotations, description: description.replace('{{ printf "%.2f" $value }}', value) },
-      };
-    };
     /** The alert as promtool should see it: its labels, `by` labels and its annotations with `values` filled in. */
     const expected = (alert: string, severity: string, by: Record<string, string>, values: Record<string, string>) => {
       const rule = findAlert(groups, alert);
       const description = Object.entries(values).reduce((text, [placeholder, value]) => text.replace(placeholder, value), rule.annotations?.description ?? '');
       return { exp_labels: { ...labels, ...by, severity }, exp_annotations: { ...rule.annotations, description } };
     };
+    /** A QPS alert, its ratio filled in. */
+    const annotated = (alert: string, value: string) => expected(alert, 'warning', {}, { '{{ printf "%.2f" $value }}': value });
     const quiet = (evalTime: string) => [
       { eval_time: evalTime, alertname: 'WebStackQPSSpike', exp_alerts: [] },
       { eval_time: evalTime, alertname: 'WebStackQPSDrop', exp_alerts: [] },
@@ -216,7 +210,7 @@ describe('Prometheus rules', () => {
           {
             eval_time: '135m',
             alertname: 'WebStackQPSAbsent',
-            exp_alerts: [{ exp_labels: { ...labels, severity: 'critical' }, exp_annotations: findAlert(groups, 'WebStackQPSAbsent').annotations }],
+            exp_alerts: [expected('WebStackQPSAbsent', 'critical', {}, {})],
           },
         ],
       },
@@ -243,18 +237,7 @@ describe('Prometheus rules', () => {
           {
             eval_time: '20m',
             alertname: 'WebStackMySQLReplicationBroken',
-            exp_alerts: [
-              {
-                exp_labels: { severity: 'critical', namespace: 'shop', webstack: 'foobar', pod: 'foobar-mysql-1' },
-                exp_annotations: {
-                  ...findAlert(groups, 'WebStackMySQLReplicationBroken').annotations,
-                  description: (findAlert(groups, 'WebStackMySQLReplicationBroken').annotations?.description ?? '').replace(
-                    '{{ $labels.pod }}',
-                    'foobar-mysql-1',
-                  ),
-                },
-              },
-            ],
+            exp_alerts: [expected('WebStackMySQLReplicationBroken', 'critical', { pod: 'foobar-mysql-1' }, { '{{ $labels.pod }}': 'foobar-mysql-1' })],
           },
         ],
       },
@@ -273,17 +256,7 @@ describe('Prometheus rules', () => {
           {
             eval_time: '13m',
             alertname: 'WebStackMySQLWaitingForAcks',
-            exp_alerts: [
-              {
-                exp_labels: { severity: 'critical', namespace: 'shop', webstack: 'foobar', pod: 'foobar-mysql-0' },
-                exp_annotations: {
-                  ...findAlert(groups, 'WebStackMySQLWaitingForAcks').annotations,
-                  description: (findAlert(groups, 'WebStackMySQLWaitingForAcks').annotations?.description ?? '')
-                    .replace('{{ $value }}', '2')
-                    .replace('{{ $labels.pod }}', 'foobar-mysql-0'),
-                },
-              },
-            ],
+            exp_alerts: [expected('WebStackMySQLWaitingForAcks', 'critical', { pod: 'foobar-mysql-0' }, { '{{ $value }}': '2', '{{ $labels.pod }}': 'foobar-mysql-0' })],
           },
         ],
       },
