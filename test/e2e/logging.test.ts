@@ -204,6 +204,17 @@ async function condition(namespace: string, name: string, type: string): Promise
 
 const loggingReady = (namespace: string, name: string) => condition(namespace, name, 'LoggingReady');
 
+/** alpha's LoggingReady once `wanted` holds for it (`what` names it in the wait's error). */
+const alphaLoggingReady = (what: string, wanted: (c: Condition) => boolean, timeoutMs: number): Promise<Condition> =>
+  eventually(
+    async () => {
+      const c = await loggingReady(nsA, 'alpha');
+      if (!c || !wanted(c)) throw new Error(`LoggingReady ${c?.status ?? 'missing'} (${c?.reason ?? ''})`);
+      return c;
+    },
+    { description: `alpha LoggingReady ${what}`, timeoutMs, intervalMs: 1_000 },
+  );
+
 /** Sends a signal to the sink's collector process, from the reader beside it. */
 async function signalSink(sinkName: string, signal: 'STOP' | 'CONT'): Promise<void> {
   await kubectl(['exec', '-n', sinks, sinkName, '-c', 'reader', '--', 'sh', '-c', `kill -${signal} $(pidof otelcol-contrib)`]);
@@ -295,14 +306,7 @@ describe('one log agent per node for all stacks, delivering to real receivers', 
     console.log(`[logging] sink-a: ${numbers(a, 'alpha').length} alpha lines, 0 beta; sink-b: ${numbers(b, 'beta').length} beta lines, 0 alpha`);
     // The operator samples the agents' exporter metrics every 10 s: the lines can reach the sink
     // before its first sample sees them (DeliveryUnknown). What a user waits for is Shipping.
-    const shipping = await eventually(
-      async () => {
-        const c = await loggingReady(nsA, 'alpha');
-        if (c?.reason !== 'Shipping') throw new Error(`LoggingReady ${c?.status ?? 'missing'} (${c?.reason ?? ''})`);
-        return c;
-      },
-      { description: 'alpha LoggingReady Shipping', timeoutMs: 30_000, intervalMs: 1_000 },
-    );
+    const shipping = await alphaLoggingReady('Shipping', (c) => c.reason === 'Shipping', 30_000);
     expect(shipping).toMatchObject({ status: 'True', reason: 'Shipping' });
   }, 150_000);
 
@@ -332,14 +336,7 @@ describe('one log agent per node for all stacks, delivering to real receivers', 
     await signalSink('sink-a', 'STOP');
     const down = Date.now();
     const lastBefore = Math.max(0, ...numbers(await receivedLogs('sink-a'), 'alpha'));
-    const failed = await eventually(
-      async () => {
-        const c = await loggingReady(nsA, 'alpha');
-        if (c?.status !== 'False') throw new Error(`LoggingReady ${c?.status ?? 'missing'} (${c?.reason ?? ''})`);
-        return c;
-      },
-      { description: 'alpha LoggingReady False', timeoutMs: 90_000, intervalMs: 1_000 },
-    );
+    const failed = await alphaLoggingReady('False', (c) => c.status === 'False', 90_000);
     const detectedS = (Date.now() - down) / 1000;
     console.log(`[logging] outage reported after ${detectedS.toFixed(1)}s: ${failed.reason}: ${failed.message}`);
     expect(failed.reason).toBe('SinkUnreachable');
@@ -366,13 +363,7 @@ describe('one log agent per node for all stacks, delivering to real receivers', 
       `[logging] after the outage: ${distinct.size}/${LINES} distinct alpha lines (${received.length - distinct.size} duplicates), last before outage ${lastBefore}; all in ${((Date.now() - back) / 1000).toFixed(0)}s after the sink returned`,
     );
     expect(missing).toEqual([]);
-    await eventually(
-      async () => {
-        const c = await loggingReady(nsA, 'alpha');
-        if (c?.status !== 'True') throw new Error(`LoggingReady ${c?.status ?? 'missing'} (${c?.reason ?? ''})`);
-      },
-      { description: 'alpha LoggingReady True again', timeoutMs: 60_000, intervalMs: 1_000 },
-    );
+    await alphaLoggingReady('True again', (c) => c.status === 'True', 60_000);
     // Beta never stopped: all its lines are there too, none at the other sink.
     const beta = numbers(await receivedLogs('sink-b'), 'beta');
     expect(numbers(await receivedLogs('sink-a'), 'beta')).toEqual([]);
