@@ -5,8 +5,7 @@
  * sink types its build has). Used where a test needs the programs' verdict on stacks it did not
  * write by hand (the admission property test).
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { hackSetting } from '../../hack/settings.js';
@@ -18,7 +17,7 @@ import { renderHaproxyConfig } from '../../operator/render/config/haproxy.js';
 import { agentEnv, renderLogAgentConfig } from '../../operator/render/config/log-agent.js';
 import { renderNginxConfig } from '../../operator/render/config/nginx.js';
 import { renderPrometheusRuleGroups } from '../../operator/render/config/prometheus-rules.js';
-import { Sandbox, installCertificates, requireProgram, run } from './configs.js';
+import { Sandbox, installCertificates, nginxTest, requireProgram, run } from './configs.js';
 
 /** The sink types the collector built here has exporters for (hack/otelcol/builder-config.yaml). */
 export const COLLECTOR_BUILT_SINKS: readonly string[] = ['stdout', 'loki', 'otlp'];
@@ -71,15 +70,8 @@ export class ConfigPrograms {
   }
 
   private nginx(name: string, config: string, dirs: string[]): { status: number | null; output: string } {
-    const file = this.sandbox.write(name, this.sandbox.relocate(config, dirs));
-    // nginx opens /dev/stdout for its access log, which fails on the socket node hands a child; a file stands in.
-    const stdout = openSync(path.join(this.sandbox.root, 'nginx-stdout'), 'w');
-    try {
-      const result = spawnSync('nginx', ['-t', '-q', '-e', 'stderr', '-p', this.sandbox.root, '-c', file], { encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
-      return { status: result.status, output: result.stderr };
-    } finally {
-      closeSync(stdout);
-    }
+    const { status, stderr } = nginxTest(this.sandbox, this.sandbox.write(name, this.sandbox.relocate(config, dirs)));
+    return { status, output: stderr };
   }
 
   /** The stack alone in the shared agent's config, its credentials in the environment as the agent has them. */

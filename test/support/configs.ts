@@ -4,7 +4,7 @@
  */
 import { loadExample } from './examples.js';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { clientCertificate as signedClientCertificate } from './tls.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,21 @@ export class Sandbox {
 
   remove(): void {
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `nginx -t -q` on a config file in the sandbox, which is nginx's prefix. -q prints only problems, so
+ * any stderr at all is a defect. nginx opens /dev/stdout for the access log, which fails on the socket
+ * node gives a child for stdout (ENXIO); a container's stdout is a pipe or file, so a file stands in.
+ */
+export function nginxTest(sandbox: Sandbox, file: string): { status: number | null; stderr: string } {
+  const stdout = openSync(path.join(sandbox.root, 'nginx-stdout'), 'w');
+  try {
+    const result = spawnSync('nginx', ['-t', '-q', '-e', 'stderr', '-p', sandbox.root, '-c', file], { encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
+    return { status: result.status, stderr: result.stderr };
+  } finally {
+    closeSync(stdout);
   }
 }
 

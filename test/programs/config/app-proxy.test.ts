@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import { renderAppProxyConfig } from '../../../operator/render/config/app-proxy.js';
 import { APP_PROXY, stackNamespace, tierCommonName } from '../../../operator/blueprint/layout.js';
 import { names } from '../../../operator/blueprint/names.js';
-import { FULL, MINIMAL, Sandbox, clientCertificate, inMode, installCertificates, requireProgram } from '../../support/configs.js';
+import { FULL, MINIMAL, Sandbox, clientCertificate, inMode, installCertificates, nginxTest, requireProgram } from '../../support/configs.js';
 import { ask, freePort, listening } from '../../support/ports.js';
 
 const LAYOUT_DIRS = [APP_PROXY.confDir, APP_PROXY.certDir, APP_PROXY.caDir, APP_PROXY.runDir];
@@ -43,23 +41,16 @@ describe('app proxy nginx.conf', () => {
     expect(config).toContain(`listen ${proxyPort} ssl;`);
     expect(config).toContain('ssl_verify_client on;');
     expect(config).toContain(`server 127.0.0.1:${appPort};`);
-    expect(nginxTest(`app-proxy-${appPort}.conf`, config)).toEqual({ status: 0, stderr: '' });
+    expect(nginxTestOf(`app-proxy-${appPort}.conf`, config)).toEqual({ status: 0, stderr: '' });
   });
 
   it('passes nginx -t with the longest names (the common name it admits is 64 characters)', () => {
     const stack = inMode({ ...MINIMAL, metadata: { name: 'a-stack-with-a-long-name', namespace: 'n'.repeat(63) } }, 'reencrypt');
-    expect(nginxTest('app-proxy-long.conf', renderAppProxyConfig(stack) ?? '')).toEqual({ status: 0, stderr: '' });
+    expect(nginxTestOf('app-proxy-long.conf', renderAppProxyConfig(stack) ?? '')).toEqual({ status: 0, stderr: '' });
   });
 
-  function nginxTest(name: string, config: string): { status: number | null; stderr: string } {
-    const file = sandbox.write(name, sandbox.relocate(config, LAYOUT_DIRS));
-    const stdout = openSync(path.join(sandbox.root, 'nginx-stdout'), 'w');
-    try {
-      const result = spawnSync('nginx', ['-t', '-q', '-e', 'stderr', '-p', sandbox.root, '-c', file], { encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
-      return { status: result.status, stderr: result.stderr };
-    } finally {
-      closeSync(stdout);
-    }
+  function nginxTestOf(name: string, config: string): { status: number | null; stderr: string } {
+    return nginxTest(sandbox, sandbox.write(name, sandbox.relocate(config, LAYOUT_DIRS)));
   }
 });
 
